@@ -1,0 +1,43 @@
+"""The `neuralinv` command. Each subcommand lives in its own module with register(subparsers) and run(args)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from neuralinv.errors import InputError
+
+# Subcommand modules under neuralinv.cli, in the order --help lists them.
+COMMANDS = ["presets", "region", "train", "evaluate"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="neuralinv",
+        description="Neural approximation of the matrix inverse: reproduce the paper (Ji, Wu, Xi, arXiv 2506.00642), "
+                    "look inside trained ReLU nets, and compute fast inverses with error bounds.")
+    from neuralinv import __version__
+    parser.add_argument("--version", action="version", version=f"neuralinv {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(f"neuralinv.cli.{name.replace('-', '_')}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except InputError as err:
+        print(f"neuralinv {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"neuralinv {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

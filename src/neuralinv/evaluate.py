@@ -1,0 +1,39 @@
+"""Metrics of networks and classical baselines on one seeded test set."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from neuralinv.baselines import newton_schulz, taylor_inverse
+from neuralinv.data import TEST_SEED, test_set
+from neuralinv.metrics import summarize
+from neuralinv.models import Network
+from neuralinv.regions import Box
+
+
+def baseline_predictions(box: Box, a: torch.Tensor, a_inv: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The classical methods on a (N, n, n): exact (as computed in float64), Taylor-1/2, Taylor-1 + one Newton-Schulz."""
+    center = torch.tensor(box.center)
+    t1 = taylor_inverse(a, center, 1)
+    return {"exact": a_inv, "taylor1": t1, "taylor2": taylor_inverse(a, center, 2),
+            "taylor1+ns1": newton_schulz(a, t1, 1)}
+
+
+def evaluate(networks: dict[str, Network], box: Box, *, test_size: int = 10_000, seed: int = TEST_SEED,
+             baselines: bool = True) -> dict[str, dict]:
+    """{name: {mae, max_error, rel_fro_mean, rel_fro_max}} for each network and, optionally, each baseline.
+
+    The exact inverse here is LAPACK in float64 (numpy's), the reference for every other row.
+    """
+    a, _ = test_set(box, test_size, seed)
+    a_inv = torch.from_numpy(np.linalg.inv(a.numpy()))
+    rows = {name: summarize(net(a), a_inv) for name, net in networks.items()}
+    if baselines:
+        rows.update({name: summarize(x, a_inv) for name, x in baseline_predictions(box, a, a_inv).items()})
+    return rows
+
+
+def linear_mae(box: Box, *, test_size: int = 10_000, seed: int = TEST_SEED) -> float:
+    a, a_inv = test_set(box, test_size, seed)
+    return summarize(taylor_inverse(a, torch.tensor(box.center), 1), a_inv)["mae"]
