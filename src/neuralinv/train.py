@@ -12,13 +12,14 @@ import math
 import time
 from dataclasses import asdict, dataclass, replace
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from neuralinv.data import SCALINGS, BatchStream, Scaling, training_set
 from neuralinv.errors import InputError
 from neuralinv.models import Network, get_model, init_layers, mlp_forward
-from neuralinv.regions import get_dataset
+from neuralinv.regions import Box, get_dataset
 
 BUDGETS = ("quick", "paper")
 
@@ -43,6 +44,9 @@ class TrainConfig:
     train_size: int | None = 1_000_000  # None: a fresh sample every step
     data_seed: int = 0
     test_size: int = 10_000
+    # A box of one's own instead of the preset's (dataset is then "custom"): centre rows and half-width.
+    center: tuple[tuple[float, ...], ...] | None = None
+    radius: float | None = None
 
     @classmethod
     def resolve(cls, dataset: str, model: str, *, steps: int | None = None, budget: str = "quick", **kwargs):
@@ -66,6 +70,23 @@ class TrainConfig:
         config.validate()
         return config
 
+    @classmethod
+    def for_box(cls, box: Box, model: str, *, steps: int, train_size: int | None = 100_000,
+                epoch_steps: float | None = None, **kwargs):
+        """A configuration on any box (for example one that holds singular matrices, for the limits experiments)."""
+        get_model(model)
+        epoch_steps = epoch_steps or (train_size / 128 if train_size else steps / 20)
+        config = cls(dataset="custom", model=model, steps=steps, epoch_steps=epoch_steps, train_size=train_size,
+                     center=tuple(map(tuple, box.center.tolist())), radius=box.radius, **kwargs)
+        config.validate()
+        return config
+
+    @property
+    def box(self) -> Box:
+        if self.center is not None:
+            return Box(np.array(self.center, dtype=np.float64), self.radius)
+        return get_dataset(self.dataset).box
+
     def validate(self) -> None:
         if self.scaling not in SCALINGS:
             raise InputError(f"scaling: expected one of {', '.join(SCALINGS)}, got {self.scaling!r}")
@@ -79,6 +100,8 @@ class TrainConfig:
     def to_json(self) -> dict:
         data = asdict(self)
         data["seeds"] = list(self.seeds)
+        if self.center is not None:
+            data["center"] = [list(row) for row in self.center]
         return data
 
     @property
@@ -105,14 +128,14 @@ def make_optimizer(params, config: TrainConfig):
 
 
 def make_streams(config: TrainConfig):
-    preset = get_dataset(config.dataset)
-    scaling = Scaling.for_box(preset.box, config.scaling)
+    box = config.box
+    scaling = Scaling.for_box(box, config.scaling)
     data = None
     if config.train_size is not None:
-        data = training_set(preset.box, config.train_size, scaling, seed=config.data_seed)
-    streams = [BatchStream(seed=s, batch_size=config.batch_size, box=preset.box, scaling=scaling, data=data)
+        data = training_set(box, config.train_size, scaling, seed=config.data_seed)
+    streams = [BatchStream(seed=s, batch_size=config.batch_size, box=box, scaling=scaling, data=data)
                for s in config.seeds]
-    return preset, scaling, streams
+    return box, scaling, streams
 
 
 def chunk_steps(config: TrainConfig, d: int) -> int:
@@ -124,8 +147,8 @@ def chunk_steps(config: TrainConfig, d: int) -> int:
 def train_ensemble(config: TrainConfig, *, progress: bool = True, curve_points: int = 200) -> TrainResult:
     """Train every seed of config at once as one stacked ensemble."""
     config.validate()
-    preset, scaling, streams = make_streams(config)
-    sizes = get_model(config.model).layer_sizes(preset.n)
+    box, scaling, streams = make_streams(config)
+    sizes = get_model(config.model).layer_sizes(box.n)
     device = torch.device(config.device)
     per_seed = [init_layers(sizes, s) for s in config.seeds]
     params = []
@@ -138,7 +161,7 @@ def train_ensemble(config: TrainConfig, *, progress: bool = True, curve_points: 
     log_every = max(1, config.steps // curve_points)
     curve_steps, curve_losses = [], []
     loss_sum = torch.zeros(len(config.seeds), device=device)
-    chunk = chunk_steps(config, preset.n ** 2)
+    chunk = chunk_steps(config, box.n ** 2)
     start = time.perf_counter()
     bar = tqdm(total=config.steps, desc=f"{config.dataset} {config.model} x{len(config.seeds)}",
                disable=not progress, unit="step", mininterval=0.5, smoothing=0.05)
@@ -171,15 +194,15 @@ def train_ensemble(config: TrainConfig, *, progress: bool = True, curve_points: 
         net_layers = [(w[e].detach().cpu().clone(), b[e].detach().cpu().clone()) for w, b in layers]
         info = {"dataset": config.dataset, "model": config.model, "seed": seed, "steps": config.steps,
                 "scaling": config.scaling}
-        networks.append(Network(net_layers, preset.box, scaling, info))
+        networks.append(Network(net_layers, box, scaling, info))
     return TrainResult(config, networks, curve_steps, curve_losses, wall)
 
 
 def train_plain(config: TrainConfig, seed: int, *, steps: int | None = None) -> Network:
     """The reference: one model, nn.Sequential, a textbook loop. Same init, batches and schedule as the ensemble."""
     config = replace(config, seeds=(seed,))
-    preset, scaling, (stream,) = make_streams(config)
-    sizes = get_model(config.model).layer_sizes(preset.n)
+    box, scaling, (stream,) = make_streams(config)
+    sizes = get_model(config.model).layer_sizes(box.n)
     modules = []
     for i, (w, b) in enumerate(init_layers(sizes, seed)):
         linear = torch.nn.Linear(w.shape[1], w.shape[0])
@@ -198,7 +221,7 @@ def train_plain(config: TrainConfig, seed: int, *, steps: int | None = None) -> 
         opt.step()
         sched.step((step + 1) / config.epoch_steps)
     layers = [(m.weight.detach().clone(), m.bias.detach().clone()) for m in model if isinstance(m, torch.nn.Linear)]
-    return Network(layers, preset.box, scaling, {"dataset": config.dataset, "model": config.model, "seed": seed})
+    return Network(layers, box, scaling, {"dataset": config.dataset, "model": config.model, "seed": seed})
 
 
 def lr_at(config: TrainConfig, step: int) -> float:
