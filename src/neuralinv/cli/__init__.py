@@ -9,7 +9,7 @@ import sys
 from neuralinv.errors import InputError
 
 # Subcommand modules under neuralinv.cli, in the order --help lists them.
-COMMANDS = ["presets", "region", "train", "evaluate"]
+COMMANDS = ["presets", "region", "train", "evaluate", "construct", "import_weights"]
 
 
 def build_parser() -> argparse.ArgumentParser:
