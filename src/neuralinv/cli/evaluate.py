@@ -9,6 +9,7 @@ from neuralinv.cli.output import print_json, print_table
 from neuralinv.data import TEST_SEED
 from neuralinv.errors import InputError
 from neuralinv.evaluate import evaluate
+from neuralinv.regions import get_dataset
 from neuralinv.runs import RUN_FILE, read_run
 
 
@@ -21,27 +22,29 @@ def register(sub) -> None:
     p.add_argument("path", metavar="DIR|CHECKPOINT", help="a run directory (with run.json) or a .safetensors file")
     p.add_argument("--test-size", type=int, default=10_000, metavar="N", help="test matrices (default 10000)")
     p.add_argument("--seed", type=int, default=TEST_SEED, help=f"test set seed (default {TEST_SEED})")
+    p.add_argument("--dataset", metavar="NAME", help="evaluate on this preset's box (default: the checkpoint's own)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 
 
-def load_networks(path: Path) -> dict:
+def load_networks(path: Path, n: int | None = None) -> dict:
     if path.is_dir():
         run = read_run(path)
-        return {f"seed {s}": checkpoint.load(path / name) for s, name in run["checkpoints"].items()}
+        return {f"seed {s}": checkpoint.load(path / name, n=n) for s, name in run["checkpoints"].items()}
     if path.is_file():
-        return {path.stem: checkpoint.load(path)}
+        return {path.stem: checkpoint.load(path, n=n)}
     raise InputError(f"path: {str(path)!r} is neither a run directory (with {RUN_FILE}) nor a checkpoint file")
 
 
 def run(args) -> int:
     if args.test_size <= 0:
         raise InputError(f"--test-size: expected a positive integer, got {args.test_size}")
-    networks = load_networks(Path(args.path))
+    preset = get_dataset(args.dataset) if args.dataset else None
+    networks = load_networks(Path(args.path), n=preset.n if preset else None)
     boxes = {(tuple(net.box.center.ravel()), net.box.radius) for net in networks.values()}
     if len(boxes) > 1:
         raise InputError(f"{args.path}: checkpoints are for different boxes")
-    box = next(iter(networks.values())).box
+    box = preset.box if preset else next(iter(networks.values())).box
     rows = evaluate(networks, box, test_size=args.test_size, seed=args.seed)
     if args.json:
         print_json({"test_size": args.test_size, "seed": args.seed, "metrics": rows})

@@ -16,8 +16,8 @@ def register(sub) -> None:
         description="Train with the paper's recipe (Adam lr 5e-5, weight decay 1e-7, cosine warm restarts T_0=3, "
                     "T_mult=2, MSE, batch 128). All seeds train together as one batched ensemble. Writes "
                     "DIR/run.json and DIR/seed-S.safetensors.")
-    p.add_argument("--dataset", required=True, choices=list(DATASETS), help="data set preset")
-    p.add_argument("--model", required=True, choices=list(MODELS), help="model preset")
+    p.add_argument("--dataset", required=True, metavar="NAME", help=f"data set preset: {', '.join(DATASETS)}")
+    p.add_argument("--model", required=True, metavar="NAME", help=f"model preset: {', '.join(MODELS)}")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="S", help="seeds (default 0 1 2)")
     steps = p.add_mutually_exclusive_group()
     steps.add_argument("--steps", type=int, metavar="N", help="number of training steps (batches)")

@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+import torch
+
+from neuralinv.baselines import exact_inverse, newton_schulz, taylor_inverse
+from neuralinv.regions import DATASETS, Box
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 16])
+def test_exact_inverse_matches_numpy(n, rng):
+    """Closed form (n <= 3) and LAPACK (n > 3) agree with float64 numpy.linalg.inv on a batch."""
+    a = rng.standard_normal((5, 7, n, n)) + 3 * np.eye(n)
+    ours = exact_inverse(torch.from_numpy(a)).numpy()
+    np.testing.assert_allclose(ours, np.linalg.inv(a), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_taylor_error_falls_with_order(name, gen):
+    """On each preset box, the Taylor series error falls strictly with its order, and order 0 is A0^-1."""
+    box = DATASETS[name].box
+    a = box.sample(200, generator=gen)
+    a_inv = torch.from_numpy(np.linalg.inv(a.numpy()))
+    center = torch.tensor(box.center)
+    errors = [float((taylor_inverse(a, center, k) - a_inv).abs().max()) for k in range(4)]
+    assert all(e1 < 0.5 * e0 for e0, e1 in zip(errors, errors[1:])), errors
+    assert torch.allclose(taylor_inverse(a, center, 0), torch.linalg.inv(center).expand_as(a))
+
+
+def test_taylor1_is_the_linear_approximation(gen):
+    box = DATASETS["2x2-first"].box
+    a = box.sample(50, generator=gen)
+    c0 = torch.tensor(box.center)
+    c_inv = torch.linalg.inv(c0)
+    assert torch.allclose(taylor_inverse(a, c0, 1), c_inv - c_inv @ (a - c0) @ c_inv, atol=1e-14)
+
+
+def test_newton_schulz_squares_the_residual(gen):
+    """After one step R' = R^2 exactly (in exact arithmetic); the error shrinks quadratically."""
+    box = Box(np.array([[4.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 2.0]]), 0.05)
+    a = box.sample(20, generator=gen)
+    x = taylor_inverse(a, torch.tensor(box.center), 1)
+    eye = torch.eye(3, dtype=torch.float64)
+    r = eye - a @ x
+    x1 = newton_schulz(a, x, 1)
+    assert torch.allclose(eye - a @ x1, r @ r, atol=1e-14)
+    a_inv = torch.linalg.inv(a)
+    assert (x1 - a_inv).abs().max() < (x - a_inv).abs().max() ** 1.5

@@ -1,0 +1,112 @@
+import json
+import math
+
+import pytest
+import torch
+
+from neuralinv import checkpoint
+from neuralinv.cli import main
+from neuralinv.data import BatchStream, Scaling
+from neuralinv.models import init_layers
+from neuralinv.regions import get_dataset
+from neuralinv.runs import run_training
+from neuralinv.train import TrainConfig, lr_at, make_optimizer, train_ensemble, train_plain
+
+
+@pytest.mark.parametrize("dataset, model", [("2x2-first", "2fc"), ("3x3", "3fc"), ("16x16", "2fc-small")])
+def test_ensemble_equals_single_seed_training(dataset, model):
+    """Each member of a 3-seed ensemble ends where a plain nn.Sequential loop with that seed ends, to rounding."""
+    steps = 300 if dataset != "16x16" else 20
+    config = TrainConfig.resolve(dataset, model, steps=steps, seeds=(0, 1, 2), train_size=5000 if
+                                 dataset != "16x16" else None)
+    ensemble = train_ensemble(config, progress=False)
+    for seed, net in zip(config.seeds, ensemble.networks):
+        plain = train_plain(config, seed)
+        for (w, b), (pw, pb) in zip(net.layers, plain.layers):
+            assert torch.allclose(w, pw, rtol=1e-4, atol=2e-6), (seed, (w - pw).abs().max())
+            assert torch.allclose(b, pb, rtol=1e-4, atol=2e-6)
+    # and the members really differ from each other
+    assert not torch.allclose(ensemble.networks[0].layers[0][0], ensemble.networks[1].layers[0][0])
+
+
+def test_schedule_matches_pytorch():
+    """lr_at reproduces CosineAnnealingWarmRestarts(T_0=3, T_mult=2) stepped with fractional epochs."""
+    config = TrainConfig.resolve("2x2-first", "2fc", steps=2000)
+    opt, sched = make_optimizer([torch.zeros(1, requires_grad=True)], config)
+    for step in range(2000):
+        assert math.isclose(opt.param_groups[0]["lr"], lr_at(config, step), rel_tol=1e-9, abs_tol=1e-15)
+        sched.step((step + 1) / config.epoch_steps)
+    assert config.schedule_epochs == pytest.approx(20)
+
+
+def test_batch_stream_is_a_permutation_stream():
+    """Over one epoch a fixed set's stream visits every sample exactly once."""
+    box = get_dataset("2x2-first").box
+    scaling = Scaling.for_box(box)
+    x = torch.arange(640, dtype=torch.float32)[:, None].expand(640, 4).contiguous()
+    stream = BatchStream(seed=3, batch_size=64, box=box, scaling=scaling, data=(x, x))
+    xb, _ = stream.next(10)
+    assert sorted(xb[..., 0].flatten().tolist()) == list(range(640))
+
+
+def test_init_is_seeded():
+    a, b, c = init_layers([4, 32, 4], 0), init_layers([4, 32, 4], 0), init_layers([4, 32, 4], 1)
+    assert torch.equal(a[0][0], b[0][0]) and not torch.equal(a[0][0], c[0][0])
+    assert a[0][0].abs().max() <= 0.5  # 1/sqrt(fan_in)
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    config = TrainConfig.resolve("2x2-first", "2fc", steps=400, seeds=(0, 1), train_size=20_000, test_size=2000)
+    return out, config, run_training(config, out, progress=False)
+
+
+def test_run_json_holds_the_fields(small_run):
+    out, config, summary = small_run
+    data = json.loads((out / "run.json").read_text())
+    assert data == json.loads(json.dumps(summary))
+    for key in ["config", "test_mae", "mae_mean", "mae_std", "linear_mae", "steps", "wall_time_s", "machine",
+                "curve", "per_seed"]:
+        assert key in data
+    assert data["config"]["lr"] == 5e-5 and data["config"]["seeds"] == [0, 1]
+    assert set(data["test_mae"]) == {"0", "1"}
+    assert data["mae_mean"] == pytest.approx(sum(data["test_mae"].values()) / 2)
+    assert "torch" in data["machine"]["versions"]
+    assert len(data["curve"]["steps"]) == len(data["curve"]["loss"]) > 0
+
+
+def test_checkpoint_round_trip(small_run, gen):
+    """A saved network loads back with identical weights, box, scaling and outputs."""
+    out, config, _ = small_run
+    net = checkpoint.load(out / "seed-0.safetensors")
+    again = out / "copy.safetensors"
+    checkpoint.save(net, again)
+    back = checkpoint.load(again, n=2)
+    a = net.box.sample(100, generator=gen)
+    assert torch.equal(net(a), back(a))
+    assert back.scaling == net.scaling and back.info["seed"] == 0
+    assert checkpoint.read_metadata(again)["layer_sizes"] == [4, 32, 4]
+
+
+def test_evaluate_cli(small_run, capsys):
+    out, _, summary = small_run
+    assert main(["evaluate", str(out), "--test-size", "2000", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["metrics"]
+    assert rows["exact"]["mae"] == 0.0
+    assert rows["taylor2"]["mae"] < rows["taylor1"]["mae"]
+    # Same seed and size as training's test set: same MAE as run.json.
+    assert rows["seed 0"]["mae"] == pytest.approx(summary["test_mae"]["0"], rel=1e-9)
+
+
+def test_checkpoint_of_another_size_is_refused(small_run, capsys):
+    out, _, _ = small_run
+    with pytest.raises(Exception, match="3x3"):
+        checkpoint.load(out / "seed-0.safetensors", n=3)
+
+
+def test_training_is_deterministic():
+    config = TrainConfig.resolve("2x2-second", "2fc-small", steps=50, seeds=(5,), train_size=1000)
+    a = train_ensemble(config, progress=False).networks[0]
+    b = train_ensemble(config, progress=False).networks[0]
+    assert all(torch.equal(w1, w2) for (w1, _), (w2, _) in zip(a.layers, b.layers))
