@@ -110,3 +110,67 @@ def test_training_is_deterministic():
     a = train_ensemble(config, progress=False).networks[0]
     b = train_ensemble(config, progress=False).networks[0]
     assert all(torch.equal(w1, w2) for (w1, _), (w2, _) in zip(a.layers, b.layers))
+
+
+@pytest.mark.parametrize("stop", [137, 400])
+def test_resume_gives_the_same_numbers(tmp_path, stop, monkeypatch):
+    """Stopped mid-chunk (137) or at a chunk boundary (400) and resumed: bitwise the uninterrupted run."""
+    monkeypatch.setattr("neuralinv.train.chunk_steps", lambda config, d: 100)
+    config = TrainConfig.resolve("2x2-first", "2fc", steps=700, seeds=(0, 1), train_size=3000)
+    whole = train_ensemble(config, progress=False, curve_points=50)
+    state = tmp_path / "state.safetensors"
+    assert train_ensemble(config, progress=False, curve_points=50, state_path=state, stop_at=stop) is None
+    assert state.is_file()
+    resumed = train_ensemble(config, progress=False, curve_points=50, state_path=state)
+    for a, b in zip(whole.networks, resumed.networks):
+        assert all(torch.equal(w1, w2) and torch.equal(b1, b2) for (w1, b1), (w2, b2) in zip(a.layers, b.layers))
+    assert resumed.curve_losses == whole.curve_losses
+
+
+def test_resume_refuses_another_configuration(tmp_path):
+    config = TrainConfig.resolve("2x2-first", "2fc", steps=100, seeds=(0,), train_size=1000)
+    state = tmp_path / "state.safetensors"
+    train_ensemble(config, progress=False, state_path=state, stop_at=50)
+    other = TrainConfig.resolve("2x2-first", "2fc", steps=100, seeds=(1,), train_size=1000)
+    with pytest.raises(Exception, match="another configuration"):
+        train_ensemble(other, progress=False, state_path=state)
+
+
+def test_cli_interrupt_and_resume(tmp_path):
+    """A real `neuralinv train` killed with SIGTERM saves its state on the way out; --resume continues from it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from safetensors import safe_open
+
+    def saved_step(path):
+        with safe_open(str(path), framework="pt") as f:
+            return json.loads(f.metadata()["neuralinv-train-state"])["step"]
+
+    out = tmp_path / "run"
+    argv = [sys.executable, "-m", "neuralinv", "train", "--dataset", "3x3", "--model", "2fc-small",
+            "--seeds", "0", "1", "--steps", "400000", "--out", str(out), "--quiet", "--save-every", "0.5"]
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    state = out / "train-state.safetensors"
+    deadline = time.time() + 120
+    while not state.is_file() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert state.is_file(), proc.stderr.read() if proc.poll() is not None else "no state saved in time"
+    time.sleep(1.0)
+    periodic = saved_step(state)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 130
+    interrupted = saved_step(state)
+    assert 0 < periodic <= interrupted < 400000
+    assert not (out / "run.json").exists()
+    again = subprocess.run(argv, capture_output=True, text=True)
+    assert again.returncode == 2 and "--resume" in again.stderr
+    # --resume picks the state up: stop it again quickly and check it went on from the saved step.
+    proc = subprocess.Popen(argv + ["--resume"], stderr=subprocess.PIPE, text=True)
+    while saved_step(state) == interrupted and time.time() < deadline + 120 and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 130
+    assert saved_step(state) > interrupted

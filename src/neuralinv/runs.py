@@ -14,6 +14,7 @@ from neuralinv.files import write_json
 from neuralinv.train import TrainConfig, TrainResult, train_ensemble
 
 RUN_FILE = "run.json"
+STATE_FILE = "train-state.safetensors"  # present only while a run is unfinished
 
 
 def checkpoint_name(seed: int) -> str:
@@ -59,13 +60,26 @@ def finished(out: str | Path, config: TrainConfig) -> dict | None:
     return data if data.get("config") == config.to_json() else None
 
 
-def run_training(config: TrainConfig, out: str | Path, *, progress: bool = True) -> dict:
-    """Train config into out (checkpoints and run.json, each written atomically) and return run.json's content."""
+def run_training(config: TrainConfig, out: str | Path, *, progress: bool = True, resume: bool = False,
+                 save_every_s: float = 30.0) -> dict:
+    """Train config into out (checkpoints and run.json, each written atomically) and return run.json's content.
+
+    The training state is saved to out/train-state.safetensors every save_every_s seconds and on Ctrl-C/SIGTERM; resume=True
+    continues from it (or returns the finished run.json of the same configuration).
+    """
     out = Path(out)
-    result = train_ensemble(config, progress=progress)
+    state = out / STATE_FILE
+    if resume:
+        done = finished(out, config)
+        if done is not None:
+            return done
+    elif state.is_file():
+        raise InputError(f"{str(out)!r} holds an interrupted run: add --resume to continue it, or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
+    result = train_ensemble(config, progress=progress, state_path=state, save_every_s=save_every_s)
     for seed, net in zip(config.seeds, result.networks):
         checkpoint.save(net, out / checkpoint_name(seed))
     summary = summarize_result(result)
     write_json(out / RUN_FILE, summary)
+    state.unlink(missing_ok=True)
     return summary

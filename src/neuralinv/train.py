@@ -8,16 +8,23 @@ the loss is the sum of the per-model mean losses and Adam is elementwise, so not
 
 from __future__ import annotations
 
+import json
 import math
+import signal
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from neuralinv.data import SCALINGS, BatchStream, Scaling, training_set
 from neuralinv.errors import InputError
+from neuralinv.files import atomic_path
 from neuralinv.models import Network, get_model, init_layers, mlp_forward
 from neuralinv.regions import Box, get_dataset
 
@@ -120,8 +127,10 @@ class TrainResult:
     wall_time: float
 
 
-def make_optimizer(params, config: TrainConfig):
-    opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, foreach=True)
+def make_optimizer(params, config: TrainConfig, *, fused: bool = False):
+    """Adam with L2 weight decay and the warm-restart cosine schedule (stepped by the caller)."""
+    opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay,
+                           fused=fused or None, foreach=None if fused else True)
     sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=config.t_0, T_mult=config.t_mult,
                                                                  eta_min=config.eta_min)
     return opt, sched
@@ -144,58 +153,201 @@ def chunk_steps(config: TrainConfig, d: int) -> int:
     return max(1, min(1000, 4_000_000 // per_step))
 
 
-def train_ensemble(config: TrainConfig, *, progress: bool = True, curve_points: int = 200) -> TrainResult:
-    """Train every seed of config at once as one stacked ensemble."""
+class StackedMLP:
+    """E ReLU MLPs of one shape, their weights stacked as (E, out, in) views into one flat parameter tensor.
+
+    Gradients are written by hand into views of one flat gradient tensor (for MSE the backward pass of an MLP is a
+    few batched matmuls), so one step is about a dozen kernels plus one fused Adam over a single tensor: for nets
+    this small, per-kernel overhead, not arithmetic, sets the step time.
+    """
+
+    def __init__(self, per_model_layers: list[list[tuple[torch.Tensor, torch.Tensor]]], device):
+        shapes = [(w.shape, b.shape) for w, b in per_model_layers[0]]
+        count = len(per_model_layers)
+        total = count * sum(w.numel() + b.numel() for w, b in shapes)
+        self.flat = torch.empty(total, device=device)
+        self.flat.grad = torch.zeros(total, device=device)
+
+        def views(buffer):
+            out, offset = [], 0
+            for w_shape, b_shape in shapes:
+                n_w, n_b = count * w_shape.numel(), count * b_shape.numel()
+                w = buffer[offset:offset + n_w].view(count, *w_shape)
+                b = buffer[offset + n_w:offset + n_w + n_b].view(count, *b_shape)
+                out.append((w, b))
+                offset += n_w + n_b
+            return out
+
+        self.layers, self.grads = views(self.flat), views(self.flat.grad)
+        for i, (w, b) in enumerate(self.layers):
+            w.copy_(torch.stack([layers[i][0] for layers in per_model_layers]))
+            b.copy_(torch.stack([layers[i][1] for layers in per_model_layers]))
+
+    def backward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Fill flat.grad with d(sum_e MSE_e)/d(params) for x, y (E, B, in/out); return the outputs' errors."""
+        hidden = [x]
+        last = len(self.layers) - 1
+        for i, (w, b) in enumerate(self.layers):
+            z = torch.baddbmm(b.unsqueeze(1), hidden[-1], w.transpose(1, 2))
+            hidden.append(z.clamp_min_(0) if i < last else z)
+        err = hidden.pop() - y
+        g = err * (2.0 / err[0].numel())  # d MSE / d output, per model
+        for i in range(last, -1, -1):
+            w, _ = self.layers[i]
+            gw, gb = self.grads[i]
+            h = hidden[i]
+            torch.bmm(g.transpose(1, 2), h, out=gw)
+            torch.sum(g, dim=1, out=gb)
+            if i > 0:
+                g = torch.bmm(g, w).mul_(h > 0)
+        return err
+
+
+def train_ensemble(config: TrainConfig, *, progress: bool = True, curve_points: int = 200,
+                   state_path: str | Path | None = None, stop_at: int | None = None,
+                   save_every_s: float = 30.0) -> TrainResult | None:
+    """Train every seed of config at once as one stacked ensemble.
+
+    With state_path, the full training state (weights, Adam moments, data streams, curve) is saved there atomically
+    every save_every_s seconds and on Ctrl-C or SIGTERM, and a matching state found there is resumed from, giving the
+    same numbers as an uninterrupted run. stop_at (for tests) saves the state after that step and returns None.
+    """
     config.validate()
     box, scaling, streams = make_streams(config)
     sizes = get_model(config.model).layer_sizes(box.n)
     device = torch.device(config.device)
-    per_seed = [init_layers(sizes, s) for s in config.seeds]
-    params = []
-    for i in range(len(sizes) - 1):
-        params.append(torch.stack([layers[i][0] for layers in per_seed]).to(device).requires_grad_())
-        params.append(torch.stack([layers[i][1] for layers in per_seed]).to(device).requires_grad_())
-    layers = list(zip(params[::2], params[1::2]))
-    opt, sched = make_optimizer(params, config)
+    stack = StackedMLP([init_layers(sizes, s) for s in config.seeds], device)
+    opt, sched = make_optimizer([stack.flat], config, fused=device.type in ("cpu", "cuda"))
 
     log_every = max(1, config.steps // curve_points)
-    curve_steps, curve_losses = [], []
-    loss_sum = torch.zeros(len(config.seeds), device=device)
+    curve = {"steps": [], "loss": [], "loss_sum": [0.0] * len(config.seeds), "loss_count": 0, "wall": 0.0}
+    step = skip = 0  # skip: steps of the first chunk already done before a resume
+    if state_path is not None and Path(state_path).is_file():
+        step, chunk_start, curve = load_state(state_path, config, stack, opt, streams)
+        skip = step - chunk_start
+        sched.step(step / config.epoch_steps)
+    loss_sum = torch.tensor(curve["loss_sum"], device=device)
+    loss_count = curve["loss_count"]
     chunk = chunk_steps(config, box.n ** 2)
-    start = time.perf_counter()
-    bar = tqdm(total=config.steps, desc=f"{config.dataset} {config.model} x{len(config.seeds)}",
+    start = time.perf_counter() - curve["wall"]
+    last_save = time.perf_counter()
+    bar = tqdm(total=config.steps, initial=step, desc=f"{config.dataset} {config.model} x{len(config.seeds)}",
                disable=not progress, unit="step", mininterval=0.5, smoothing=0.05)
-    step = 0
-    while step < config.steps:
-        k = min(chunk, config.steps - step)
-        batches = [s.next(k) for s in streams]
-        xs = torch.stack([b[0] for b in batches], 1).to(device)  # (k, E, B, d)
-        ys = torch.stack([b[1] for b in batches], 1).to(device)
-        for j in range(k):
-            opt.zero_grad(set_to_none=True)
-            loss = (mlp_forward(layers, xs[j]) - ys[j]).square().mean((1, 2))
-            loss.sum().backward()
-            opt.step()
-            step += 1
-            sched.step(step / config.epoch_steps)
-            loss_sum += loss.detach()
-            if step % log_every == 0:
-                curve_steps.append(step)
-                curve_losses.append((loss_sum / log_every).tolist())
-                loss_sum.zero_()
-        bar.update(k)
-        if curve_losses:
-            bar.set_postfix(loss=f"{sum(curve_losses[-1]) / len(config.seeds):.3g}")
+
+    def snapshot(chunk_start: int, stream_states) -> None:
+        curve.update(loss_sum=loss_sum.tolist(), loss_count=loss_count, wall=time.perf_counter() - start)
+        save_state(state_path, config, step, chunk_start, stack, opt, stream_states, curve)
+
+    with threads_for(sizes, len(config.seeds), config.batch_size, device), sigterm_as_interrupt():
+        while step < config.steps:
+            chunk_start = step - skip
+            stream_states = [s.state() for s in streams]  # a resumed run redraws this chunk from here
+            k = min(chunk, config.steps - chunk_start)
+            batches = [s.next(k) for s in streams]
+            xs = torch.stack([b[0] for b in batches], 1).to(device)  # (k, E, B, d)
+            ys = torch.stack([b[1] for b in batches], 1).to(device)
+            try:
+                for j in range(skip, k):
+                    err = stack.backward(xs[j], ys[j])
+                    opt.step()
+                    step += 1
+                    sched.step(step / config.epoch_steps)
+                    if step % LOSS_EVERY == 0 or step == config.steps:  # the loss is only logged: sample it
+                        loss_sum += err.square().mean((1, 2))
+                        loss_count += 1
+                    if step % log_every == 0 and loss_count:
+                        curve["steps"].append(step)
+                        curve["loss"].append((loss_sum / loss_count).tolist())
+                        loss_sum.zero_()
+                        loss_count = 0
+                    if stop_at is not None and step == stop_at:
+                        snapshot(chunk_start, stream_states)
+                        bar.close()
+                        return None
+            except KeyboardInterrupt:
+                if state_path is not None:
+                    snapshot(chunk_start, stream_states)
+                bar.close()
+                raise
+            bar.update(k - skip)
+            skip = 0
+            if curve["loss"]:
+                bar.set_postfix(loss=f"{sum(curve['loss'][-1]) / len(config.seeds):.3g}")
+            if state_path is not None and time.perf_counter() - last_save > save_every_s and step < config.steps:
+                snapshot(step, [s.state() for s in streams])  # at a chunk boundary
+                last_save = time.perf_counter()
     bar.close()
     wall = time.perf_counter() - start
 
     networks = []
     for e, seed in enumerate(config.seeds):
-        net_layers = [(w[e].detach().cpu().clone(), b[e].detach().cpu().clone()) for w, b in layers]
+        net_layers = [(w[e].cpu().clone(), b[e].cpu().clone()) for w, b in stack.layers]
         info = {"dataset": config.dataset, "model": config.model, "seed": seed, "steps": config.steps,
                 "scaling": config.scaling}
         networks.append(Network(net_layers, box, scaling, info))
-    return TrainResult(config, networks, curve_steps, curve_losses, wall)
+    return TrainResult(config, networks, curve["steps"], curve["loss"], wall)
+
+
+def save_state(path, config: TrainConfig, step: int, chunk_start: int, stack: StackedMLP, opt, stream_states,
+               curve: dict) -> None:
+    """The resumable state as one safetensors file (tensors + JSON): loading it runs no code."""
+    adam = opt.state[stack.flat]
+    tensors = {"params": stack.flat.detach().cpu(), "exp_avg": adam["exp_avg"].cpu(),
+               "exp_avg_sq": adam["exp_avg_sq"].cpu(), "adam_step": adam["step"].reshape(1).cpu().float()}
+    for i, st in enumerate(stream_states):
+        tensors[f"stream.{i}.generator"] = st["generator"]
+        tensors[f"stream.{i}.order"] = st["order"]
+    meta = {"config": config.to_json(), "step": step, "chunk_start": chunk_start, "curve": curve}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"neuralinv-train-state": json.dumps(meta)})
+
+
+def load_state(path, config: TrainConfig, stack: StackedMLP, opt, streams) -> tuple[int, int, dict]:
+    with safe_open(str(path), framework="pt") as f:
+        meta = json.loads(f.metadata()["neuralinv-train-state"])
+    if meta["config"] != config.to_json():
+        raise InputError(f"resume: {str(path)!r} holds a run of another configuration; use a new --out or delete it")
+    tensors = load_file(str(path))
+    device = stack.flat.device
+    with torch.no_grad():
+        stack.flat.copy_(tensors["params"].to(device))
+    opt.state[stack.flat] = {"step": tensors["adam_step"].reshape(()).to(device),
+                             "exp_avg": tensors["exp_avg"].to(device), "exp_avg_sq": tensors["exp_avg_sq"].to(device)}
+    for i, s in enumerate(streams):
+        s.restore({"generator": tensors[f"stream.{i}.generator"], "order": tensors[f"stream.{i}.order"]})
+    return meta["step"], meta["chunk_start"], meta["curve"]
+
+
+@contextmanager
+def sigterm_as_interrupt():
+    """Treat SIGTERM (kill) like Ctrl-C so that the state is saved before the process ends."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+LOSS_EVERY = 8  # steps between loss samples for the curve
+
+
+@contextmanager
+def threads_for(sizes: list[int], models: int, batch: int, device):
+    """One CPU thread for small nets: their kernels are too short to split, and a second thread only adds sync."""
+    flops = 6 * models * batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    before = torch.get_num_threads()
+    if device.type == "cpu" and flops < 20_000_000:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def train_plain(config: TrainConfig, seed: int, *, steps: int | None = None) -> Network:

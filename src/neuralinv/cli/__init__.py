@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from neuralinv.errors import InputError
 
 # Subcommand modules under neuralinv.cli, in the order --help lists them.
-COMMANDS = ["presets", "region", "train", "evaluate", "construct", "import_weights"]
+COMMANDS = ["presets", "region", "train", "evaluate", "construct", "import_weights", "analyze"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,9 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # kill is handled like Ctrl-C: state is saved, exit 130
     try:
         return int(args.run(args) or 0)
     except InputError as err:

@@ -27,6 +27,10 @@ def register(sub) -> None:
                    help="paper: x = vec(A - A0)/c, y = vec(A^-1 - A0^-1)/c; raw: vec(A) -> vec(A^-1) (default paper)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run in DIR (its state is saved every 30 s and on Ctrl-C/kill)")
+    p.add_argument("--save-every", type=float, default=30.0, metavar="SECONDS",
+                   help="seconds between saves of the resumable state (default 30)")
     p.add_argument("--json", action="store_true", help="print run.json instead of a summary")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -35,7 +39,8 @@ def register(sub) -> None:
 def run(args) -> int:
     config = TrainConfig.resolve(args.dataset, args.model, steps=args.steps, budget=args.budget,
                                  seeds=tuple(args.seeds), scaling=args.scaling, device=args.device)
-    summary = run_training(config, args.out, progress=not args.quiet)
+    summary = run_training(config, args.out, progress=not args.quiet, resume=args.resume,
+                           save_every_s=args.save_every)
     if args.json:
         print_json({k: v for k, v in summary.items() if k != "curve"})
         return 0

@@ -1,0 +1,5 @@
+import sys
+
+from neuralinv.cli import main
+
+sys.exit(main())
