@@ -1,0 +1,469 @@
+"""Inside a ReLU MLP: activation patterns over its box, the affine map in each, and LP bounds against Taylor-1.
+
+Units. The network sees x = (vec(A) - o_in) / s_in and returns y with vec(A^-1) ~= o_out + s_out y (data.Scaling).
+Write A = A0 + E with E = A' the perturbation, E in [-c, c]^(n x n), and E = c u with u in [-1, 1]^(n^2).
+A hidden layer's pre-activation z_l is affine in x; fixing which units are on (the activation pattern: bit = z > 0,
+one bit per hidden unit, layers in order) makes the whole network affine:
+
+    vec(A^-1)_net = K + J vec(E),   K (n^2,): the map's value at A0,   J (n^2, n^2): J[(k,l), (i,j)] = d(A^-1)_kl / dA_ij
+
+in the user's units (the scaling undone). The linear approximation (Taylor-1, Eq. 10) is K_lin = vec(A0^-1),
+J_lin = -kron(A0^-1, A0^-T) (d(A^-1)/dA_ij = -A0^-1 E_ij A0^-1). The "slope gap" of a pattern is max |J - J_lin| and
+its "intercept gap" max |K - K_lin|.
+
+The pattern's polytope is {u in [-1, 1]^(n^2): z_l(u) >= 0 for on units, <= 0 for off units}. For each output entry m
+the difference to Taylor-1 is affine there, f_m(u) = (K - K_lin)_m + c (J - J_lin)_m u, so max |f_m| over the polytope
+is the larger of two linear programs, max f_m and max -f_m (SciPy's HiGHS). It bounds |net - Taylor-1| for every
+matrix of the box whose pattern is this one, so it is never below the sampled maximum (up to the LP tolerance).
+An infeasible LP means the polytope is empty (a pattern seen only through rounding on a boundary).
+
+The analysis runs in float64 on float64 copies of the weights, whatever dtype the checkpoint holds.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.optimize import linprog
+
+from neuralinv.models import Network
+
+DEFAULT_SAMPLES = 1_000_000
+# Rows of float64 per chunk, summed over all layers: keeps a chunk's activations near 128 MB whatever the width.
+CHUNK_ELEMENTS = 1 << 24
+# HiGHS's default tolerances (1e-7) are loose next to bounds of order 1e-5; the objective is also normalised.
+HIGHS_OPTIONS = {"primal_feasibility_tolerance": 1e-9, "dual_feasibility_tolerance": 1e-9}
+FIGURE_NAME = "analysis-patterns.png"
+
+
+@dataclass
+class Pattern:
+    """One activation pattern: its share of the samples, its affine map and its distance to Taylor-1.
+
+    intercept (n, n) = K, slopes (n, n, n, n) with slopes[k, l, i, j] = d(A^-1)_kl / dA_ij, sampled_max and
+    lp_bound (n, n): max |net - Taylor-1| per output entry over the samples / over the polytope.
+    status: "bounded", "empty" (infeasible polytope), "lp failed", or "not bounded" (LP skipped).
+    """
+
+    rank: int
+    bits: str  # "1" = unit on; hidden layers separated by "/" (a "|" would split Markdown table cells)
+    count: int
+    share: float
+    intercept: np.ndarray
+    slopes: np.ndarray
+    slope_gap: float
+    intercept_gap: float
+    sampled_max: np.ndarray
+    lp_bound: np.ndarray | None = None
+    status: str = "not bounded"
+
+    @property
+    def lp_ok(self) -> bool | None:
+        """True when every entry's LP bound is >= its sampled maximum (None without an LP bound)."""
+        if self.lp_bound is None:
+            return None
+        tol = 1e-12 + 1e-7 * np.abs(self.sampled_max)
+        return bool(np.all(self.lp_bound >= self.sampled_max - tol))
+
+    def to_json(self) -> dict:
+        return {"rank": self.rank, "bits": self.bits, "count": self.count, "share": self.share,
+                "intercept": self.intercept.tolist(), "slopes": self.slopes.tolist(),
+                "slope_gap": self.slope_gap, "intercept_gap": self.intercept_gap,
+                "sampled_max": self.sampled_max.tolist(),
+                "lp_bound": None if self.lp_bound is None else self.lp_bound.tolist(),
+                "lp_bound_max": None if self.lp_bound is None else float(self.lp_bound.max()),
+                "status": self.status, "lp_ge_sampled": self.lp_ok}
+
+
+@dataclass
+class Analysis:
+    """Patterns of a network over its box, sorted by share; the first max_patterns are analysed in full."""
+
+    n: int
+    layer_sizes: list[int]
+    box: dict
+    scaling: str
+    samples: int
+    seed: int
+    num_patterns: int
+    patterns: list[Pattern]
+    other_count: int  # samples in patterns beyond the analysed ones
+    linear_intercept: np.ndarray  # (n, n) = A0^-1
+    linear_slopes: np.ndarray  # (n, n, n, n)
+    distinct_maps: int  # distinct affine maps among the analysed patterns
+    wall_time_s: float
+    info: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        bounded = [p for p in self.patterns if p.lp_bound is not None]
+        return {"n": self.n, "layer_sizes": self.layer_sizes, "box": self.box, "scaling": self.scaling,
+                "samples": self.samples, "seed": self.seed, "num_patterns": self.num_patterns,
+                "analysed_patterns": len(self.patterns), "other_patterns_share": self.other_count / self.samples,
+                "distinct_maps": self.distinct_maps,
+                "lp_ge_sampled": all(p.lp_ok for p in bounded) if bounded else None,
+                "empty_patterns": [p.rank for p in self.patterns if p.status == "empty"],
+                "linear": {"intercept": self.linear_intercept.tolist(), "slopes": self.linear_slopes.tolist()},
+                "patterns": [p.to_json() for p in self.patterns], "wall_time_s": self.wall_time_s,
+                "network_info": self.info}
+
+
+class _Geometry:
+    """The float64 weights and the change of variables u -> x = x0 + r u (u in [-1, 1]^(n^2)) of one network."""
+
+    def __init__(self, net: Network):
+        self.torch_layers = [(w.detach().cpu().double(), b.detach().cpu().double()) for w, b in net.layers]
+        self.layers = [(w.numpy(), b.numpy()) for w, b in self.torch_layers]
+        self.n, self.c = net.n, net.box.radius
+        s = net.scaling
+        self.x0 = (net.box.center.ravel() - np.array(s.input_offset)) / s.input_scale
+        self.r = self.c / s.input_scale
+        self.out_offset, self.out_scale, self.in_scale = np.array(s.target_offset), s.target_scale, s.input_scale
+        self.hidden = [w.shape[0] for w, _ in self.layers[:-1]]
+        b_inv = net.box.center_inverse
+        self.k_lin = b_inv.ravel()
+        self.j_lin = -np.kron(b_inv, b_inv.T)
+
+    def forward(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Hidden pre-activations [(N, h_l)] and output y (N, n^2) for float64 inputs x (N, n^2).
+
+        torch rather than numpy: its matmul stays on BLAS for the thin (N, n^2) x (n^2, h) products here.
+        """
+        pre = []
+        for w, b in self.torch_layers[:-1]:
+            z = torch.nn.functional.linear(x, w, b)
+            pre.append(z)
+            x = torch.relu(z)
+        w, b = self.torch_layers[-1]
+        return pre, torch.nn.functional.linear(x, w, b)
+
+    def affine(self, on: list[np.ndarray]) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
+        """For the pattern on (bool masks per hidden layer): pre-activations z_l = P_l x + p_l, and y = G x + g."""
+        d = self.n**2
+        p_mat, p_vec = np.eye(d), np.zeros(d)
+        pieces = []
+        for (w, b), mask in zip(self.layers[:-1], on):
+            p_mat, p_vec = w @ p_mat, w @ p_vec + b
+            pieces.append((p_mat, p_vec))
+            p_mat, p_vec = p_mat * mask[:, None], p_vec * mask
+        w, b = self.layers[-1]
+        return pieces, w @ p_mat, w @ p_vec + b
+
+    def user_map(self, g_mat: np.ndarray, g_vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """K (n^2,) and J (n^2, n^2) of vec(A^-1) = K + J vec(A - A0), from the scaled map y = G x + g."""
+        k = self.out_offset + self.out_scale * (g_mat @ self.x0 + g_vec)
+        return k, self.out_scale / self.in_scale * g_mat
+
+    def constraints(self, pieces, on) -> tuple[np.ndarray, np.ndarray, bool]:
+        """A_ub u <= b_ub for the pattern's half-spaces (rows normalised), and False if a constant row is violated."""
+        rows, rhs = [], []
+        for (p_mat, p_vec), mask in zip(pieces, on):
+            a = self.r * p_mat  # z = a u + q
+            q = p_mat @ self.x0 + p_vec
+            sign = np.where(mask, -1.0, 1.0)  # on: -z <= 0; off: z <= 0
+            rows.append(sign[:, None] * a)
+            rhs.append(-sign * q)
+        if not rows:
+            return np.zeros((0, self.n**2)), np.zeros(0), True
+        a_ub, b_ub = np.concatenate(rows), np.concatenate(rhs)
+        norms = np.linalg.norm(a_ub, axis=1)
+        # A unit that does not depend on u is a constant: its half-space is all or nothing.
+        constant = norms <= 1e-14 * max(1.0, norms.max(initial=0.0))
+        feasible = bool(np.all(b_ub[constant] >= -1e-12))
+        keep = ~constant
+        return a_ub[keep] / norms[keep, None], b_ub[keep] / norms[keep], feasible
+
+
+def _unpack(key: np.ndarray, hidden: list[int]) -> list[np.ndarray]:
+    bits = np.unpackbits(key)[: sum(hidden)].astype(bool)
+    return np.split(bits, np.cumsum(hidden)[:-1])
+
+
+def _bits_text(on: list[np.ndarray]) -> str:
+    return "/".join("".join("1" if v else "0" for v in mask) for mask in on)
+
+
+def _chunks(samples: int, chunk: int):
+    for start in range(0, samples, chunk):
+        yield min(chunk, samples - start)
+
+
+def _sample_chunks(net: Network, samples: int, seed: int, chunk: int):
+    """Network inputs x (m, n^2) and perturbations vec(A - A0) (m, n^2), float64 tensors, per chunk.
+
+    A seed gives one fixed stream, so the two passes of analyze see the same matrices.
+    """
+    g = torch.Generator().manual_seed(seed)
+    center = torch.tensor(net.box.center.ravel())
+    offset = torch.tensor(net.scaling.input_offset, dtype=torch.float64)
+    for m in _chunks(samples, chunk):
+        a = net.box.sample(m, generator=g).reshape(m, -1)
+        yield (a - offset) / net.scaling.input_scale, a - center
+
+
+def lp_bound(geo: _Geometry, on: list[np.ndarray], k: np.ndarray, j: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """max over the pattern's polytope of |(K - K_lin)_m + c (J - J_lin)_m u| per output entry m: (n^2,), status."""
+    pieces, _, _ = geo.affine(on)
+    a_ub, b_ub, feasible = geo.constraints(pieces, on)
+    if not feasible:
+        return None, "empty"
+    d = geo.n**2
+    dk, dj = k - geo.k_lin, geo.c * (j - geo.j_lin)
+    a_ub, b_ub = (a_ub, b_ub) if len(a_ub) else (None, None)
+
+    def solve(objective):
+        return linprog(objective, A_ub=a_ub, b_ub=b_ub, bounds=(-1.0, 1.0), method="highs", options=HIGHS_OPTIONS)
+
+    if not np.any(dj):  # every entry's difference is constant: only feasibility is in question
+        res = solve(np.zeros(d))
+        return (np.abs(dk), "bounded") if res.status == 0 else (None, "empty" if res.status == 2 else "lp failed")
+    bound = np.empty(d)
+    for m in range(d):
+        # Normalise the objective so HiGHS's absolute tolerances act relative to the bound's size.
+        scale = max(np.abs(dj[m]).max(), abs(dk[m]), 1e-300)
+        best = 0.0
+        for sign in (1.0, -1.0):
+            res = solve(-sign * dj[m] / scale)
+            if res.status == 2:
+                return None, "empty"
+            if res.status != 0:
+                return None, "lp failed"
+            best = max(best, sign * dk[m] + scale * -res.fun)
+        bound[m] = best
+    return bound, "bounded"
+
+
+def analyze(net: Network, *, samples: int = DEFAULT_SAMPLES, seed: int = 0, chunk: int = 100_000,
+            max_patterns: int = 50, bound: bool = True) -> Analysis:
+    """Group samples matrices of net's box by activation pattern and analyse the max_patterns largest patterns.
+
+    Two passes over the same seeded stream keep memory at one chunk of activations plus one packed key per sample:
+    the first finds the patterns, the second the sampled max |net - Taylor-1| per entry of the analysed ones.
+    """
+    t0 = time.perf_counter()
+    geo = _Geometry(net)
+    n, d = net.n, net.n**2
+    chunk = max(1, min(chunk, CHUNK_ELEMENTS // max(1, sum(net.layer_sizes))))
+    keys = []
+    for x, _ in _sample_chunks(net, samples, seed, chunk):
+        pre, _ = geo.forward(x)
+        on = torch.cat([z > 0 for z in pre], dim=1).numpy() if pre else np.zeros((len(x), 0), bool)
+        keys.append(np.packbits(on, axis=1))
+    packed = np.concatenate(keys)
+    width = packed.shape[1]
+    if width == 0:
+        uniq, inverse, counts = np.zeros((1, 0), np.uint8), np.zeros(samples, np.intp), np.array([samples])
+    else:
+        void = np.ascontiguousarray(packed).view(np.dtype((np.void, width))).ravel()
+        uniq_void, inverse, counts = np.unique(void, return_inverse=True, return_counts=True)
+        uniq = uniq_void.view(np.uint8).reshape(-1, width)
+    del packed, keys
+    order = np.argsort(-counts, kind="stable")
+    top = order[:max_patterns]
+    rank_of = np.full(len(counts), -1)
+    rank_of[top] = np.arange(len(top))
+
+    # Second pass: sampled max |net - Taylor-1| per analysed pattern and output entry.
+    sampled = np.zeros((len(top), d))
+    start = 0
+    for x, e in _sample_chunks(net, samples, seed, chunk):
+        _, y = geo.forward(x)
+        a_inv_net = torch.from_numpy(geo.out_offset) + geo.out_scale * y
+        # Taylor-1 as the same formula analysis compares with: K_lin + J_lin vec(E).
+        taylor = torch.nn.functional.linear(e, torch.from_numpy(geo.j_lin), torch.from_numpy(geo.k_lin))
+        diff = (a_inv_net - taylor).abs().numpy()
+        ranks = rank_of[inverse.ravel()[start:start + len(x)]]
+        start += len(x)
+        sel = ranks >= 0
+        np.maximum.at(sampled, ranks[sel], diff[sel])
+
+    patterns = []
+    for rank, idx in enumerate(top):
+        on = _unpack(uniq[idx], geo.hidden)
+        _, g_mat, g_vec = geo.affine(on)
+        k, j = geo.user_map(g_mat, g_vec)
+        lp, status = lp_bound(geo, on, k, j) if bound else (None, "not bounded")
+        patterns.append(Pattern(
+            rank=rank + 1, bits=_bits_text(on), count=int(counts[idx]), share=float(counts[idx]) / samples,
+            intercept=k.reshape(n, n), slopes=j.reshape(n, n, n, n),
+            slope_gap=float(np.abs(j - geo.j_lin).max()), intercept_gap=float(np.abs(k - geo.k_lin).max()),
+            sampled_max=sampled[rank].reshape(n, n), lp_bound=None if lp is None else lp.reshape(n, n),
+            status=status))
+    return Analysis(
+        n=n, layer_sizes=net.layer_sizes, box=net.box.to_json(), scaling=net.scaling.name, samples=samples,
+        seed=seed, num_patterns=len(counts), patterns=patterns,
+        other_count=int(samples - counts[top].sum()), linear_intercept=geo.k_lin.reshape(n, n),
+        linear_slopes=geo.j_lin.reshape(n, n, n, n), distinct_maps=_distinct_maps(patterns),
+        wall_time_s=time.perf_counter() - t0, info=dict(net.info))
+
+
+def _distinct_maps(patterns: list[Pattern]) -> int:
+    """How many different affine maps the patterns compute (equal within 1e-9 of the largest coefficient)."""
+    maps = []
+    for p in patterns:
+        v = np.concatenate([p.intercept.ravel(), p.slopes.ravel()])
+        tol = 1e-9 * max(1.0, np.abs(v).max())
+        if not any(np.abs(v - u).max() <= tol for u in maps):
+            maps.append(v)
+    return len(maps)
+
+
+# ---- presentation -------------------------------------------------------------------------------------------------
+
+def entry_name(n: int, m: int) -> str:
+    """Name of output entry m (row-major) of A^-1: b11, b12, ... (b_kl = (A^-1)_kl, 1-based)."""
+    k, l = divmod(m, n)
+    return f"b{k + 1}{l + 1}" if n <= 9 else f"b{k + 1},{l + 1}"
+
+
+def _pert_name(n: int, m: int) -> str:
+    i, j = divmod(m, n)
+    return f"a'{i + 1}{j + 1}" if n <= 9 else f"a'{i + 1},{j + 1}"
+
+
+def affine_text(n: int, intercept: float, coeffs: np.ndarray, digits: int = 4) -> str:
+    """'1.500000 - 2.2500 a'11 + 1.5000 a'12 ...': an entry of A^-1 as an affine function of the perturbation.
+
+    The intercept gets two more digits: a trained net's intercepts differ from A0^-1 by about 1e-5.
+    """
+    text = f"{intercept:.{digits + 2}f}"
+    for m, v in enumerate(coeffs):
+        text += f" {'-' if v < 0 else '+'} {abs(v):.{digits}f} {_pert_name(n, m)}"
+    return text
+
+
+def share_text(share: float) -> str:
+    """A share as a percentage; shares under 0.01% keep two significant digits instead of printing 0.00%."""
+    return f"{100 * share:.2f}%" if share >= 1e-4 or share == 0 else f"{100 * share:.2g}%"
+
+
+def _sci(v) -> str:
+    return "-" if v is None else f"{v:.3g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
+
+
+def summary_rows(result: Analysis, top: int = 20) -> list[list]:
+    rows = []
+    for p in result.patterns[:top]:
+        lp = None if p.lp_bound is None else float(p.lp_bound.max())
+        rows.append([p.rank, p.bits, share_text(p.share), p.slope_gap, p.intercept_gap,
+                     float(p.sampled_max.max()), lp if lp is not None else p.status])
+    return rows
+
+
+SUMMARY_HEADERS = ["#", "pattern", "share", "slope gap", "intercept gap", "sampled max |net-lin|",
+                   "LP bound |net-lin|"]
+
+
+def markdown(result: Analysis, *, title: str = "What the network learned", figure: str | None = None,
+             top: int = 20, level: int = 2) -> str:
+    """A Markdown section: summary, pattern table, per-entry LP tables (n <= 3), Eq. 13 comparison of the top two."""
+    n, d = result.n, result.n**2
+    h = "#" * level
+    lines = [f"{h} {title}", ""]
+    top_share = sum(p.share for p in result.patterns[:3])
+    info = result.info
+    source = ", ".join(f"{k} {info[k]}" for k in ("dataset", "model", "seed", "steps") if k in info)
+    lines.append(
+        f"ReLU MLP {'-'.join(map(str, result.layer_sizes))} ({result.scaling} scaling{'; ' + source if source else ''})"
+        f" on the {n}x{n} box of half-width c = {result.box['radius']:g} around A0 = {result.box['center']}. "
+        f"{result.samples:,} uniform samples (sampling seed {result.seed}) fall into {result.num_patterns} activation patterns; "
+        f"the largest {min(3, len(result.patterns))} hold {100 * top_share:.1f}% of them. Inside a pattern the network "
+        f"is affine, A^-1 ~= K + J (A - A0); the slope gap is max |J - J_lin| and the intercept gap max |K - A0^-1| "
+        f"against the linear approximation (Taylor-1, Eq. 10). The LP bound is max |net - Taylor-1| over the whole "
+        f"polytope (the box intersected with the pattern's half-spaces), by linear programming (HiGHS), in units of "
+        f"A^-1; it is never below the sampled maximum. {result.distinct_maps} distinct affine map(s) among the "
+        f"{len(result.patterns)} analysed patterns.")
+    if result.other_count:
+        lines.append(f"Patterns beyond the {len(result.patterns)} largest hold "
+                     f"{100 * result.other_count / result.samples:.3f}% of the samples and are not analysed.")
+    lines += ["", "| " + " | ".join(SUMMARY_HEADERS) + " |", "|" + "---|" * len(SUMMARY_HEADERS)]
+    for row in summary_rows(result, top):
+        cells = [str(row[0]), f"`{row[1]}`", row[2], *(_sci(v) if not isinstance(v, str) else v for v in row[3:])]
+        lines.append("| " + " | ".join(cells) + " |")
+    if figure:
+        lines += ["", f"![Share of samples and LP bound per activation pattern]({figure})"]
+    if d <= 9:
+        lines += ["", f"{h}# Per output entry (as the paper's Tables 4-7)", ""]
+        for m in range(d):
+            name = entry_name(n, m)
+            lines += [f"**{name}** (linear approximation: {name} = "
+                      f"{affine_text(n, result.linear_intercept.ravel()[m], result.linear_slopes.reshape(d, d)[m])})",
+                      "", "| # | share | affine map | slope gap | sampled max | LP bound |", "|---|---|---|---|---|---|"]
+            for p in result.patterns[:top]:
+                coeffs = p.slopes.reshape(d, d)[m]
+                gap = np.abs(coeffs - result.linear_slopes.reshape(d, d)[m]).max()
+                lp = None if p.lp_bound is None else float(p.lp_bound.ravel()[m])
+                lines.append(f"| {p.rank} | {share_text(p.share)} | {affine_text(n, p.intercept.ravel()[m], coeffs)} | "
+                             f"{_sci(float(gap))} | {_sci(float(p.sampled_max.ravel()[m]))} | "
+                             f"{_sci(lp) if lp is not None else p.status} |")
+            lines.append("")
+        lines += eq13_lines(result, level=level + 1)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def eq13_lines(result: Analysis, *, level: int = 3) -> list[str]:
+    """The two largest patterns' maps beside the linear approximation, entry by entry (the paper's Eq. 13)."""
+    n, d = result.n, result.n**2
+    lines = [f"{'#' * level} The two largest patterns against the linear approximation (as the paper's Eq. 13)", "",
+             "Perturbation a'ij = (A - A0)ij; bkl = (A^-1)kl.", "", "```"]
+    lin_j = result.linear_slopes.reshape(d, d)
+    for m in range(d):
+        name = entry_name(n, m)
+        lines.append(f"linear      {name} = {affine_text(n, result.linear_intercept.ravel()[m], lin_j[m])}")
+        for p in result.patterns[:2]:
+            label = f"pattern {p.rank}".ljust(11)
+            lines.append(f"{label} {name} = {affine_text(n, p.intercept.ravel()[m], p.slopes.reshape(d, d)[m])}")
+        lines.append("")
+    lines[-1] = "```"
+    gaps = ", ".join(f"pattern {p.rank} ({100 * p.share:.1f}%): slope gap {p.slope_gap:.3g}, intercept gap "
+                     f"{p.intercept_gap:.3g}" for p in result.patterns[:2])
+    return lines + ["", f"Largest coefficient differences from the linear approximation: {gaps}.", ""]
+
+
+def plot(result: Analysis, path: str | Path, *, top: int = 20) -> Path:
+    """PNG: share of samples (bars) and max LP bound / sampled max (markers) of the largest patterns."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pats = result.patterns[:top]
+    ranks = [p.rank for p in pats]
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True)
+    ax1.bar(ranks, [100 * p.share for p in pats], color="tab:blue")
+    ax1.set_ylabel("share of samples (%)")
+    ax1.set_title(f"Activation patterns of {'-'.join(map(str, result.layer_sizes))} over its box "
+                  f"({result.samples:,} samples)")
+    lp = [np.nan if p.lp_bound is None else p.lp_bound.max() for p in pats]
+    ax2.semilogy(ranks, lp, "o", color="tab:red", label="LP bound over the polytope")
+    ax2.semilogy(ranks, [max(p.sampled_max.max(), 1e-300) for p in pats], "x", color="k", label="sampled max")
+    ax2.set_ylabel("max |net - Taylor-1|")
+    ax2.set_xlabel("pattern (by share)")
+    ax2.set_xticks(ranks)
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def report_section(checkpoint_path, out_dir, samples: int = DEFAULT_SAMPLES) -> dict:
+    """The reproduce report's "What the network learned" section for one checkpoint (a 2-FC small on 2x2 First).
+
+    Writes the pattern figure into out_dir and returns {"markdown", "results", "figures"}; the Markdown's figure
+    link is relative to out_dir.
+    """
+    from neuralinv import checkpoint
+
+    net = checkpoint.load(checkpoint_path)
+    result = analyze(net, samples=samples)
+    out_dir = Path(out_dir)
+    figure = plot(result, out_dir / FIGURE_NAME)
+    results = result.to_json()
+    results["checkpoint"] = str(checkpoint_path)
+    return {"markdown": markdown(result, figure=FIGURE_NAME), "results": results, "figures": [str(figure)]}

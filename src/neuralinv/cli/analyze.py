@@ -1,0 +1,77 @@
+"""neuralinv analyze: activation patterns of a ReLU MLP checkpoint over its box, affine maps and LP bounds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from neuralinv import analysis, checkpoint
+from neuralinv.cli.output import print_json, print_table
+from neuralinv.errors import InputError
+from neuralinv.files import write_json, write_text
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "analyze", help="activation patterns, affine maps and LP bounds of a ReLU network",
+        description="Sample matrices uniformly from the checkpoint's box and group them by activation pattern. For "
+                    "each of the largest patterns: its share, the affine map A -> A^-1 the network computes there "
+                    "(in the user's units, as a function of A - A0), the largest coefficient gap to the linear "
+                    "approximation A0^-1 - A0^-1 (A - A0) A0^-1, and per output entry the largest |network - linear "
+                    "approximation| over the pattern's whole polytope (box intersected with its half-spaces), by "
+                    "linear programming with SciPy's HiGHS. Works on any ReLU MLP checkpoint (see `neuralinv import`).")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a .safetensors checkpoint")
+    p.add_argument("--samples", type=int, default=analysis.DEFAULT_SAMPLES, metavar="N",
+                   help=f"matrices to sample (default {analysis.DEFAULT_SAMPLES})")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    p.add_argument("--max-patterns", type=int, default=50, metavar="K",
+                   help="analyse (maps, LP bounds) the K largest patterns (default 50)")
+    p.add_argument("--top", type=int, default=20, metavar="T", help="patterns shown in tables (default 20)")
+    p.add_argument("--no-lp", action="store_true", help="skip the linear programs (maps and gaps only)")
+    p.add_argument("--json", action="store_true", help="print the full analysis as JSON")
+    p.add_argument("--out", metavar="DIR", help="also write DIR/analysis.json, DIR/analysis.md and a PNG of the patterns")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    for flag, value in (("--samples", args.samples), ("--max-patterns", args.max_patterns), ("--top", args.top)):
+        if value <= 0:
+            raise InputError(f"{flag}: expected a positive integer, got {value}")
+    net = checkpoint.load(args.checkpoint)
+    result = analysis.analyze(net, samples=args.samples, seed=args.seed, max_patterns=args.max_patterns,
+                              bound=not args.no_lp)
+    data = result.to_json()
+    data["checkpoint"] = str(args.checkpoint)
+    if args.out:
+        out = Path(args.out)
+        figure = analysis.plot(result, out / analysis.FIGURE_NAME, top=args.top)
+        write_json(out / "analysis.json", data)
+        write_text(out / "analysis.md", analysis.markdown(result, figure=figure.name, top=args.top, level=1))
+    if args.json:
+        print_json(data)
+        return 0
+    n = result.n
+    print(f"{'-'.join(map(str, result.layer_sizes))} ReLU MLP, {n}x{n} box (c = {net.box.radius:g}, "
+          f"{result.scaling} scaling): {result.samples} samples, {result.num_patterns} activation patterns, "
+          f"{result.distinct_maps} distinct affine map(s) among the {len(result.patterns)} largest; "
+          f"{result.wall_time_s:.1f} s")
+    print_table(analysis.SUMMARY_HEADERS, analysis.summary_rows(result, args.top))
+    if n * n <= 9 and result.patterns:
+        print("\nLP bound of |net - Taylor-1| per output entry")
+        names = [analysis.entry_name(n, m) for m in range(n * n)]
+        rows = [[p.rank, analysis.share_text(p.share),
+                 *(p.lp_bound.ravel().tolist() if p.lp_bound is not None else [p.status] * n * n)]
+                for p in result.patterns[:args.top]]
+        print_table(["#", "share", *names], rows)
+        print()
+        print("\n".join(analysis.eq13_lines(result)[2:]).replace("```\n", "").replace("```", "").rstrip())
+    empty = [p.rank for p in result.patterns if p.status == "empty"]
+    if empty:
+        print(f"patterns with an empty polytope (seen only through rounding): {empty}")
+    bad = [p.rank for p in result.patterns if p.lp_ok is False]
+    if bad:
+        print(f"warning: LP bound below the sampled maximum in patterns {bad} (LP tolerance)")
+    if args.out:
+        print(f"wrote {args.out}/analysis.json, analysis.md, {analysis.FIGURE_NAME}")
+    return 0
