@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from scipy.optimize import linprog
 
+from neuralinv.construction import linear_matrix
 from neuralinv.models import Network
 
 DEFAULT_SAMPLES = 1_000_000
@@ -123,9 +124,8 @@ class _Geometry:
         self.r = self.c / s.input_scale
         self.out_offset, self.out_scale, self.in_scale = np.array(s.target_offset), s.target_scale, s.input_scale
         self.hidden = [w.shape[0] for w, _ in self.layers[:-1]]
-        b_inv = net.box.center_inverse
-        self.k_lin = b_inv.ravel()
-        self.j_lin = -np.kron(b_inv, b_inv.T)
+        self.k_lin = net.box.center_inverse.ravel()
+        self.j_lin = linear_matrix(net.box)
 
     def forward(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Hidden pre-activations [(N, h_l)] and output y (N, n^2) for float64 inputs x (N, n^2).
