@@ -10,7 +10,7 @@ from neuralinv.data import BatchStream, Scaling
 from neuralinv.models import init_layers
 from neuralinv.regions import get_dataset
 from neuralinv.runs import run_training
-from neuralinv.train import TrainConfig, lr_at, make_optimizer, train_ensemble, train_plain
+from neuralinv.train import TrainConfig, lr_at, make_optimizer, train_ensemble, train_group, train_plain
 
 
 @pytest.mark.parametrize("dataset, model", [("2x2-first", "2fc"), ("3x3", "3fc"), ("16x16", "2fc-small")])
@@ -115,7 +115,7 @@ def test_training_is_deterministic():
 @pytest.mark.parametrize("stop", [137, 400])
 def test_resume_gives_the_same_numbers(tmp_path, stop, monkeypatch):
     """Stopped mid-chunk (137) or at a chunk boundary (400) and resumed: bitwise the uninterrupted run."""
-    monkeypatch.setattr("neuralinv.train.chunk_steps", lambda config, d: 100)
+    monkeypatch.setattr("neuralinv.train.chunk_steps", lambda per_step: 100)
     config = TrainConfig.resolve("2x2-first", "2fc", steps=700, seeds=(0, 1), train_size=3000)
     whole = train_ensemble(config, progress=False, curve_points=50)
     state = tmp_path / "state.safetensors"
@@ -174,3 +174,26 @@ def test_cli_interrupt_and_resume(tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 130
     assert saved_step(state) > interrupted
+
+
+def test_group_of_data_sets_equals_separate_ensembles():
+    """Both 2x2 data sets trained as one 4-model ensemble give each data set's own ensemble result, to rounding."""
+    first = TrainConfig.resolve("2x2-first", "3fc", steps=200, seeds=(0, 1), train_size=4000)
+    second = TrainConfig.resolve("2x2-second", "3fc", steps=200, seeds=(0, 1), train_size=4000)
+    group = train_group([first, second], progress=False, curve_points=20)
+    for config, result in zip([first, second], group):
+        alone = train_ensemble(config, progress=False, curve_points=20)
+        assert result.config == config and len(result.networks) == 2
+        assert result.networks[0].box == alone.networks[0].box
+        for a, b in zip(result.networks, alone.networks):
+            for (w1, b1), (w2, b2) in zip(a.layers, b.layers):
+                assert torch.allclose(w1, w2, rtol=1e-5, atol=1e-7) and torch.allclose(b1, b2, rtol=1e-5, atol=1e-7)
+        assert len(result.curve_losses[0]) == 2
+
+
+def test_group_refuses_mismatched_configurations():
+    a = TrainConfig.resolve("2x2-first", "2fc", steps=100)
+    with pytest.raises(Exception, match="differ"):
+        train_group([a, TrainConfig.resolve("2x2-second", "3fc", steps=100)])
+    with pytest.raises(Exception, match="differ"):
+        train_group([a, TrainConfig.resolve("3x3", "2fc", steps=100)])

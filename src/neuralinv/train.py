@@ -147,9 +147,8 @@ def make_streams(config: TrainConfig):
     return box, scaling, streams
 
 
-def chunk_steps(config: TrainConfig, d: int) -> int:
-    """Steps drawn per data chunk: large enough to amortise sampling, small enough to keep memory low."""
-    per_step = len(config.seeds) * config.batch_size * d
+def chunk_steps(per_step: int) -> int:
+    """Steps drawn per data chunk (per_step: numbers drawn per step): amortises sampling, bounds memory."""
     return max(1, min(1000, 4_000_000 // per_step))
 
 
@@ -203,42 +202,62 @@ class StackedMLP:
         return err
 
 
-def train_ensemble(config: TrainConfig, *, progress: bool = True, curve_points: int = 200,
-                   state_path: str | Path | None = None, stop_at: int | None = None,
-                   save_every_s: float = 30.0) -> TrainResult | None:
-    """Train every seed of config at once as one stacked ensemble.
+def train_ensemble(config: TrainConfig, **kwargs) -> TrainResult | None:
+    """Train every seed of config at once as one stacked ensemble (see train_group for the keyword arguments)."""
+    results = train_group([config], **kwargs)
+    return None if results is None else results[0]
 
-    With state_path, the full training state (weights, Adam moments, data streams, curve) is saved there atomically
+
+# Fields that must agree for configurations to share one ensemble: the model shape and the optimisation schedule.
+SHARED_FIELDS = ("model", "steps", "device", "batch_size", "lr", "weight_decay", "t_0", "t_mult", "eta_min",
+                 "epoch_steps")
+
+
+def train_group(configs: list[TrainConfig], *, progress: bool = True, curve_points: int = 200,
+                state_path: str | Path | None = None, stop_at: int | None = None,
+                save_every_s: float = 30.0) -> list[TrainResult] | None:
+    """Train several configurations (e.g. both 2x2 data sets with 2-FC) as one stacked ensemble of all their seeds.
+
+    Each member keeps its own box, data, scaling, initial weights and batch stream. With state_path, the full training state (weights, Adam moments, data streams, curve) is saved there atomically
     every save_every_s seconds and on Ctrl-C or SIGTERM, and a matching state found there is resumed from, giving the
     same numbers as an uninterrupted run. stop_at (for tests) saves the state after that step and returns None.
     """
-    config.validate()
-    box, scaling, streams = make_streams(config)
-    sizes = get_model(config.model).layer_sizes(box.n)
+    for c in configs:
+        c.validate()
+        if any(getattr(c, f) != getattr(configs[0], f) for f in SHARED_FIELDS) or c.box.n != configs[0].box.n:
+            raise InputError(f"train_group: configurations differ in model, matrix size or schedule "
+                             f"({', '.join(SHARED_FIELDS)} must agree)")
+    config = configs[0]
+    members = [(c, make_streams(c)) for c in configs]
+    streams = [s for _, (_, _, group) in members for s in group]
+    seeds = [s for c in configs for s in c.seeds]
+    n = config.box.n
+    sizes = get_model(config.model).layer_sizes(n)
     device = torch.device(config.device)
-    stack = StackedMLP([init_layers(sizes, s) for s in config.seeds], device)
+    stack = StackedMLP([init_layers(sizes, s) for s in seeds], device)
     opt, sched = make_optimizer([stack.flat], config, fused=device.type in ("cpu", "cuda"))
 
     log_every = max(1, config.steps // curve_points)
-    curve = {"steps": [], "loss": [], "loss_sum": [0.0] * len(config.seeds), "loss_count": 0, "wall": 0.0}
+    curve = {"steps": [], "loss": [], "loss_sum": [0.0] * len(seeds), "loss_count": 0, "wall": 0.0}
     step = skip = 0  # skip: steps of the first chunk already done before a resume
     if state_path is not None and Path(state_path).is_file():
-        step, chunk_start, curve = load_state(state_path, config, stack, opt, streams)
+        step, chunk_start, curve = load_state(state_path, configs, stack, opt, streams)
         skip = step - chunk_start
         sched.step(step / config.epoch_steps)
     loss_sum = torch.tensor(curve["loss_sum"], device=device)
     loss_count = curve["loss_count"]
-    chunk = chunk_steps(config, box.n ** 2)
+    chunk = chunk_steps(len(seeds) * config.batch_size * n * n)
     start = time.perf_counter() - curve["wall"]
     last_save = time.perf_counter()
-    bar = tqdm(total=config.steps, initial=step, desc=f"{config.dataset} {config.model} x{len(config.seeds)}",
+    names = "+".join(c.dataset for c in configs)
+    bar = tqdm(total=config.steps, initial=step, desc=f"{names} {config.model} x{len(seeds)}",
                disable=not progress, unit="step", mininterval=0.5, smoothing=0.05)
 
     def snapshot(chunk_start: int, stream_states) -> None:
         curve.update(loss_sum=loss_sum.tolist(), loss_count=loss_count, wall=time.perf_counter() - start)
-        save_state(state_path, config, step, chunk_start, stack, opt, stream_states, curve)
+        save_state(state_path, configs, step, chunk_start, stack, opt, stream_states, curve)
 
-    with threads_for(sizes, len(config.seeds), config.batch_size, device), sigterm_as_interrupt():
+    with threads_for(sizes, len(seeds), config.batch_size, device), sigterm_as_interrupt():
         while step < config.steps:
             chunk_start = step - skip
             stream_states = [s.state() for s in streams]  # a resumed run redraws this chunk from here
@@ -272,23 +291,27 @@ def train_ensemble(config: TrainConfig, *, progress: bool = True, curve_points: 
             bar.update(k - skip)
             skip = 0
             if curve["loss"]:
-                bar.set_postfix(loss=f"{sum(curve['loss'][-1]) / len(config.seeds):.3g}")
+                bar.set_postfix(loss=f"{sum(curve['loss'][-1]) / len(seeds):.3g}")
             if state_path is not None and time.perf_counter() - last_save > save_every_s and step < config.steps:
                 snapshot(step, [s.state() for s in streams])  # at a chunk boundary
                 last_save = time.perf_counter()
     bar.close()
     wall = time.perf_counter() - start
 
-    networks = []
-    for e, seed in enumerate(config.seeds):
-        net_layers = [(w[e].cpu().clone(), b[e].cpu().clone()) for w, b in stack.layers]
-        info = {"dataset": config.dataset, "model": config.model, "seed": seed, "steps": config.steps,
-                "scaling": config.scaling}
-        networks.append(Network(net_layers, box, scaling, info))
-    return TrainResult(config, networks, curve["steps"], curve["loss"], wall)
+    results, e = [], 0
+    for c, (box, scaling, _) in members:
+        networks, first = [], e
+        for seed in c.seeds:
+            net_layers = [(w[e].cpu().clone(), b[e].cpu().clone()) for w, b in stack.layers]
+            info = {"dataset": c.dataset, "model": c.model, "seed": seed, "steps": c.steps, "scaling": c.scaling}
+            networks.append(Network(net_layers, box, scaling, info))
+            e += 1
+        losses = [row[first:e] for row in curve["loss"]]
+        results.append(TrainResult(c, networks, list(curve["steps"]), losses, wall))
+    return results
 
 
-def save_state(path, config: TrainConfig, step: int, chunk_start: int, stack: StackedMLP, opt, stream_states,
+def save_state(path, configs: list[TrainConfig], step: int, chunk_start: int, stack: StackedMLP, opt, stream_states,
                curve: dict) -> None:
     """The resumable state as one safetensors file (tensors + JSON): loading it runs no code."""
     adam = opt.state[stack.flat]
@@ -297,15 +320,15 @@ def save_state(path, config: TrainConfig, step: int, chunk_start: int, stack: St
     for i, st in enumerate(stream_states):
         tensors[f"stream.{i}.generator"] = st["generator"]
         tensors[f"stream.{i}.order"] = st["order"]
-    meta = {"config": config.to_json(), "step": step, "chunk_start": chunk_start, "curve": curve}
+    meta = {"configs": [c.to_json() for c in configs], "step": step, "chunk_start": chunk_start, "curve": curve}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={"neuralinv-train-state": json.dumps(meta)})
 
 
-def load_state(path, config: TrainConfig, stack: StackedMLP, opt, streams) -> tuple[int, int, dict]:
+def load_state(path, configs: list[TrainConfig], stack: StackedMLP, opt, streams) -> tuple[int, int, dict]:
     with safe_open(str(path), framework="pt") as f:
         meta = json.loads(f.metadata()["neuralinv-train-state"])
-    if meta["config"] != config.to_json():
+    if meta["configs"] != [c.to_json() for c in configs]:
         raise InputError(f"resume: {str(path)!r} holds a run of another configuration; use a new --out or delete it")
     tensors = load_file(str(path))
     device = stack.flat.device
