@@ -379,7 +379,8 @@ def markdown(result: Analysis, *, title: str = "What the network learned", figur
     if result.other_count:
         lines.append(f"Patterns beyond the {len(result.patterns)} largest hold "
                      f"{100 * result.other_count / result.samples:.3f}% of the samples and are not analysed.")
-    lines += ["", "| " + " | ".join(SUMMARY_HEADERS) + " |", "|" + "---|" * len(SUMMARY_HEADERS)]
+    headers = [name.replace("|", "\\|") for name in SUMMARY_HEADERS]  # a bare "|" would split the cell
+    lines += ["", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row in summary_rows(result, top):
         cells = [str(row[0]), f"`{row[1]}`", row[2], *(_sci(v) if not isinstance(v, str) else v for v in row[3:])]
         lines.append("| " + " | ".join(cells) + " |")
