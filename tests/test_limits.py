@@ -154,6 +154,7 @@ def test_moments_grow_on_singular_box_and_settle_on_safe_box():
     safe = limits.moment_growth(linear_network(box), box, max_samples=20_000)["summary"]
     assert safe["tail_index"] > 3
     assert all(0.8 < g < 1.25 for g in safe["growth"].values())
+    assert all(0.9 < g < 1.1 for g in safe["last_decade_growth"].values())
 
 
 def test_error_vs_distance_slope():

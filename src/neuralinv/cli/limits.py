@@ -247,8 +247,9 @@ def run_moments(args) -> int:
     print("typical N-sample mean of ||A^-1 - F(A)||^k (median over disjoint blocks of N samples):")
     print_table(["N", *(f"k = {k}" for k in s["orders"])],
                 [[size, *(s["typical"][str(k)][i] for k in s["orders"])] for i, size in enumerate(s["sizes"])])
-    print_table(["k", "growth N=10^3 -> max", "log-log slope", "expected slope (k/alpha - 1)"],
-                [[k, s["growth"][str(k)], s["slope"][str(k)], s["expected_slope"][str(k)]] for k in s["orders"]])
+    print_table(["k", "growth N=10^3 -> max", "last decade", "log-log slope", "expected slope (k/alpha - 1)"],
+                [[k, s["growth"][str(k)], s["last_decade_growth"][str(k)], s["slope"][str(k)],
+                  s["expected_slope"][str(k)]] for k in s["orders"]])
     alpha = s["tail_index"]
     print(f"Hill tail index (top {s['hill_k']} of {s['sizes'][-1]}): {alpha:.3f} +- {s['tail_index_se']:.2f}; "
           f"other k: " + ", ".join(f"{a:.3f} (k = {k})" for k, a in s["hill"].items()))
