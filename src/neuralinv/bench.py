@@ -1,0 +1,640 @@
+"""Fair timing of every inverse path: Table 3, the roofline bound of each network, an accuracy-versus-time frontier.
+
+Fair means: the answer is checked before it is timed, every path is warmed up, each measurement is repeated and the
+median reported, CUDA is synchronised before the clock is read, and all paths run under torch.inference_mode on the
+same inputs. Times are seconds per 10,000 matrices, as in the paper's Table 3. At batch 1 a path is called once per
+matrix from a Python loop, as a user would call it (what the paper measured); where that loop would take long, a
+measured prefix of it is scaled to 10,000 and the count measured is recorded.
+
+Roofline: bound = max(FLOPs / GEMM rate, minimal bytes / bandwidth), with the GEMM rate (a large sgemm) and the
+bandwidth (a large copy) measured in the same run. Minimal bytes are the inputs, the outputs and the weights, each
+moved once.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from neuralinv import paper
+from neuralinv.baselines import exact_inverse
+from neuralinv.data import Scaling, test_set
+from neuralinv.errors import InputError
+from neuralinv.models import Network, get_model, init_layers, mlp_forward
+from neuralinv.regions import Box, get_dataset
+
+TABLE1_DATASETS = ("2x2-first", "2x2-second", "3x3", "16x16")
+TABLE1_MODELS = ("2fc", "3fc")
+BATCHES = (1, 100, 10_000)
+PER = 10_000  # times are seconds per this many matrices
+
+PAPER_MACHINE = paper.TABLE3_MACHINE
+
+
+def paper_times(model: str, n: int) -> dict | None:
+    """The paper's Table 3 row for a model on n x n matrices, with the exact CPU time of that size filled in."""
+    row = paper.TABLE3.get((f"{n}x{n}", model))
+    if row is None:
+        return None
+    exact = paper.TABLE3.get((f"{n}x{n}", "2fc"), {}).get("exact_cpu")
+    return {**row, "exact_cpu": exact} if exact is not None else dict(row)
+
+
+ROOFLINE_TARGET = 3.0
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Timing
+
+
+def synchronize(device) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall seconds of repeated runs of one function (after warm-up); median is the reported value."""
+
+    times: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    @property
+    def min(self) -> float:
+        return min(self.times)
+
+    @property
+    def max(self) -> float:
+        return max(self.times)
+
+    def scaled(self, factor: float) -> "Timing":
+        return Timing(tuple(t * factor for t in self.times))
+
+    def to_json(self) -> dict:
+        return {"median": self.median, "min": self.min, "max": self.max, "repeats": len(self.times)}
+
+
+def time_fn(fn: Callable[[], object], *, device="cpu", warmup: int = 1, repeats: int = 5) -> Timing:
+    """Run fn warmup times, then time repeats runs, synchronising device before each clock read."""
+    if repeats < 1:
+        raise ValueError(f"repeats: expected >= 1, got {repeats}")
+    with torch.inference_mode():
+        for _ in range(warmup):
+            fn()
+        synchronize(device)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            synchronize(device)
+            times.append(time.perf_counter() - start)
+    return Timing(tuple(times))
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Seconds per PER matrices at one batch size; calls and matrices actually timed in each repeat."""
+
+    batch: int
+    timing: Timing  # already scaled to PER matrices
+    calls: int
+    matrices: int
+
+    @property
+    def seconds(self) -> float:
+        return self.timing.median
+
+    def to_json(self) -> dict:
+        return {"batch": self.batch, "seconds": self.seconds, **{k: v for k, v in self.timing.to_json().items()
+                                                                   if k != "median"},
+                "calls": self.calls, "matrices": self.matrices}
+
+
+def time_batches(fn: Callable, chunks: list, *, batch: int, device="cpu", repeats: int = 5,
+                 max_pass_s: float = 2.0) -> Measurement:
+    """Seconds per PER matrices for calling fn on each chunk in turn (a Python loop, as a user would).
+
+    A pass over all chunks longer than about max_pass_s is cut to a prefix of calls and scaled up: the cost of one
+    call does not depend on how many came before, so this measures the same thing in less time.
+    """
+    probe = chunks[:min(len(chunks), 20)]
+
+    def run(part):
+        for c in part:
+            fn(c)
+
+    calls, warmup = len(chunks), 1
+    if calls > len(probe):  # estimate the pass from a warmed-up probe, which also warms up the path
+        est = time_fn(lambda: run(probe), device=device, warmup=1, repeats=1).median / len(probe)
+        warmup = 0
+        if est * calls > max_pass_s:
+            calls = max(len(probe), int(max_pass_s / max(est, 1e-9)))
+    part = chunks[:calls]
+    matrices = sum(c.shape[0] for c in part) if batch > 1 else calls
+    timing = time_fn(lambda: run(part), device=device, warmup=warmup, repeats=repeats)
+    return Measurement(batch, timing.scaled(PER / matrices), calls, matrices)
+
+
+def split(a, batch: int, total: int) -> list:
+    """The first total matrices of a (N, n, n) as calls of batch matrices; batch 1 gives single (n, n) matrices."""
+    a = a[:total]
+    if batch == 1:
+        return list(a)
+    return [a[i:i + batch] for i in range(0, a.shape[0], batch)]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Machine rates and roofline
+
+
+def measure_gemm_rate(device="cpu", *, size: int | None = None, repeats: int = 5) -> float:
+    """FLOP/s of a square float32 matrix product of the given size (2 size^3 FLOPs)."""
+    size = size or (2048 if torch.device(device).type == "cpu" else 8192)
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand((size, size), generator=g).to(device)
+    b = torch.rand((size, size), generator=g).to(device)
+    out = torch.empty_like(a)
+    timing = time_fn(lambda: torch.mm(a, b, out=out), device=device, warmup=1, repeats=repeats)
+    return 2 * size ** 3 / timing.median
+
+
+def measure_bandwidth(device="cpu", *, mbytes: int | None = None, repeats: int = 5) -> float:
+    """Bytes/s of a large copy, counting the bytes read and the bytes written."""
+    mbytes = mbytes or (256 if torch.device(device).type == "cpu" else 2048)
+    count = mbytes * 2 ** 20 // 4
+    src = torch.ones(count, device=device)
+    dst = torch.empty_like(src)
+    timing = time_fn(lambda: dst.copy_(src), device=device, warmup=1, repeats=repeats)
+    return 2 * count * 4 / timing.median
+
+
+def measure_op_overhead(device="cpu", *, repeats: int = 5, calls: int = 1000) -> float:
+    """Seconds per call of a framework op on a one-element tensor: the floor under every op in a path."""
+    x = torch.zeros(1, device=device)
+    out = torch.empty_like(x)
+
+    def run():
+        for _ in range(calls):
+            torch.add(x, x, out=out)
+
+    return time_fn(run, device=device, repeats=repeats).median / calls
+
+
+def mlp_flops(layer_sizes: list[int], count: int) -> int:
+    """Multiply-adds of the layers counted as 2 FLOPs each (bias and ReLU are lower order)."""
+    return 2 * count * sum(i * o for i, o in zip(layer_sizes[:-1], layer_sizes[1:]))
+
+
+def mlp_bytes(layer_sizes: list[int], count: int, *, in_bytes: int, out_bytes: int, weight_bytes: int = 4) -> int:
+    """Minimal bytes moved: count inputs and outputs once, and every weight and bias once."""
+    params = sum(i * o + o for i, o in zip(layer_sizes[:-1], layer_sizes[1:]))
+    return count * (layer_sizes[0] * in_bytes + layer_sizes[-1] * out_bytes) + params * weight_bytes
+
+
+def roofline_bound(flops: float, nbytes: float, *, gemm_rate: float, bandwidth: float) -> float:
+    """Seconds no implementation can beat on this machine: the larger of compute time and memory time."""
+    return max(flops / gemm_rate, nbytes / bandwidth)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Fast paths
+
+
+class FastNetwork:
+    """The inference path of a Network with the framework overhead taken out: the same function, fewer passes.
+
+    net(a) computes x = (vec(A) - offset) / s in float64, casts to float32, runs the MLP and decodes in float64:
+    about a dozen framework ops, each a pass over memory, and an allocation per activation. Two plans instead:
+
+    - large batches (float32): the subtraction runs in the input's dtype (float64: no cancellation) and writes
+      float32 in the same pass, 1/s is folded into the first layer's weights, layers run as addmm into buffers
+      preallocated per batch size (no page faults on large activations), ReLU in place, a narrow last layer is
+      computed transposed (W h^T: the CPU GEMM runs it several times faster than h W^T for a few output columns),
+      and one op decodes into the float64 output;
+    - small batches of a small network (float64): the encoding is folded into the first layer and the decoding
+      into the last, (W / s, b - W offset / s) and (s_t W, s_t b + offset_t), so a 2-FC call is three ops
+      (addmm, relu_, addmm). float64 keeps the folding free of cancellation; at a few rows every op costs its
+      framework floor whatever the dtype.
+
+    Both evaluate the same weights; outputs match net(a) to float32 rounding. Call with a (..., n, n) float tensor
+    on the network's device; returns a new float64 (..., n, n) tensor. Not thread-safe (buffers are shared).
+    """
+
+    TRANSPOSE_BELOW = 16  # last layers with fewer outputs than this are computed as W h^T
+    SMALL_ROWS = 64  # batches of at most this many matrices use the float64 plan ...
+    SMALL_PARAMS = 65_536  # ... when the network has at most this many weights (float64 doubles weight traffic)
+
+    def __init__(self, net: Network, *, device=None):
+        device = torch.device(device) if device is not None else net.layers[0][0].device
+        s = net.scaling
+        self.n, self.d = net.n, net.n ** 2
+        self.device = device
+        self.layer_sizes = net.layer_sizes
+        w_dtype = net.layers[0][0].dtype
+        self.dtype = w_dtype
+        layers = [(w.detach().to(device), b.detach().to(device)) for w, b in net.layers]
+        w0 = (layers[0][0].double() / s.input_scale).to(w_dtype)
+        self.first = (w0.t().contiguous(), layers[0][1].contiguous())
+        self.middle = [(w.t().contiguous(), b.contiguous()) for w, b in layers[1:-1]]
+        w_last, b_last = layers[-1]
+        self.transposed = w_last.shape[0] < self.TRANSPOSE_BELOW
+        if self.transposed:
+            self.last = (w_last.contiguous(), b_last[:, None].contiguous())
+        else:
+            self.last = (w_last.t().contiguous(), b_last.contiguous())
+        self.in_offset = {dt: torch.tensor(s.input_offset, dtype=dt, device=device)
+                          for dt in (torch.float32, torch.float64)}
+        self.out_offset = torch.tensor(s.target_offset, dtype=torch.float64, device=device)
+        self.out_scale = s.target_scale
+        self.folded = None
+        if sum(w.numel() + b.numel() for w, b in layers) <= self.SMALL_PARAMS:
+            f64 = [(w.double(), b.double()) for w, b in layers]
+            w0, b0 = f64[0][0] / s.input_scale, f64[0][1]
+            b0 = b0 - w0 @ self.in_offset[torch.float64]
+            wl, bl = f64[-1][0] * s.target_scale, f64[-1][1] * s.target_scale + self.out_offset
+            self.folded = [(w0.t().contiguous(), b0)] + [(w.t().contiguous(), b) for w, b in f64[1:-1]] + \
+                [(wl.t().contiguous(), bl)]
+        self._buffers: dict[int, dict] = {}
+        self._plans: dict[tuple, list] = {}
+
+    def buffers(self, rows: int) -> dict:
+        if rows not in self._buffers:
+            kw = {"device": self.device}
+            hidden = [torch.empty((rows, h), dtype=self.dtype, **kw) for h in self.layer_sizes[1:-1]]
+            y_shape = (self.d, rows) if self.transposed else (rows, self.d)
+            self._buffers[rows] = {"x32": torch.empty((rows, self.d), dtype=self.dtype, **kw),
+                                   "hidden": hidden, "y": torch.empty(y_shape, dtype=self.dtype, **kw)}
+        return self._buffers[rows]
+
+    def plan_name(self, rows: int) -> str:
+        return "float64" if self.folded is not None and rows <= self.SMALL_ROWS else "float32"
+
+    def stages(self, rows: int, dtype) -> list[tuple[str, Callable]]:
+        """The path for a batch of rows matrices as named steps, each taking the previous step's output."""
+        if self.plan_name(rows) == "float64":
+            return self._stages_float64(dtype)
+        buf = self.buffers(rows)
+        offset = self.in_offset[dtype]
+        out = [("encode", lambda x: torch.sub(x, offset, out=buf["x32"]))]
+        w, b = self.first
+        hidden = buf["hidden"]
+        out.append(("layer 1", lambda x, w=w, b=b: torch.addmm(b, x, w, out=hidden[0])))
+        out.append(("relu 1", torch.relu_))
+        for i, (w, b) in enumerate(self.middle):
+            out.append((f"layer {i + 2}", lambda x, w=w, b=b, h=hidden[i + 1]: torch.addmm(b, x, w, out=h)))
+            out.append((f"relu {i + 2}", torch.relu_))
+        w, b = self.last
+        k = len(self.layer_sizes) - 1
+        if self.transposed:
+            out.append((f"layer {k}", lambda x: torch.addmm(b, w, x.t(), out=buf["y"]).t()))
+        else:
+            out.append((f"layer {k}", lambda x: torch.addmm(b, x, w, out=buf["y"])))
+        # A fresh output (the caller keeps it), row-major whatever the layout of y.
+        out.append(("decode", lambda y: torch.add(self.out_offset, y, alpha=self.out_scale,
+                                                  out=torch.empty((rows, self.d), dtype=torch.float64,
+                                                                  device=self.device))))
+        return out
+
+    def _stages_float64(self, dtype) -> list[tuple[str, Callable]]:
+        out = [] if dtype == torch.float64 else [("encode", lambda x: x.double())]
+        last = len(self.folded) - 1
+        for i, (w, b) in enumerate(self.folded):
+            out.append((f"layer {i + 1}", lambda x, w=w, b=b: torch.addmm(b, x, w)))
+            if i < last:
+                out.append((f"relu {i + 1}", torch.relu_))
+        return out
+
+    def __call__(self, a: torch.Tensor) -> torch.Tensor:
+        # No autograd context here (entering one costs more than a whole 2x2 call): the weights are detached and
+        # so is the input, and every op writes into an out= buffer.
+        batch = a.shape[:-2]
+        if a.shape[-2:] != (self.n, self.n):
+            raise ValueError(f"a: expected (..., {self.n}, {self.n}), got {tuple(a.shape)}")
+        if a.dtype not in self.in_offset:
+            a = a.to(torch.float64)
+        x = a.detach().reshape(-1, self.d)
+        key = (x.shape[0], x.dtype)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = [step for _, step in self.stages(*key)]
+        for step in plan:
+            x = step(x)
+        return x.view(*batch, self.n, self.n)
+
+    def profile(self, a: torch.Tensor, *, repeats: int = 5) -> list[tuple[str, float]]:
+        """Median seconds of each stage on a (N, n, n), run on its own: where the time of a call goes."""
+        x = a.reshape(-1, self.d)
+        result = []
+        for name, step in self.stages(x.shape[0], x.dtype):
+            result.append((name, time_fn(lambda: step(x), device=self.device, repeats=repeats).median))
+            with torch.inference_mode():
+                x = step(x)
+        return result
+
+
+class Classical:
+    """The classical inverses on a box with everything that depends only on the centre computed once.
+
+    taylor(order): sum_{k=0..order} (-C E)^k C with C = A0^-1, E = A - A0 (baselines.taylor_inverse without its
+    per-call inversion of the centre); for n <= 4 Taylor-1 is one affine map of vec(A), vec(2C) - K vec(A) with
+    K = C (x) C^T, a single small GEMM instead of two batched ones. newton_schulz: X (2I - A X).
+    """
+
+    def __init__(self, box: Box, device="cpu"):
+        self.n = box.n
+        self.center = torch.tensor(box.center, dtype=torch.float64, device=device)
+        self.c_inv = torch.tensor(box.center_inverse, dtype=torch.float64, device=device)
+        c = self.c_inv
+        self.kron_t = torch.einsum("ik,lj->ijkl", c, c).reshape(self.n ** 2, self.n ** 2).t().contiguous()
+        self.two_c = (2 * c).reshape(-1)
+        self.two_eye = 2 * torch.eye(self.n, dtype=torch.float64, device=device)
+
+    def taylor1(self, a: torch.Tensor) -> torch.Tensor:
+        if self.n <= 4:
+            d = self.n ** 2
+            return torch.addmm(self.two_c, a.reshape(-1, d), self.kron_t, alpha=-1).view(a.shape)
+        return self.taylor(a, 1)
+
+    def taylor(self, a: torch.Tensor, order: int) -> torch.Tensor:
+        step = self.c_inv @ (self.center - a)  # -C E
+        term = step @ self.c_inv
+        total = self.c_inv + term
+        for _ in range(order - 1):
+            term = step @ term
+            total = total + term
+        return total
+
+    def taylor2(self, a: torch.Tensor) -> torch.Tensor:
+        return self.taylor(a, 2)
+
+    def newton_schulz(self, a: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return x @ (self.two_eye - a @ x)
+
+    def taylor1_ns1(self, a: torch.Tensor) -> torch.Tensor:
+        return self.newton_schulz(a, self.taylor1(a))
+
+
+def classical_paths(box: Box, device="cpu") -> dict[str, tuple[str, Callable]]:
+    """{name: (kind, fn)}: exact paths and classical approximations, fn taking a (..., n, n) float64 tensor."""
+    cl = Classical(box, device)
+    paths = {}
+    if box.n <= 3:
+        paths["exact closed form"] = ("exact", exact_inverse)
+    if torch.device(device).type == "cpu":
+        paths["numpy.linalg.inv"] = ("exact", lambda a: torch.from_numpy(np.linalg.inv(a.numpy())))
+    paths["torch.linalg.inv"] = ("exact", torch.linalg.inv)
+    paths["taylor1"] = ("classical", cl.taylor1)
+    paths["taylor2"] = ("classical", cl.taylor2)
+    paths["taylor1+ns1"] = ("classical", cl.taylor1_ns1)
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Table 3
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How hard to measure: repeats per measurement, longest timed pass, matrices per measurement (<= PER)."""
+
+    repeats: int = 5
+    max_pass_s: float = 2.0
+    total: int = PER
+    batches: tuple[int, ...] = BATCHES
+
+    @classmethod
+    def quick(cls) -> "Settings":
+        return cls(repeats=3, max_pass_s=0.3)
+
+
+def random_network(dataset: str, model: str, *, seed: int = 0) -> Network:
+    """An untrained network of the preset's shape: timing does not depend on the weights' values."""
+    box = get_dataset(dataset).box
+    layers = init_layers(get_model(model).layer_sizes(box.n), seed)
+    return Network(layers, box, Scaling.for_box(box), {"dataset": dataset, "model": model, "trained": False})
+
+
+def measure_rates(device="cpu", *, quick: bool = False) -> dict:
+    """The machine's GEMM rate, copy bandwidth and per-op overhead, measured now."""
+    cpu = torch.device(device).type == "cpu"
+    repeats = 3 if quick else 5
+    return {"gemm_flops": measure_gemm_rate(device, size=(1024 if quick else 2048) if cpu else None, repeats=repeats),
+            "bandwidth": measure_bandwidth(device, mbytes=(64 if quick else 256) if cpu else None, repeats=repeats),
+            "op_overhead_s": measure_op_overhead(device, repeats=repeats)}
+
+
+def miss_reason(row: dict, rates: dict) -> str | None:
+    """Why a network path is more than ROOFLINE_TARGET x its bound, from numbers measured in the same run."""
+    if row["ratio"] <= ROOFLINE_TARGET:
+        return None
+    floor = row["ops"] * rates["op_overhead_s"] * PER / row["batch_rows"]
+    parts = []
+    stages = row.get("stages")
+    if stages:
+        gemm = sum(v for k, v in stages.items() if k.startswith("layer"))
+        other = sum(stages.values()) - gemm
+        parts.append(f"GEMMs {gemm * 1e3:.3g} ms ({row['flops'] / gemm / rates['gemm_flops']:.0%} of the sgemm rate "
+                     f"on thin shapes {'-'.join(map(str, row['layer_sizes']))})")
+        parts.append(f"elementwise passes {other * 1e3:.3g} ms (encode, ReLU, decode: each a pass over memory)")
+    else:
+        parts.append("an activation allocated per layer per call")
+    parts.append(f"framework floor {row['ops']} ops x {rates['op_overhead_s'] * 1e6:.2g} us = {floor * 1e3:.3g} ms")
+    return f"{row['ratio']:.1f}x a bound of {row['bound_s'] * 1e3:.3g} ms: " + "; ".join(parts)
+
+
+def table3(device="cpu", *, datasets=TABLE1_DATASETS, models=TABLE1_MODELS, settings: Settings | None = None,
+           networks: dict[tuple[str, str], Network] | None = None, rates: dict | None = None,
+           progress: Callable[[str], None] | None = None) -> dict:
+    """Seconds per 10,000 matrices at each batch size for every network and classical path, with rooflines.
+
+    networks: trained networks keyed by (dataset, model); missing ones are timed with random weights and get no
+    MAE. Each network is timed three ways: "full" (FastNetwork: float64 matrices in, float64 inverses out; what a
+    user should call), "plain" (Network.__call__, the straightforward path) and "mlp" (models.mlp_forward on the
+    encoded float32 inputs: the raw forward pass). Every path's MAE against numpy's float64 inverse is computed on
+    the same test matrices before it is timed.
+    """
+    settings = settings or Settings()
+    device = torch.device(device)
+    networks = networks or {}
+    say = progress or (lambda _msg: None)
+    if rates is None:
+        say("measuring the machine's GEMM rate, bandwidth and per-op overhead")
+        rates = measure_rates(device)
+    load_start = os.getloadavg()
+    rows = []
+    for ds in datasets:
+        box = get_dataset(ds).box
+        a_cpu, _ = test_set(box, settings.total)
+        reference = torch.from_numpy(np.linalg.inv(a_cpu.numpy()))
+        a = a_cpu.to(device)
+        chunks = {bs: split(a, bs, settings.total) for bs in settings.batches}
+
+        def measure(fn, **extra):
+            with torch.inference_mode():
+                mae = float((fn(a).cpu() - reference).abs().mean())
+            times = {}
+            for bs in settings.batches:
+                m = time_batches(fn, chunks[bs], batch=bs, device=device, repeats=settings.repeats,
+                                 max_pass_s=settings.max_pass_s)
+                times[str(bs)] = m.to_json()
+            return {"dataset": ds, "n": box.n, "mae": mae, "times": times, **extra}
+
+        for name, (kind, fn) in classical_paths(box, device).items():
+            say(f"{ds}: {name}")
+            rows.append(measure(fn, method=name, kind=kind, variant=None))
+
+        for model in models:
+            trained = (ds, model) in networks
+            net = (networks[(ds, model)] if trained else random_network(ds, model)).to(device)
+            fast = FastNetwork(net)
+            sizes = net.layer_sizes
+            w_dtype = net.layers[0][0].dtype
+            x_all = net.scaling.encode(a).to(w_dtype)
+            paper_row = paper_times(model, box.n)
+            flops = mlp_flops(sizes, PER)
+            for variant, fn in [("full", fast), ("plain", net)]:
+                say(f"{ds}: {model} {variant}")
+                row = measure(fn, method=model, kind="network", variant=variant, trained=trained, paper=paper_row,
+                              steps=net.info.get("steps", net.info.get("trained_steps")) if trained else None)
+                if not trained:
+                    row["mae"] = None
+                rows.append(row)
+            # The raw forward: inputs already encoded; its MAE is the full path's (the same numbers).
+            say(f"{ds}: {model} mlp")
+            x_chunks = {bs: split(x_all, bs, settings.total) for bs in settings.batches}
+            times = {str(bs): time_batches(lambda x: mlp_forward(net.layers, x), x_chunks[bs], batch=bs,
+                                           device=device, repeats=settings.repeats,
+                                           max_pass_s=settings.max_pass_s).to_json()
+                     for bs in settings.batches}
+            rows.append({"dataset": ds, "n": box.n, "method": model, "kind": "network", "variant": "mlp",
+                         "trained": trained, "paper": paper_row, "mae": None, "times": times})
+            big = max(settings.batches)
+            for row in rows[-3:]:
+                if row["variant"] == "plain":
+                    continue
+                in_out = (w_dtype if row["variant"] == "mlp" else a.dtype).itemsize
+                nbytes = mlp_bytes(sizes, PER, in_bytes=in_out, out_bytes=in_out, weight_bytes=w_dtype.itemsize)
+                bound = roofline_bound(flops, nbytes, gemm_rate=rates["gemm_flops"], bandwidth=rates["bandwidth"])
+                seconds = row["times"][str(big)]["seconds"]
+                ops = len(fast.stages(big, a.dtype)) if row["variant"] == "full" else 2 * (len(sizes) - 1) - 1
+                row.update({"layer_sizes": sizes, "flops": flops, "bytes": nbytes, "bound_s": bound,
+                            "compute_s": flops / rates["gemm_flops"], "memory_s": nbytes / rates["bandwidth"],
+                            "seconds": seconds, "ratio": seconds / bound, "ops": ops, "batch_rows": big})
+                if row["variant"] == "full" and row["ratio"] > ROOFLINE_TARGET:
+                    # Only a miss needs explaining: time each stage of the path on its own.
+                    say(f"{ds}: {model} stages")
+                    stages = fast.profile(a[:big], repeats=settings.repeats)
+                    row["stages"] = {k: v * PER / big for k, v in stages}
+                row["miss"] = miss_reason(row, rates)
+    # Other processes on the machine slow every path; the load average says how busy it was.
+    return {"device": str(device), "threads": torch.get_num_threads(), "settings": asdict(settings), "rates": rates,
+            "per": PER, "rows": rows, "load_average": {"start": load_start[0], "end": os.getloadavg()[0],
+                                                       "cores": os.cpu_count()},
+            "paper": {"machine": PAPER_MACHINE,
+                      "rows": [{"size": size, "model": m, **v} for (size, m), v in paper.TABLE3.items()]}}
+
+
+def networks_from_runs(paths) -> dict[tuple[str, str], Network]:
+    """Trained networks keyed by (dataset, model) from run directories (found recursively under each path).
+
+    The lowest seed of each run is used; a later run of the same (dataset, model) replaces an earlier one.
+    """
+    from pathlib import Path
+
+    from neuralinv import checkpoint
+    from neuralinv.runs import RUN_FILE, read_run
+
+    found = {}
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            raise InputError(f"runs: no such directory {str(path)!r}")
+        for run_file in sorted(path.rglob(RUN_FILE)) if path.is_dir() else []:
+            run = read_run(run_file.parent)
+            config = run.get("config", {})
+            key = (config.get("dataset"), config.get("model"))
+            if key[0] not in TABLE1_DATASETS or not run.get("checkpoints"):
+                continue
+            seed = min(run["checkpoints"], key=int)
+            found[key] = checkpoint.load(run_file.parent / run["checkpoints"][seed])
+    return found
+
+
+def short_training(datasets, models, *, steps: int, device="cpu") -> dict[tuple[str, str], Network]:
+    """One seed of each (dataset, model) trained for steps (16x16 at most its preset's quick steps)."""
+    from neuralinv.train import TrainConfig, train_ensemble
+
+    out = {}
+    for ds in datasets:
+        for model in models:
+            n_steps = min(steps, get_dataset(ds).quick_steps) if get_dataset(ds).n > 3 else steps
+            config = TrainConfig.resolve(ds, model, steps=n_steps, seeds=(0,), device=str(device))
+            net = train_ensemble(config, progress=False).networks[0]
+            net.info["trained_steps"] = n_steps
+            out[(ds, model)] = net
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Frontier figure
+
+MAE_FLOOR = 1e-17  # exact paths can match the float64 reference bit for bit; draw them here on a log axis
+
+
+def frontier_figure(result: dict, path, *, batch: int | None = None) -> None:
+    """MAE against seconds per 10,000 matrices (log-log), one panel per data set, every path of result.
+
+    Networks without an MAE (untrained) are drawn as dotted vertical lines at their time.
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from neuralinv.files import atomic_path
+
+    batch = str(batch or max(result["settings"]["batches"]))
+    datasets = list(dict.fromkeys(r["dataset"] for r in result["rows"]))
+    cols = min(2, len(datasets))
+    rows_ = math.ceil(len(datasets) / cols)
+    fig, axes = plt.subplots(rows_, cols, figsize=(6.2 * cols, 4.6 * rows_), squeeze=False)
+    colors = {"exact": "black", "classical": "tab:blue", "network": "tab:red"}
+    markers = {"exact": "s", "classical": "D", "network": "o"}
+    for ax, ds in zip(axes.ravel(), datasets):
+        for r in result["rows"]:
+            # Networks on the path a user calls; "plain" and "mlp" give the same answers, only slower.
+            if r["dataset"] != ds or r["variant"] in ("plain", "mlp") or batch not in r["times"]:
+                continue
+            t = r["times"][batch]["seconds"]
+            label = r["method"] + (f" ({r['steps']:,} steps)" if r.get("steps") else "")
+            if r["mae"] is None:
+                ax.axvline(t, color=colors[r["kind"]], ls=":", lw=1)
+                ax.annotate(f"{label}: no MAE (untrained)", (t, 0.02), xycoords=("data", "axes fraction"),
+                            rotation=90, fontsize=7, va="bottom", ha="right", color=colors[r["kind"]])
+                continue
+            mae = max(r["mae"], MAE_FLOOR)
+            ax.loglog(t, mae, markers[r["kind"]], color=colors[r["kind"]], ms=7)
+            ax.annotate(label, (t, mae), textcoords="offset points", xytext=(5, 3), fontsize=7)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"{ds} (batch {int(batch):,})")
+        ax.set_xlabel("seconds per 10,000 matrices")
+        ax.set_ylabel("MAE per entry")
+        ax.grid(True, which="major", alpha=0.3)
+    for ax in axes.ravel()[len(datasets):]:
+        ax.axis("off")
+    fig.suptitle(f"Accuracy against time on {result['device']} ({result['threads']} threads); "
+                 f"exact paths at or below 1e-16 are drawn at {MAE_FLOOR:g}", fontsize=9)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)

@@ -1,0 +1,185 @@
+"""neuralinv bench: fair timing tables (Table 3 and beyond), roofline ratios and the accuracy-versus-time figure."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from neuralinv import bench
+from neuralinv.cli.output import print_json, print_table
+from neuralinv.environment import describe, machine_line
+from neuralinv.errors import InputError
+from neuralinv.files import write_json, write_text
+from neuralinv.models import MODELS
+from neuralinv.regions import DATASETS
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "bench", help="timing tables: Table 3, roofline ratios, accuracy against time",
+        description="Time every inverse path fairly (warm-up, repeats, medians, synchronised devices) on 10,000 "
+                    "matrices of each data set at batch 1 (a Python loop of single calls, as the paper measured), "
+                    "100 and 10,000: each Table 1 network three ways (full: matrices in, inverses out through the "
+                    "fast path; plain: Network.__call__; mlp: the raw forward on encoded inputs), beside the exact "
+                    "paths (closed form for n <= 3, numpy and torch batched LAPACK), Taylor-1, Taylor-2 and "
+                    "Taylor-1 + one Newton-Schulz step, with the paper's Table 3 times. Each network's time at "
+                    "batch 10,000 is compared with its roofline bound, max(FLOPs / GEMM rate, bytes / bandwidth), "
+                    "both rates measured in the same run. Writes DIR/bench.json, DIR/bench.md and "
+                    "DIR/frontier.png (MAE against seconds, log-log, one panel per data set).")
+    p.add_argument("--quick", action="store_true",
+                   help="fewer repeats (3) and shorter timed loops (long batch-1 loops measured on a prefix and "
+                        "scaled); no training for the figure unless --train-steps is given")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(bench.TABLE1_DATASETS),
+                   metavar="NAME", help="data sets (default: all four of Table 1)")
+    p.add_argument("--models", nargs="+", choices=[m for m in MODELS], default=list(bench.TABLE1_MODELS),
+                   metavar="NAME", help="model presets (default: 2fc 3fc)")
+    p.add_argument("--runs", nargs="+", default=[], metavar="DIR",
+                   help="run directories (searched recursively for run.json) whose trained networks give the "
+                        "networks' MAE in the figure; the others are timed with random weights")
+    p.add_argument("--train-steps", type=int, default=None, metavar="N",
+                   help="train networks not found in --runs for N steps (one seed; 16x16 at most its quick "
+                        "steps) to give them an MAE (default 0 with --quick, else 2000)")
+    p.add_argument("--repeats", type=int, default=None, metavar="R", help="timed repeats (default 5, quick 3)")
+    p.add_argument("--max-pass", type=float, default=None, metavar="S",
+                   help="longest timed loop in seconds before it is cut to a prefix and scaled (default 2, "
+                        "quick 0.3)")
+    p.add_argument("--threads", type=int, default=None, metavar="T",
+                   help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--out", default=None, metavar="DIR", help="write bench.json, bench.md and frontier.png here")
+    p.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
+    p.set_defaults(run=run)
+
+
+def check_args(args) -> None:
+    if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
+        raise InputError(f"--device: expected cpu or cuda, got {args.device!r}")
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"--device: {args.device!r} requested but CUDA is not available here; use --device cpu")
+    for flag, value in [("--repeats", args.repeats), ("--threads", args.threads), ("--train-steps", args.train_steps)]:
+        if value is not None and value < (0 if flag == "--train-steps" else 1):
+            raise InputError(f"{flag}: expected a positive integer, got {value}")
+    if args.max_pass is not None and not args.max_pass > 0:
+        raise InputError(f"--max-pass: expected seconds > 0, got {args.max_pass}")
+
+
+def settings_for(args) -> bench.Settings:
+    base = bench.Settings.quick() if args.quick else bench.Settings()
+    return bench.Settings(repeats=args.repeats or base.repeats, max_pass_s=args.max_pass or base.max_pass_s)
+
+
+def say(msg: str) -> None:
+    print(f"  {msg}", file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Sections. Each is (key, measure(args) -> dict, tables(dict) -> list of (title, headers, rows)); run() measures them in
+# order, stores each result under its key in bench.json and prints its tables. A new section (the batched-training
+# timings of issue 6, say) is one function pair and one entry in SECTIONS.
+
+
+def measure_inference(args) -> dict:
+    networks = bench.networks_from_runs(args.runs) if args.runs else {}
+    steps = args.train_steps if args.train_steps is not None else (0 if args.quick else 2000)
+    missing = [ds for ds in args.datasets if any((ds, m) not in networks for m in args.models)]
+    if steps and missing:
+        say(f"short training ({steps} steps, one seed) for the figure's MAE: {', '.join(missing)}")
+        trained = bench.short_training(missing, args.models, steps=steps, device=args.device)
+        networks = {**trained, **networks}
+    say("measuring the machine's GEMM rate, bandwidth and per-op overhead")
+    rates = bench.measure_rates(args.device, quick=args.quick)
+    return bench.table3(args.device, datasets=tuple(args.datasets), models=tuple(args.models),
+                        settings=settings_for(args), networks=networks, rates=rates, progress=say)
+
+
+def fmt_s(value) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def inference_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
+    rows = result["rows"]
+    batches = [str(b) for b in result["settings"]["batches"]]
+    gpu = result["device"].startswith("cuda")
+    seconds = {b: (lambda r, b=b: fmt_s(r["times"][b]["seconds"]) if b in r["times"] else "-") for b in batches}
+    paper_key = {"1": "gpu_bs1" if gpu else "cpu_bs1", "100": "gpu_bs100", "10000": "gpu_bs10000"}
+
+    def paper(r, b):
+        p = r.get("paper") or {}
+        key = paper_key.get(b)
+        return fmt_s(p.get(key)) if key and (gpu or b == "1") else "-"
+
+    head = [f"bs {int(b):,}" for b in batches]
+    paper_head = [f"paper {'GPU' if gpu or b != '1' else 'CPU'} bs {int(b):,}" for b in batches
+                  if b in paper_key and (gpu or b == "1")]
+    nets = [r for r in rows if r["kind"] == "network"]
+    t3 = [[r["method"], r["dataset"], r["variant"], *[seconds[b](r) for b in batches],
+           *[paper(r, b) for b in batches if b in paper_key and (gpu or b == "1")]] for r in nets]
+    cls = [[r["method"], r["dataset"], fmt_s(r["mae"]), *[seconds[b](r) for b in batches],
+            fmt_s((bench.paper_times("2fc", r["n"]) or {}).get("exact_cpu")) if r["kind"] == "exact" else "-"]
+           for r in rows if r["kind"] != "network"]
+    roof = [[r["method"], r["dataset"], r["variant"], f"{r['flops']:.3g}", f"{r['bytes']:.3g}",
+             f"{r['bound_s'] * 1e3:.3g}", f"{r['seconds'] * 1e3:.3g}", f"{r['ratio']:.2f}",
+             "yes" if r["ratio"] <= bench.ROOFLINE_TARGET else "NO", r.get("miss") or ""]
+            for r in nets if "ratio" in r]
+    rates = result["rates"]
+    big = f"{int(batches[-1]):,}"
+    return [
+        (f"Table 3: seconds per 10,000 matrices, networks ({result['device']}, {result['threads']} threads; "
+         f"paper: {bench.PAPER_MACHINE})", ["model", "data set", "path", *head, *paper_head], t3),
+        ("Exact and classical paths: MAE against numpy float64 inverse, seconds per 10,000 matrices",
+         ["method", "data set", "MAE", *head, "paper exact CPU"], cls),
+        (f"Roofline at batch {big}: GEMM {rates['gemm_flops'] / 1e9:.3g} GFLOP/s, copy "
+         f"{rates['bandwidth'] / 1e9:.3g} GB/s, {rates['op_overhead_s'] * 1e6:.2g} us per op (measured now); "
+         f"target <= {bench.ROOFLINE_TARGET:g}x",
+         ["model", "data set", "path", "FLOPs", "min bytes", "bound ms", "time ms", "ratio", "within", "why not"],
+         roof),
+    ]
+
+
+SECTIONS = [
+    ("inference", measure_inference, inference_tables),
+]
+
+
+def markdown(tables, header: str) -> str:
+    lines = [header, ""]
+    for title, headers, rows in tables:
+        lines += [f"## {title}", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    check_args(args)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    result = {"machine": describe(), "device": args.device, "quick": args.quick, "threads": torch.get_num_threads()}
+    tables = []
+    for key, measure, make_tables in SECTIONS:
+        result[key] = measure(args)
+        tables += make_tables(result[key])
+    result["wall_time_s"] = time.perf_counter() - start
+    header = (f"# neuralinv bench\n\n{machine_line(result['machine'])}; device {args.device}, "
+              f"{result['threads']} threads; {'quick' if args.quick else 'full'} settings; "
+              f"wall time {result['wall_time_s']:.0f} s. Medians over repeats after warm-up.")
+    if args.out:
+        out = Path(args.out)
+        write_json(out / "bench.json", result)
+        write_text(out / "bench.md", markdown(tables, header))
+        if "inference" in result:
+            bench.frontier_figure(result["inference"], out / "frontier.png")
+    if args.json:
+        print_json(result)
+        return 0
+    print(header.removeprefix("# neuralinv bench\n\n"))
+    for title, headers, rows in tables:
+        print(f"\n{title}")
+        print_table(headers, rows)
+    if args.out:
+        print(f"\nwrote {args.out}/bench.json, bench.md, frontier.png")
+    return 0
