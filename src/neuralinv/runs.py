@@ -11,7 +11,7 @@ from neuralinv.environment import describe
 from neuralinv.errors import InputError
 from neuralinv.evaluate import evaluate, linear_mae
 from neuralinv.files import write_json
-from neuralinv.train import TrainConfig, TrainResult, train_ensemble
+from neuralinv.train import TrainConfig, TrainResult, train_group
 
 RUN_FILE = "run.json"
 STATE_FILE = "train-state.safetensors"  # present only while a run is unfinished
@@ -64,22 +64,34 @@ def run_training(config: TrainConfig, out: str | Path, *, progress: bool = True,
                  save_every_s: float = 30.0) -> dict:
     """Train config into out (checkpoints and run.json, each written atomically) and return run.json's content.
 
-    The training state is saved to out/train-state.safetensors every save_every_s seconds and on Ctrl-C/SIGTERM; resume=True
-    continues from it (or returns the finished run.json of the same configuration).
+    The training state is saved to out/train-state.safetensors every save_every_s seconds and on Ctrl-C/SIGTERM;
+    resume=True continues from it (or returns the finished run.json of the same configuration).
     """
     out = Path(out)
-    state = out / STATE_FILE
-    if resume:
-        done = finished(out, config)
-        if done is not None:
-            return done
-    elif state.is_file():
+    if not resume and (out / STATE_FILE).is_file():
         raise InputError(f"{str(out)!r} holds an interrupted run: add --resume to continue it, or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    result = train_ensemble(config, progress=progress, state_path=state, save_every_s=save_every_s)
-    for seed, net in zip(config.seeds, result.networks):
-        checkpoint.save(net, out / checkpoint_name(seed))
-    summary = summarize_result(result)
-    write_json(out / RUN_FILE, summary)
-    state.unlink(missing_ok=True)
-    return summary
+    return run_group([config], [out], state_path=out / STATE_FILE, progress=progress, save_every_s=save_every_s)[0]
+
+
+def run_group(configs: list[TrainConfig], outs: list[str | Path], *, state_path: str | Path,
+              progress: bool = True, save_every_s: float = 30.0) -> list[dict]:
+    """Train configurations that share one ensemble (train_group) into their own run directories.
+
+    Runs already finished in their directory are reused; if all are, nothing trains. An interrupted group resumes
+    from state_path, which is removed once every run.json is written.
+    """
+    outs = [Path(o) for o in outs]
+    done = [finished(o, c) for c, o in zip(configs, outs)]
+    if all(d is not None for d in done):
+        return done
+    todo = [(c, o) for c, o, d in zip(configs, outs, done) if d is None]
+    state_path = Path(state_path)
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    results = train_group([c for c, _ in todo], progress=progress, state_path=state_path, save_every_s=save_every_s)
+    for (config, out), result in zip(todo, results):
+        out.mkdir(parents=True, exist_ok=True)
+        for seed, net in zip(config.seeds, result.networks):
+            checkpoint.save(net, out / checkpoint_name(seed))
+        write_json(out / RUN_FILE, summarize_result(result))
+    state_path.unlink(missing_ok=True)
+    return [finished(o, c) for c, o in zip(configs, outs)]

@@ -10,7 +10,7 @@ import sys
 from neuralinv.errors import InputError
 
 # Subcommand modules under neuralinv.cli, in the order --help lists them.
-COMMANDS = ["presets", "region", "train", "evaluate", "construct", "import_weights", "analyze", "limits", "bench"]
+COMMANDS = ["presets", "region", "train", "evaluate", "reproduce", "construct", "import_weights", "analyze", "limits", "bench"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"neuralinv {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
