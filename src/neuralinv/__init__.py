@@ -6,10 +6,11 @@ from neuralinv.data import Scaling, test_set
 from neuralinv.errors import InputError
 from neuralinv.models import MODELS, Network, get_model
 from neuralinv.regions import DATASETS, Box, get_dataset, sigma_min
+from neuralinv.solve import certified_inverse
 from neuralinv.train import TrainConfig, train_ensemble
 
 __version__ = "0.1.0"
 
-__all__ = ["Box", "DATASETS", "InputError", "MODELS", "Network", "Scaling", "TrainConfig", "exact_inverse",
-           "get_dataset", "get_model", "load", "newton_schulz", "save", "sigma_min", "taylor_inverse", "test_set",
-           "train_ensemble"]
+__all__ = ["Box", "DATASETS", "InputError", "MODELS", "Network", "Scaling", "TrainConfig", "certified_inverse",
+           "exact_inverse", "get_dataset", "get_model", "load", "newton_schulz", "save", "sigma_min", "taylor_inverse",
+           "test_set", "train_ensemble"]

@@ -1,0 +1,685 @@
+"""The certified inverse: fast approximate inverses of matrices from a box region, each with a rigorous error bound.
+
+Method. Write A = A0 + E for the box centre A0 (as stored in the working dtype) and fix C ~= A0^-1. Every
+approximate inverse is kept in the form Y = (I + D) C with a small per-matrix D, whose exact right residual is
+
+    eps(D) = I - Y A = I - (I + D)(I - eps0),    eps0 = I - C A = R_C - N,    R_C = I - C A0,  N = C E.
+
+Y - A^-1 = -eps A^-1, hence  ||Y - A^-1||_F / ||A^-1||_F <= ||eps||_2,  and ||eps||_2 < 1 proves A nonsingular.
+Because C A0 is factored out, D and eps are small (||N||_F ~ 0.07 on the 16x16 box), so rounding errors stay relative
+to them: float32 answers are certified down to ~5e-7, where a float32 residual I - X A formed directly has a rounding
+error of n u || |X||A| || ~ 7e-5 on the same box.
+
+Initial guesses, from S0 = fl(R_C - C E-hat) ~= eps0 (one batched product against the fixed C):
+    taylor1:  D = S0                  (Y = C - C E C, the paper's Eq. 10), residual estimate S = fl(S0 S0)
+    taylor2:  D = fl(S0 + fl(S0 S0))  (second order),                    residual estimate S = fl(S0^2 S0)
+    network:  D = fl(fl(X_net A0) - I),                                   residual estimate S = fl(S0 - D + D S0)
+Newton-Schulz step Y <- (I + S) Y, i.e. D <- D + S + S D. With eps = S + G (G the error of the estimate S):
+
+    eps' = S^2 + (I + S) G - F (I - eps0),    F = the rounding error of the new D,
+
+so ||eps'||_2 <= s^2 + (1 + s) g + f (1 + r0) with s >= ||S||_F, g >= ||G||_2, f >= ||F||_2, r0 >= ||eps0||_2: the bound
+after a step needs no new product. To continue, S' = fl(S S) and g' = (1 + s) g + f (1 + r0) + gamma_n s^2.
+Every rounding is bounded with the standard model |fl(x . y) - x . y| <= gamma_k |x| . |y| (gamma_k = k u / (1 - k u),
+any summation order, FMA or not) plus n^2 tiny for underflow, and turned into norms by ||M||_2 <= ||M||_F and
+|| |M| |N| ||_F <= ||M||_F ||N||_F. The answer X differs from Y by a forward error, added last (relative, Frobenius):
+
+    X = fl(C + fl(D C)):         bound = rho + (delta_C + gamma_n d)(1 + r0)(1 + u) + u (1 + rho)
+    X = fl(fl(I + D) C):         bound = rho + (u + gamma_n)(1 + d)(1 + r0)        (one pass less; when tol is loose)
+
+Matrices outside the box, with NaN/Inf, whose residual does not contract, or whose bound stays above tol go to the
+exact path: float64 LAPACK, with its own a posteriori bound from a float64 residual. A matrix that is singular there
+(a zero pivot, an inverse that overflows the output dtype, or a residual >= 1 so that not even invertibility is
+proved) is not inverted: NaN, bound inf. So every returned inverse has a finite bound.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neuralinv.errors import InputError
+from neuralinv.models import Network
+from neuralinv.regions import Box, DatasetPreset, get_dataset
+
+INITS = ("taylor1", "taylor2")
+# Matrix entries per chunk (2048 16x16 matrices): a chunk's work tensors (2 MB each in float32) stay in cache; measured
+# fastest on the 16x16 box among 512..32768 matrices per chunk.
+CHUNK_ENTRIES = 1 << 19
+# The fused forms (in-place step, I + D folded into the final product) add about 1.3 gamma_{n+2} to the rounding floor;
+# they are used when tol is at least this many gamma_{n+2} (7e-5 for float32 at n = 16), i.e. cost <= 2% of tol.
+FUSE_BELOW_TOL = 64
+_U64 = 2.0 ** -53
+# Every bound is multiplied by this to cover the float64 rounding of the bound arithmetic itself (a few dozen ops).
+_SAFE = 1 + 256 * _U64
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass(frozen=True)
+class CertifiedInverse:
+    """Result of certified_inverse for a batch of shape (...): arrays of the input's kind (NumPy or torch).
+
+    inverse (..., n, n): the approximate inverses, in the input's float dtype; NaN where not inverted.
+    bound (...): float64, rigorous bound on ||X - A^-1||_F / ||A^-1||_F (rounding included); inf where not inverted.
+    steps (...): Newton-Schulz steps after the initial guess (0 on the exact path).
+    fallback (...): took the exact path (outside the region, NaN/Inf, not certified within tol, or singular).
+    singular, nonfinite, outside (...): why; singular and nonfinite matrices are not inverted (inverse NaN).
+    """
+
+    inverse: object
+    bound: object
+    steps: object
+    fallback: object
+    singular: object
+    nonfinite: object
+    outside: object
+    tol: float
+    message: str
+
+    @property
+    def certified(self):
+        """Mask (...) of the answers whose bound is within tol."""
+        return self.bound <= self.tol
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Rounding constants
+
+
+def _u(dtype: torch.dtype) -> float:
+    """Unit roundoff of dtype (round to nearest)."""
+    return torch.finfo(dtype).eps / 2
+
+
+def _gamma(k: int, u: float) -> float:
+    return k * u / (1 - k * u)
+
+
+def _host(t: torch.Tensor):
+    """Per-matrix scalars (B,) live in NumPy on the CPU (small-array ops cost a few us there, ~8 us in torch), and
+    stay torch tensors on other devices; the bound arithmetic is written for both."""
+    return t.numpy() if t.device.type == "cpu" else t
+
+
+def _torch(x, like: torch.Tensor) -> torch.Tensor:
+    return x if isinstance(x, torch.Tensor) else torch.from_numpy(np.asarray(x)).to(like.device)
+
+
+def _flat(mask):
+    """Positions (k,) of the True entries of a mask (NumPy or torch)."""
+    return np.flatnonzero(mask) if isinstance(mask, np.ndarray) else mask.nonzero().squeeze(1)
+
+
+def _fro(m: torch.Tensor):
+    """Upper bound (...) float64 on ||m||_F of m (..., n, n), covering the rounding of the norm's own computation.
+
+    The computed norm of n^2 squares is within a relative (n^2 + 8) u of the true one (any summation order, with or
+    without scaling); squares that underflow lose at most tiny each (also under flush-to-zero), hence + n sqrt(tiny).
+    Inf or NaN stay inf or NaN, so such matrices are never certified.
+    """
+    n, info = m.shape[-1], torch.finfo(m.dtype)
+    v = _host(torch.linalg.vector_norm(m, dim=(-2, -1)).double())
+    return v / (1 - (n * n + 8) * _u(m.dtype)) + n * math.sqrt(info.tiny)
+
+
+@contextmanager
+def _ieee_matmul():
+    """float32 matmuls in full IEEE float32 (no TF32 / bfloat16 shortcuts): the rounding model needs it."""
+    old = torch.get_float32_matmul_precision()
+    if old != "highest":
+        torch.set_float32_matmul_precision("highest")
+    try:
+        yield
+    finally:
+        if old != "highest":
+            torch.set_float32_matmul_precision(old)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything fixed for one (box, working dtype w, residual dtype r, device): the centre, C and the constants."""
+
+    n: int
+    w: torch.dtype
+    r: torch.dtype
+    radius: float
+    slack: float  # the box test accepts |E_ij| <= radius + slack
+    a0_w: torch.Tensor  # A0 rounded to w: the split point, E = A - a0_w exactly
+    a0_r: torch.Tensor  # the same values in r
+    c_r: torch.Tensor  # C in r
+    c_w: torch.Tensor  # C rounded to w, for the final product
+    rc_r: torch.Tensor  # R_C = I - C A0, rounded to r
+    rc_err: float  # >= ||R_C - rc_r||_2
+    s0_err: float  # S0 = fl(rc_r - C E-hat): ||S0 - (R_C - C E)||_2 <= s0_err + s0_per_e * max|E_ij|
+    s0_per_e: float
+    r_holds_w: bool  # r represents every w value exactly (E-hat is then formed in r)
+    cast_s: float  # rounding of S0 from r to w (0 when w holds r exactly)
+    delta_c: float  # |c_w - c_r| <= delta_c |c_r|
+    u_w: float
+    gam_n: float  # gamma_n in w
+    gam_n1: float  # gamma_{n+1} in w
+    gam_n2: float
+    gam_n3: float
+    gam_p: float  # the final product: |fl(M c_w) - M c_r| <= gam_p |M| |c_r|
+    tiny_w: float  # n^2 tiny(w): underflow in one product, as a 2-norm
+    tiny_p: float  # underflow of the final product, relative to ||A^-1||_F (over ||C||_F)
+
+    @classmethod
+    def build(cls, box: Box, w: torch.dtype, r: torch.dtype, device) -> "_Plan":
+        n, a0 = box.n, box.center
+        a0_w = torch.tensor(a0, dtype=w)
+        a0_w64 = a0_w.double().numpy()
+        if np.linalg.matrix_rank(a0_w64) < n:
+            raise InputError(f"region: the centre is singular in {str(w).removeprefix('torch.')}; no box around it "
+                             f"can be inverted by expansion")
+        c_r = torch.from_numpy(np.linalg.inv(a0_w64)).to(r)
+        c64 = c_r.double().numpy()
+        eye = np.eye(n)
+        # R_C in float64: |fl(I - C A0) - (I - C A0)| <= gamma_{n+1} (I + |C||A0|); then rounded to r.
+        rc64 = eye - c64 @ a0_w64
+        rc_r = torch.from_numpy(rc64).to(r)
+        rc_err = (_gamma(n + 1, _U64) * np.linalg.norm(eye + np.abs(c64) @ np.abs(a0_w64))
+                  + np.linalg.norm(rc_r.double().numpy() - rc64) + 2 * _U64 * np.linalg.norm(rc64)) * (1 + 1e-6)
+        ac = np.abs(c64)
+        # || |C| |E| ||_2 with |E_ij| <= m: <= || |C| ||_2 n m, and <= m || |C| 1 1^T ||_2 = m sqrt(n) || |C| 1 ||_2.
+        abs_c2 = min(np.linalg.norm(ac), math.sqrt(ac.sum(0).max() * ac.sum(1).max()))
+        k_ce = min(abs_c2 * n, math.sqrt(n) * np.linalg.norm(ac.sum(1))) * (1 + 8 * n * _U64)
+        u_r, u_w = _u(r), _u(w)
+        r_holds_w = torch.finfo(r).eps <= torch.finfo(w).eps
+        holds = torch.finfo(w).eps <= torch.finfo(r).eps  # w represents every r value exactly
+        eps_e = (u_r if r_holds_w else u_w + u_r) * (1 + 1e-6)  # |E-hat - E| <= eps_e |E-hat|
+        # S0 = fl(rc_r - C E-hat) as one (n+1)-term inner product: error <= gamma_{n+1} (|rc_r| + |C||E-hat|); and
+        # C (E - E-hat) <= eps_e |C||E-hat|. So G0 = eps0 - S0 has ||G0||_2 <= rc_err + s0_err' + s0_per_e max|E|.
+        gam_r = _gamma(n + 1, u_r)
+        s0_err = rc_err + gam_r * float(np.linalg.norm(rc_r.double().numpy())) + n * n * torch.finfo(r).tiny
+        delta_c = 0.0 if holds else u_w
+        gam_n = _gamma(n, u_w)
+        return cls(
+            n=n, w=w, r=r, radius=box.radius,
+            # The box's edges are not representable in w: accept the rounding of A0 +- c to w.
+            slack=float(np.abs(a0_w64 - a0).max()) + 2 * u_w * (float(np.abs(a0).max()) + box.radius),
+            a0_w=a0_w.to(device), a0_r=a0_w.to(r).to(device), c_r=c_r.to(device), c_w=c_r.to(w).to(device),
+            rc_r=rc_r.to(device), rc_err=float(rc_err), s0_err=float(s0_err),
+            s0_per_e=float((gam_r + eps_e) * (1 + eps_e) * k_ce), r_holds_w=r_holds_w,
+            cast_s=0.0 if holds else u_w, delta_c=delta_c, u_w=u_w, gam_n=gam_n, gam_n1=_gamma(n + 1, u_w),
+            gam_n2=_gamma(n + 2, u_w), gam_n3=_gamma(n + 3, u_w), gam_p=gam_n * (1 + delta_c) + delta_c,
+            tiny_w=n * n * torch.finfo(w).tiny, tiny_p=n * n * torch.finfo(w).tiny / float(np.linalg.norm(c64)))
+
+    def fuse(self, tol: float) -> bool:
+        """Whether tol is loose enough for the fused forms (see FUSE_BELOW_TOL)."""
+        return tol >= FUSE_BELOW_TOL * self.gam_n2
+
+    def final(self, rho: torch.Tensor, d: torch.Tensor, r0: torch.Tensor, fused: bool) -> torch.Tensor:
+        """Bound (B,) on the relative Frobenius error of the answer X made from D, given ||eps(D)||_2 <= rho and
+        ||D||_F <= d: X = fl(C_w + fl(D C_w)), or X = fl(fl(I + D) C_w) when fused (see the module docstring)."""
+        if fused:
+            # Q = fl(I + D) moves the residual by ||Q - I - D||_2 <= u (1 + d)(1 + u); X = fl(Q C) adds gam_p |Q||C|.
+            out = rho + ((self.u_w + self.gam_p) * (1 + d) * (1 + 2 * self.u_w) + self.tiny_p) * (1 + r0)
+        else:
+            out = rho + ((self.delta_c + self.gam_p * d + self.tiny_p) * (1 + r0) * (1 + self.u_w)
+                         + self.u_w * (1 + rho))
+        out = out * _SAFE
+        out[~(rho < 1)] = math.inf
+        return out
+
+    def step_error(self, s: torch.Tensor, d: torch.Tensor, fused: bool):
+        """(f, d') for D' = D + S + S D: f >= ||F||_2 of its rounding error, d' >= ||D'||_F.
+
+        Separate: T = fl(S D), V = fl(T + S), D' = fl(V + D): |F| <= gamma_{n+1}(|S| + |S||D|) + u |D'|.
+        Fused:    P = fl(D + S), D' = fl(P + S D) in one gemm: |F| <= u|P| + gamma_{n+1}(|P| + |S||D|).
+        """
+        d1 = (d + s + s * d) * (1 + self.gam_n3)
+        if fused:
+            f = self.gam_n2 * (d + s) * (1 + self.u_w) + self.gam_n1 * s * d + self.tiny_w
+        else:
+            f = self.gam_n1 * (s + s * d) + self.u_w * d1 + self.tiny_w
+        return f, d1
+
+
+_PLANS: dict = {}
+
+
+def _plan(box: Box, w: torch.dtype, r: torch.dtype, device) -> _Plan:
+    """The plan for (box, w, r, device), cached: building one costs an SVD and an inverse (milliseconds)."""
+    key = (box.center.tobytes(), box.center.shape, box.radius, w, r, str(device))
+    if key not in _PLANS:
+        if len(_PLANS) >= 16:
+            _PLANS.pop(next(iter(_PLANS)))
+        _PLANS[key] = _Plan.build(box, w, r, device)
+    return _PLANS[key]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The fast path
+
+
+class _Buffers:
+    """Reusable (B, n, n) work tensors, kept per thread between calls (at most 8 of CHUNK_ENTRIES entries per dtype,
+    16 MB in float32): freshly allocated memory costs page faults on first touch, comparable in time to the small
+    matmuls that fill it."""
+
+    def __init__(self, n: int, device):
+        self.n, self.device, self.store = n, device, {}
+
+    def __call__(self, name: str, b: int, dtype: torch.dtype, *avoid: torch.Tensor) -> torch.Tensor:
+        """A (b, n, n) work tensor; with avoid, one that shares memory with none of those tensors."""
+        for key in (name, name + "'"):
+            t = self.store.get((key, dtype))
+            if t is None or t.shape[0] < b:
+                t = self.store[(key, dtype)] = torch.empty((b, self.n, self.n), dtype=dtype, device=self.device)
+            if all(t.data_ptr() != x.data_ptr() for x in avoid):
+                return t[:b]
+        raise AssertionError("work buffers exhausted")
+
+
+_LOCAL = threading.local()
+
+
+def _buffers(n: int, device) -> _Buffers:
+    cache = _LOCAL.__dict__.setdefault("buffers", {})
+    key = (n, str(device))
+    if key not in cache:
+        if len(cache) >= 4:
+            cache.pop(next(iter(cache)))
+        cache[key] = _Buffers(n, device)
+    return cache[key]
+
+
+def _init(p: _Plan, a: torch.Tensor, e: torch.Tensor, emax: torch.Tensor, init, buf: _Buffers):
+    """Initial D, residual estimate S and scalars (B,) s >= ||S||_F, g >= ||eps - S||_2, d >= ||D||_F, r0."""
+    b, n = a.shape[0], p.n
+    s0 = torch.baddbmm(p.rc_r.expand(b, n, n), p.c_r.expand(b, n, n), e, alpha=-1, out=buf("n", b, p.r))
+    if p.r != p.w:
+        s0 = buf("s0", b, p.w).copy_(s0)
+    s0n = _fro(s0)
+    g0 = p.s0_err + p.s0_per_e * emax + p.cast_s * (1 + p.u_w) * s0n
+    r0 = s0n + g0
+    if isinstance(init, Network):
+        x_net = init(a).to(p.w)
+        dd = (x_net.reshape(-1, n) @ p.a0_w).view(x_net.shape)
+        dd.diagonal(dim1=-2, dim2=-1).sub_(1)
+        dn = _fro(dd)
+        # S = fl(fl(S0 - D) + D S0): eps - S = (I + D) G0 - (the two roundings).
+        v = torch.sub(s0, dd)
+        vn = (s0n + dn) * (1 + p.u_w)
+        s = torch.baddbmm(v, dd, s0)
+        g = p.u_w * vn + p.gam_n1 * (vn + dn * s0n) + p.tiny_w + (1 + dn) * g0
+        return dd, s, _fro(s), g, dn, r0
+    s1 = torch.bmm(s0, s0, out=buf("s1", b, p.w))
+    s1n = _fro(s1)
+    h0 = p.gam_n * s0n * s0n + p.tiny_w
+    if init == "taylor1":
+        # D1 = S0 exactly; eps1 = S0^2 + (I + S0) G0 and S1 = S0^2 + H0.
+        return s0, s1, s1n, (1 + s0n) * g0 + h0, s0n, r0
+    # taylor2: D = fl(S0 + S1) = S0 + S1 + F; eps = S1 S0 - H0 - F (I - S0) + (I + D) G0; S = fl(S1 S0) = S1 S0 + H1.
+    s = torch.bmm(s1, s0, out=buf("s", b, p.w))
+    dd = s1.add_(s0)
+    dn = (s0n + s1n) * (1 + p.u_w)
+    f = p.u_w * dn
+    g = (p.gam_n * s1n * s0n + p.tiny_w) + h0 + f * (1 + s0n) + (1 + dn) * g0
+    return dd, s, _fro(s), g, dn, r0
+
+
+def _fast(p: _Plan, a, e, emax, x_dst, b_dst, k_dst, *, tol: float, init, max_steps: int, buf: _Buffers):
+    """Certify the in-region matrices a (B, n, n) (w), E-hat e (r), writing X, bound and steps into the destinations.
+
+    Returns the mask (B,) of the matrices certified (the others are left for the exact path).
+    """
+    n = p.n
+    fused = p.fuse(tol)
+    ok = torch.zeros(a.shape[0], dtype=torch.bool, device=a.device)
+    d, s, sn, g, dn, r0 = _init(p, a, e, emax, init, buf)
+    idx = None  # positions of the active matrices in the chunk; None: all of them (no gathers in the common case)
+    k = 0
+
+    def finish(sel, d_sel, fin):
+        """The answers X from D for the selected active matrices (sel None: all), into the destinations."""
+        where = (slice(None) if sel is None else _flat(sel)) if idx is None else (idx if sel is None else idx[sel])
+        whole = isinstance(where, slice)
+        where, fin = (where, _torch(fin, b_dst)) if whole else (_torch(where, b_dst), _torch(fin, b_dst))
+        x = x_dst if whole else torch.empty_like(d_sel)
+        if fused:  # X = fl(fl(I + D) C); D is not needed afterwards
+            d_sel.diagonal(dim1=-2, dim2=-1).add_(1)
+            torch.mm(d_sel.reshape(-1, n), p.c_w, out=x.view(-1, n))
+        else:  # X = fl(C + fl(D C))
+            torch.mm(d_sel.reshape(-1, n), p.c_w, out=x.view(-1, n))
+            x.add_(p.c_w)
+        if not whole:
+            x_dst[where] = x
+        b_dst[where], k_dst[where], ok[where] = fin, k, True
+
+    while True:
+        rho_now = sn + g
+        f, dn1 = p.step_error(sn, dn, fused)
+        rho_next = sn * sn + (1 + sn) * g + f * (1 + r0)
+        fin_now = p.final(rho_now, dn, r0, fused)
+        fin_next = p.final(rho_next, dn1, r0, fused)
+        now = fin_now <= tol
+        can = (~now) & (rho_now < 1) & (rho_next < rho_now) if k < max_steps else now & ~now
+        nxt = can & (fin_next <= tol)
+        cont = can & ~nxt
+        n_now, n_nxt, n_cont = int(now.sum()), int(nxt.sum()), int(cont.sum())
+        if n_now:
+            sel = None if n_now == len(now) else now
+            finish(sel, d if sel is None else d[sel], fin_now if sel is None else fin_now[sel])
+        if not (n_nxt or n_cont):
+            return ok
+        step = nxt | cont
+        if n_nxt + n_cont < len(step):  # drop the finished and the failed from the active set
+            d, s, sn, g, dn, dn1, r0, f = (t[step] for t in (d, s, sn, g, dn, dn1, r0, f))
+            fin_next, nxt, cont = fin_next[step], nxt[step], cont[step]
+            idx = _flat(step) if idx is None else idx[step]
+        # Newton-Schulz: D <- D + S + S D (see step_error for the two forms and their rounding).
+        out = buf("t", d.shape[0], p.w, d, s)
+        if fused:
+            d = torch.add(d, s, out=out).baddbmm_(s, d)
+        else:
+            d = torch.bmm(s, d, out=out).add_(s).add_(d)
+        k += 1
+        if n_nxt:
+            sel = None if n_nxt == len(nxt) else nxt
+            finish(sel, d if sel is None else d[sel], fin_next if sel is None else fin_next[sel])
+        if not n_cont:
+            return ok
+        if n_cont < len(cont):
+            d, s, sn, g, dn1, r0, f = (t[cont] for t in (d, s, sn, g, dn1, r0, f))
+            idx = _flat(cont) if idx is None else idx[cont]
+        s_new = torch.bmm(s, s)
+        g = (1 + sn) * g + f * (1 + r0) + p.gam_n * sn * sn + p.tiny_w
+        s, sn, dn = s_new, _fro(s_new), dn1
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The exact path
+
+
+def _exact(a: torch.Tensor, out_dtype: torch.dtype):
+    """float64 LAPACK inverses of a (B, n, n) and their a posteriori bounds; singular ones are NaN with bound inf.
+
+    R-hat = fl(I - X A) in float64: |R-hat - R| <= gamma_{n+1} (I + |X||A|), and || |X||A| ||_2 <= sqrt(max row sum *
+    max column sum), the sums formed by two matrix-vector products each. Then bound = rho + u_out (1 + rho) for the
+    rounding of X to the output dtype. Singular to working precision: a zero pivot, an inverse that overflows the
+    output dtype, or rho >= 1 (not even invertibility can be proved, so X carries no information).
+    """
+    n = a.shape[-1]
+    a64 = a.to(torch.float64)
+    x64, info = torch.linalg.inv_ex(a64)
+    x = x64.to(out_dtype)
+    eye = torch.eye(n, dtype=torch.float64, device=a.device)
+    res = torch.baddbmm(eye, x64, a64, alpha=-1)
+    ax, aa = x64.abs(), a64.abs()
+    ones = torch.ones(a.shape[0], n, 1, dtype=torch.float64, device=a.device)
+    rows = torch.bmm(ax, torch.bmm(aa, ones)).squeeze(-1).amax(-1)
+    cols = torch.bmm(torch.bmm(ones.mT, ax), aa).squeeze(-2).amax(-1)
+    tiny = n * n * torch.finfo(torch.float64).tiny
+    abs_prod = torch.sqrt(rows * cols) / (1 - _gamma(2 * n + 2, _U64)) + tiny
+    rho = _torch(_fro(res), res) + _gamma(n + 1, _U64) * (1 + abs_prod) + tiny
+    u_out = _u(out_dtype) if out_dtype != torch.float64 else 0.0
+    bound = (rho + u_out * (1 + rho)) * _SAFE
+    singular = (info != 0) | ~torch.isfinite(x).flatten(1).all(1) | ~(rho < 1)
+    bound[singular] = math.inf
+    x[singular] = math.nan
+    return x, bound, singular
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The public function
+
+
+_FLAGS = ("fallback", "singular", "nonfinite", "outside")
+
+
+def _chunk(p: _Plan, a, x, bound, steps, flags: dict, *, tol, init, max_steps, buf: _Buffers) -> None:
+    """One chunk a (B, n, n) in w: the fast path for the matrices in the box, the exact path for the rest. Writes into
+    the destination views x (B, n, n), bound (B,), steps (B,) and the masks flags[k] (B,) for k in _FLAGS."""
+    b = a.shape[0]
+    # E-hat in one rounding when r holds w (float32 input, float64 residual), else in w first (u_w + u_r).
+    e = buf("e", b, p.r)
+    if p.r_holds_w:
+        torch.sub(a.to(p.r), p.a0_r, out=e)
+    else:
+        e.copy_(torch.sub(a, p.a0_w))
+    # max |E_ij|; NaN and Inf fail the box test too (amax propagates NaN), so they leave the fast path here.
+    emax = _host(torch.maximum(e.amax(dim=(-2, -1)), e.amin(dim=(-2, -1)).neg_()).double())
+    inside = emax <= p.radius + p.slack
+    kw = dict(tol=tol, init=init, max_steps=max_steps, buf=buf)
+    if bool(inside.all()):
+        good = _fast(p, a, e, emax, x, bound, steps, **kw)
+    else:
+        good = torch.zeros(b, dtype=torch.bool, device=a.device)
+        if bool(inside.any()):
+            sel = _torch(_flat(inside), a)
+            xs, bs, ks = torch.empty_like(a[sel]), bound[sel], steps[sel]
+            good[sel] = _fast(p, a[sel], e[sel], emax[_host(sel)], xs, bs, ks, **kw)
+            x[sel], bound[sel], steps[sel] = xs, bs, ks
+    if bool(good.all()):
+        return
+    pos = (~good).nonzero().squeeze(1)
+    sub = a[pos]
+    fin = torch.isfinite(sub).flatten(1).all(1)
+    xe = torch.full_like(sub, math.nan)
+    be = torch.full((pos.numel(),), math.inf, dtype=torch.float64, device=a.device)
+    se = torch.zeros(pos.numel(), dtype=torch.bool, device=a.device)
+    if bool(fin.any()):
+        xe[fin], be[fin], se[fin] = _exact(sub[fin], a.dtype)
+    x[pos], bound[pos], steps[pos] = xe, be, 0
+    flags["fallback"][pos], flags["singular"][pos], flags["nonfinite"][pos] = True, se, ~fin
+    flags["outside"][pos] = ~_torch(inside, a)[pos] & fin
+
+
+def _as_box(region, init) -> Box:
+    if region is None:
+        if isinstance(init, Network):
+            return init.box
+        raise InputError("region: expected a preset name (e.g. '16x16') or a Box; it may be left out only when init "
+                         "is a network")
+    if isinstance(region, str):
+        return get_dataset(region).box
+    if isinstance(region, Box):
+        return region
+    if isinstance(region, (DatasetPreset, Network)):
+        return region.box
+    raise InputError(f"region: expected a preset name or a Box, got {type(region).__name__}")
+
+
+def _as_init(init, n: int | None):
+    if isinstance(init, Network):
+        if n is not None and init.n != n:
+            raise InputError(f"init: the network is for {init.n}x{init.n} matrices, the region for {n}x{n}")
+        return init
+    if isinstance(init, str) and init in INITS:
+        return init
+    if isinstance(init, (str, Path)):
+        from neuralinv import checkpoint
+
+        if not Path(init).is_file():
+            raise InputError(f"init: expected one of {', '.join(INITS)}, a checkpoint file or a Network, got {init!r}")
+        return checkpoint.load(init, n=n)
+    raise InputError(f"init: expected one of {', '.join(INITS)}, a checkpoint file or a Network, got {init!r}")
+
+
+def _as_tensor(a, n: int):
+    """(tensor (B, n, n) in the working dtype, batch shape, was_numpy) from a NumPy array or torch tensor."""
+    was_numpy = not isinstance(a, torch.Tensor)
+    if was_numpy:
+        arr = np.asarray(a)
+        if arr.dtype.kind not in "fiu":
+            raise InputError(f"a: expected a real numeric array, got dtype {arr.dtype}")
+        arr = np.ascontiguousarray(arr)
+        t = torch.from_numpy(arr if arr.flags.writeable else arr.copy())  # torch warns on read-only memory
+    else:
+        t = a.detach()
+        if t.is_complex() or t.dtype == torch.bool:
+            raise InputError(f"a: expected a real numeric tensor, got dtype {t.dtype}")
+    if t.dim() < 2 or t.shape[-1] != t.shape[-2]:
+        raise InputError(f"a: expected shape (..., n, n), got {tuple(t.shape)}")
+    if t.shape[-1] != n:
+        raise InputError(f"a: the region is for {n}x{n} matrices, got {t.shape[-2]}x{t.shape[-1]}")
+    if t.dtype == torch.float64:
+        w = torch.float64
+    elif t.is_floating_point() and t.dtype != torch.float64:
+        w = torch.float32  # float16 / bfloat16 are widened: products in them cannot reach useful bounds
+    else:
+        w = torch.float64
+    batch = tuple(t.shape[:-2])
+    return t.to(w).reshape(math.prod(batch), n, n).contiguous(), batch, was_numpy
+
+
+def _as_dtype(value, default: torch.dtype) -> torch.dtype:
+    if value is None:
+        return default
+    if isinstance(value, torch.dtype) and value in _DTYPES.values():
+        return value
+    if isinstance(value, (str, torch.dtype)):
+        name = str(value).removeprefix("torch.")
+    else:
+        try:
+            name = np.dtype(value).name
+        except TypeError:
+            name = None
+    if name not in _DTYPES:
+        raise InputError(f"residual_dtype: expected float32 or float64, got {value!r}")
+    return _DTYPES[name]
+
+
+def certified_inverse(a, *, region=None, tol: float = 1e-4, init="taylor1", max_steps: int = 3,
+                      residual_dtype=None) -> CertifiedInverse:
+    """Inverses of the matrices a (..., n, n) of a box region, each with a rigorous relative error bound <= tol.
+
+    a: NumPy array or torch tensor (any device); float32 stays float32, float64 stays float64, integers become float64.
+    region: a preset name ("16x16", ...), a Box, a DatasetPreset or a Network (its box); optional when init is a
+        network or a checkpoint.
+    tol: every answer not on the exact path has bound <= tol, with bound >= ||X - A^-1||_F / ||A^-1||_F.
+    init: "taylor1", "taylor2", a checkpoint path or a Network (then Newton-Schulz steps, at most max_steps).
+    residual_dtype: precision of the first-order residual eps0 = R_C - C (A - A0) (None: the input's dtype). float64
+        lowers the rounding floor of float32 inputs from about 5e-7 to about 1.5e-7 on the 16x16 box; the higher-order
+        products (of small matrices) stay in the input's dtype.
+    Returns a CertifiedInverse (see its docstring); see the module docstring for the method and the bound.
+    """
+    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and 0 < tol < 1):
+        raise InputError(f"tol: expected a number in (0, 1), got {tol!r}")
+    if not (isinstance(max_steps, int) and max_steps >= 0):
+        raise InputError(f"max_steps: expected an integer >= 0, got {max_steps!r}")
+    if region is None and isinstance(init, (str, Path)) and init not in INITS:
+        init = _as_init(init, None)  # a checkpoint: its box is the region
+    box = _as_box(region, init)
+    init = _as_init(init, box.n)
+    t, batch, was_numpy = _as_tensor(a, box.n)
+    w = t.dtype
+    p = _plan(box, w, _as_dtype(residual_dtype, w), t.device)
+    if isinstance(init, Network):
+        init = init.to(t.device)
+    bsz = t.shape[0]
+    x = torch.empty_like(t)
+    bound = torch.full((bsz,), math.inf, dtype=torch.float64, device=t.device)
+    steps = torch.zeros(bsz, dtype=torch.int64, device=t.device)
+    flags = {k: torch.zeros(bsz, dtype=torch.bool, device=t.device) for k in _FLAGS}
+    buf = _buffers(box.n, t.device)
+    chunk = max(1, CHUNK_ENTRIES // box.n**2)
+    with torch.no_grad(), _ieee_matmul():
+        for lo in range(0, bsz, chunk):
+            part = slice(lo, min(lo + chunk, bsz))
+            _chunk(p, t[part], x[part], bound[part], steps[part], {k: v[part] for k, v in flags.items()}, tol=tol,
+                   init=init, max_steps=max_steps, buf=buf)
+    fallback, singular, nonfinite, outside = (flags[k] for k in _FLAGS)
+    message = _message(bsz, tol, fallback, singular, nonfinite, outside, bound)
+
+    def back(v, shape):
+        v = v.reshape(shape)
+        return v.cpu().numpy() if was_numpy else v
+
+    return CertifiedInverse(
+        inverse=back(x, batch + (box.n, box.n)), bound=back(bound, batch), steps=back(steps, batch),
+        fallback=back(fallback, batch), singular=back(singular, batch), nonfinite=back(nonfinite, batch),
+        outside=back(outside, batch), tol=float(tol), message=message)
+
+
+def _message(count, tol, fallback, singular, nonfinite, outside, bound) -> str:
+    """One line: how many were certified on the fast path, why the others took the exact path, what is uncertified."""
+    nf, ns, nn, no = (int(m.sum()) for m in (fallback, singular, nonfinite, outside))
+    unc = int((fallback & ~nonfinite & ~outside).sum())
+    over = int((torch.isfinite(bound) & ~(bound <= tol)).sum())
+    text = f"{count - nf} of {count} matrices certified by Newton-Schulz (bound <= {tol:g})"
+    if nf:
+        why = [f"{k} {w}" for k, w in [(no, "outside the region"), (unc, "not certified by Newton-Schulz"),
+                                       (nn, "with NaN/Inf")] if k]
+        text += f"; {nf} on the exact path ({', '.join(why)})"
+    if ns + nn:
+        text += f"; {ns + nn} not inverted (NaN: {ns} singular, {nn} with NaN/Inf)"
+    if over:
+        text += f"; {over} inverted with bound > tol"
+    return text
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Benchmark
+
+
+def benchmark_certified(count: int = 10_000, tol: float = 1e-4, *, residual_dtype=torch.float32, init="taylor1",
+                        device: str = "cpu", repeats: int = 7, warmup: int = 2, seed: int = 0,
+                        dataset: str = "16x16", threads: int | None = None) -> dict:
+    """Throughput of certified_inverse against torch.linalg.inv on count float32 matrices of a preset box.
+
+    The answers are checked first: every bound <= tol (fallbacks counted) and every error <= its bound, the error
+    measured against float64 LAPACK inverses (whose own error, ~1e-14 on this box, is far below the bounds). Then both
+    are timed on the same float32 batch, interleaved, after warm-up; the medians give the ratio (> 1: faster than inv).
+    threads: torch's CPU threads for this measurement (None: leave as is); restored afterwards.
+    """
+    if threads is not None:
+        old = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            return benchmark_certified(count, tol, residual_dtype=residual_dtype, init=init, device=device,
+                                       repeats=repeats, warmup=warmup, seed=seed, dataset=dataset)
+        finally:
+            torch.set_num_threads(old)
+    box = get_dataset(dataset).box
+    dev = torch.device(device)
+    a = box.sample(count, generator=torch.Generator().manual_seed(seed)).to(torch.float32).to(dev)
+    res = certified_inverse(a, region=box, tol=tol, init=init, residual_dtype=residual_dtype)
+    ref = torch.linalg.inv(a.double())
+    err = torch.linalg.matrix_norm(res.inverse.double() - ref) / torch.linalg.matrix_norm(ref)
+    b = res.bound
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+
+    def timed(fn):
+        sync()
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        return time.perf_counter() - t0
+
+    run_cert = lambda: certified_inverse(a, region=box, tol=tol, init=init, residual_dtype=residual_dtype)  # noqa
+    run_inv = lambda: torch.linalg.inv(a)  # noqa: E731
+    for _ in range(warmup):
+        run_cert(), run_inv()
+    t_cert, t_inv = [], []
+    for _ in range(repeats):
+        t_cert.append(timed(run_cert))
+        t_inv.append(timed(run_inv))
+    med_c, med_i = float(np.median(t_cert)), float(np.median(t_inv))
+    q = torch.quantile(b[torch.isfinite(b)].cpu(), torch.tensor([0.0, 0.5, 0.99, 1.0], dtype=torch.float64)).tolist()
+    steps = torch.bincount(res.steps.cpu()).tolist()
+    return {
+        "dataset": dataset, "n": box.n, "count": count, "input_dtype": "float32", "tol": tol, "init": str(init),
+        "residual_dtype": str(_as_dtype(residual_dtype, torch.float32)).removeprefix("torch."),
+        "device": str(dev), "threads": torch.get_num_threads(), "repeats": repeats, "warmup": warmup, "seed": seed,
+        "certified_s_median": med_c, "inv_s_median": med_i, "certified_s_all": t_cert, "inv_s_all": t_inv,
+        "certified_per_s": count / med_c, "inv_per_s": count / med_i, "throughput_ratio": med_i / med_c,
+        "fallbacks": int(res.fallback.sum()), "steps_histogram": {str(k): v for k, v in enumerate(steps) if v},
+        "bound_quantiles": dict(zip(["min", "median", "p99", "max"], q)),
+        "all_bounds_within_tol": bool((b <= tol).all()), "max_error": float(err.max()),
+        "max_error_over_bound": float((err / b).max()), "all_errors_within_bound": bool((err <= b).all()),
+        "torch": torch.__version__, "machine": platform.machine(), "processor": platform.processor() or None,
+    }
