@@ -51,7 +51,8 @@ def header(results: dict) -> str:
         "",
         f"- **Budget:** `{results['budget']}`" + (
             " (reduced step counts: **not the paper's protocol**; each cell's steps are shown beside the paper's)"
-            if results["budget"] != "paper" else " (the paper's step counts and data sizes)"),
+            if results["budget"] != "paper" else " (the paper's step counts and data sizes)")
+        + (f"; every cell overridden to {results['steps_override']:,} steps" if results.get("steps_override") else ""),
         f"- **Machine:** {m['cpu']}, {m['cores']} cores, GPU: {gpu}; device used: `{results['device']}`",
         f"- **Versions:** Python {m['python']}, {versions}",
         f"- **Total wall time:** {results['wall_time_s']:.0f} s ("

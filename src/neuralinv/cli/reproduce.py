@@ -19,11 +19,14 @@ def register(sub) -> None:
     p.add_argument("--only", metavar="PARTS", help=f"comma-separated subset of: {','.join(PARTS)}")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--steps", type=int, metavar="N",
+                   help="override every cell's step count (smoke runs; the report shows it beside the paper's)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
-    reproduce(args.out, budget=args.budget, only=only, device=args.device, progress=not args.quiet)
+    reproduce(args.out, budget=args.budget, only=only, device=args.device, progress=not args.quiet,
+              steps=args.steps)
     return 0

@@ -1,0 +1,111 @@
+"""The report builder on small fake results, and one end-to-end reproduce at a tiny budget."""
+
+import json
+import re
+
+import pytest
+
+from neuralinv import paper, report
+from neuralinv.files import write_json
+from neuralinv.reproduce import reproduce
+
+
+def fake_results(tmp_path):
+    """A results.json as reproduce writes it, with made-up numbers a test can look for."""
+    curve = {"steps": [10, 20], "loss": [[1.0, 2.0, 3.0], [0.5, 0.6, 0.7]]}
+    table1 = []
+    for i, (ds, title) in enumerate([("2x2-first", "2x2 (First)"), ("16x16", "16x16")]):
+        ours = 1.111e-5 * (i + 1) if i == 0 else 9.876e-4
+        table1.append({"dataset": ds, "title": title, "model": "2fc", "model_title": "2-FC", "mae_mean": ours,
+                       "mae_std": 1.0e-6, "test_mae": {}, "linear_mae": 1.95e-4, "paper_mae": paper.TABLE1[(ds, "2fc")],
+                       "ratio": ours / paper.TABLE1[(ds, "2fc")], "flag": ours > 2 * paper.TABLE1[(ds, "2fc")],
+                       "beats_linear": ours < 1.95e-4, "steps": 1234, "paper_steps": 156250, "wall_time_s": 1.0,
+                       "curve": curve})
+    table2 = [{"method": "taylor1", "label": "Linear approximation (Taylor-1, Eq. 10)", "mae": 1.949e-4,
+               "paper": paper.TABLE2["taylor1"], "ratio": 1.949e-4 / paper.TABLE2["taylor1"], "flag": False},
+              {"method": "taylor2", "label": "Second-order Taylor (not in the paper)", "mae": 3.884e-6,
+               "paper": None, "ratio": None, "flag": False}]
+    table3 = {"device": "cpu", "threads": 2, "settings": {"batches": [1, 100, 10000], "repeats": 3},
+              "rows": [{"dataset": "2x2-first", "n": 2, "method": "2fc", "kind": "network", "variant": "full",
+                        "paper": paper.TABLE3[("2x2", "2fc")], "ratio": 1.5,
+                        "times": {"1": {"seconds": 0.4321}, "100": {"seconds": 0.0123}, "10000": {"seconds": 0.00456}}},
+                       {"dataset": "2x2-first", "n": 2, "method": "exact closed form", "kind": "exact",
+                        "times": {"1": {"seconds": 0.111}, "100": {"seconds": 0.00222}, "10000": {"seconds": 0.000333}}}]}
+    from neuralinv.figures import meps_slices
+    figures = meps_slices(tmp_path, eps=0.2)
+    results = {"budget": "quick", "device": "cpu", "started": "2026-01-01T00:00:00+00:00",
+               "machine": {"cpu": "Test CPU", "cores": 2, "gpu": None, "python": "3.11",
+                           "versions": {"torch": "2.13.0", "numpy": "2", "scipy": "1"}},
+               "wall_time_s": 42.0, "timings_s": {"training": 40.0}, "table1": table1, "table2": table2,
+               "table3": table3, "figures": figures,
+               "analysis": {"markdown": "## What the network learned\n\nPATTERN-TABLE-MARKER"},
+               "limits": {"markdown": "## Why can't: near-singular matrices\n\nLIMITS-MARKER"}}
+    write_json(tmp_path / "results.json", results)
+    return results
+
+
+def test_report_has_every_table_and_figure(tmp_path):
+    fake_results(tmp_path)
+    md_path, html_path = report.write(tmp_path)
+    md = md_path.read_text()
+    for heading in ["## Table 1", "## Table 2", "## Table 3", "## Figures 1-2", "## Training curves",
+                    "## What the network learned", "## Why can't"]:
+        assert heading in md, heading
+    for figure in ["figure1_meps_slices.png", "figure2_meps_3d.png", "training_curves.png"]:
+        assert f"]({figure})" in md and (tmp_path / figure).is_file()
+    assert "PATTERN-TABLE-MARKER" in md and "LIMITS-MARKER" in md
+
+
+def test_report_copies_numbers_and_paper_values(tmp_path):
+    fake_results(tmp_path)
+    md = report.write(tmp_path)[0].read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| 2x2 (First) | 2-FC"))
+    assert "1.11e-05" in row and "2.05e-05" in row and "0.54" in row and "1,234 / 156,250" in row
+    row16 = next(line for line in md.splitlines() if line.startswith("| 16x16 | 2-FC"))
+    assert "1.68e-04" in row16 and "more than 2x" in row16 and row16.split("|")[8].strip() == "**no**"
+    assert "1.97e-04" in md and "1.95e-04" in md  # Table 2: paper's and ours for the linear approximation
+    assert "0.432" in md and "1.7" in md  # Table 3: our batch-1 time and the paper's CPU time (1.703)
+    assert "eps = 0.2" in md and "Test CPU" in md and "42 s" in md
+
+
+def test_paper_values_are_the_papers():
+    """The hand-typed paper numbers match PAPER.md's tables."""
+    assert paper.TABLE1[("2x2-first", "2fc")] == 2.05e-5 and paper.TABLE1[("3x3", "3fc")] == 1.53e-4
+    assert paper.TABLE1[("16x16", "2fc")] == 1.68e-4 and paper.TABLE1[("2x2-second", "3fc")] == 7.37e-6
+    assert paper.TABLE2 == {"taylor1": 1.97e-4, "2fc-small": 6.82e-5, "2fc": 2.05e-5, "3fc": 1.52e-5}
+    assert paper.TABLE3[("16x16", "3fc")]["cpu_bs1"] == 25.887
+
+
+def test_html_is_self_contained(tmp_path):
+    fake_results(tmp_path)
+    html = report.write(tmp_path)[1].read_text()
+    sources = re.findall(r'src="([^"]+)"', html)
+    assert len(sources) == 3 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert "<table>" in html and "<link" not in html and "<script" not in html
+    assert not re.findall(r'(?:src|href)="https?:', html)
+
+
+def test_reproduce_end_to_end_tiny(tmp_path):
+    """A tiny real run: every requested part lands in results.json and the report; a second call reuses runs."""
+    out = tmp_path / "rep"
+    results = reproduce(out, only=["table1", "table2", "figures"], steps=12, progress=False)
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["table1"] == json.loads(json.dumps(results["table1"]))
+    assert len(saved["table1"]) == 8 and all(r["steps"] == 12 for r in saved["table1"])
+    md = (out / "report.md").read_text()
+    run = json.loads((out / "runs" / "3x3-3fc" / "run.json").read_text())
+    assert f"{run['mae_mean']:.2e}" in md
+    assert (out / "report.html").is_file() and (out / "training_curves.png").is_file()
+    assert "every cell overridden to 12 steps" in md
+    before = (out / "runs" / "3x3-3fc" / "run.json").stat().st_mtime_ns
+    again = reproduce(out, only=["table1"], steps=12, progress=False)
+    assert (out / "runs" / "3x3-3fc" / "run.json").stat().st_mtime_ns == before
+    assert again["timings_s"]["training"] < results["timings_s"]["training"]
+
+
+def test_reproduce_bad_input(tmp_path):
+    from neuralinv.errors import InputError
+    with pytest.raises(InputError, match="tables"):
+        reproduce(tmp_path, only=["tables"], progress=False)
+    with pytest.raises(InputError, match="budget"):
+        reproduce(tmp_path, budget="huge", progress=False)
