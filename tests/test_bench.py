@@ -128,11 +128,19 @@ def test_timing_medians():
 def test_time_batches_counts_and_scales_a_prefix():
     """A long loop is cut to a prefix (at least the probe's 20 calls) and its time scaled to 10,000 matrices."""
     chunks = [torch.zeros(2, 2)] * 1000
-    m = bench.time_batches(lambda c: time.sleep(1e-3), chunks, batch=1, repeats=2, max_pass_s=0.005)
+    m = bench.time_batches(lambda c: time.sleep(1e-3), chunks, batch=1, repeats=2, max_pass_s=0.005,
+                           min_total_s=0)
     assert m.calls == 20 and m.matrices == 20 and len(m.timing.times) == 2
     assert m.seconds > 0
-    whole = bench.time_batches(lambda c: None, bench.split(torch.zeros(250, 2, 2), 100, 250), batch=100, repeats=1)
+    whole = bench.time_batches(lambda c: None, bench.split(torch.zeros(250, 2, 2), 100, 250), batch=100, repeats=1,
+                               min_total_s=0)
     assert whole.calls == 3 and whole.matrices == 250
+
+
+def test_time_batches_repeats_short_passes_more():
+    """A pass far shorter than min_total_s is sampled up to 100 times; the median is over all samples."""
+    m = bench.time_batches(lambda c: None, [torch.zeros(2, 2)], batch=1, repeats=3, min_total_s=10.0)
+    assert len(m.timing.times) == 100 and m.to_json()["repeats"] == 100
 
 
 def test_split_shapes():
@@ -197,6 +205,7 @@ def test_table3_rows_and_answers(tiny_table):
     assert full["ratio"] == pytest.approx(full["seconds"] / full["bound_s"])
     assert (full["miss"] is None) == (full["ratio"] <= bench.ROOFLINE_TARGET)
     assert full["paper"]["cpu_bs1"] == 1.703
+    assert full["max_abs_diff_vs_plain"] < 1e-8
     json.dumps(tiny_table)  # the whole result is JSON
 
 
@@ -240,3 +249,9 @@ def test_cli_bench_runs_and_writes(tmp_path, capsys, monkeypatch):
     data = json.loads((out / "bench.json").read_text())
     assert data["inference"]["device"] == "cpu"
     assert (out / "frontier.png").is_file() and (out / "bench.md").read_text().startswith("# neuralinv bench")
+
+
+def test_short_training_records_its_steps():
+    nets = bench.short_training(["3x3"], ["2fc-small"], steps=3)
+    net = nets[("3x3", "2fc-small")]
+    assert net.info["trained_steps"] == 3 and net.layer_sizes == [9, 18, 9]

@@ -121,11 +121,14 @@ class Measurement:
 
 
 def time_batches(fn: Callable, chunks: list, *, batch: int, device="cpu", repeats: int = 5,
-                 max_pass_s: float = 2.0) -> Measurement:
+                 max_pass_s: float = 2.0, min_total_s: float = 0.1, warm: bool = False) -> Measurement:
     """Seconds per PER matrices for calling fn on each chunk in turn (a Python loop, as a user would).
 
     A pass over all chunks longer than about max_pass_s is cut to a prefix of calls and scaled up: the cost of one
-    call does not depend on how many came before, so this measures the same thing in less time.
+    call does not depend on how many came before, so this measures the same thing in less time. Passes so short
+    that repeats of them take less than min_total_s are repeated more (up to 100 times): the median of many short
+    samples is not moved by the occasional one that another process interrupted.
+    warm: fn has just run on inputs of this shape, so a single-call pass needs no warm-up run of its own.
     """
     probe = chunks[:min(len(chunks), 20)]
 
@@ -133,7 +136,7 @@ def time_batches(fn: Callable, chunks: list, *, batch: int, device="cpu", repeat
         for c in part:
             fn(c)
 
-    calls, warmup = len(chunks), 1
+    calls, warmup = len(chunks), 0 if warm else 1
     if calls > len(probe):  # estimate the pass from a warmed-up probe, which also warms up the path
         est = time_fn(lambda: run(probe), device=device, warmup=1, repeats=1).median / len(probe)
         warmup = 0
@@ -142,6 +145,9 @@ def time_batches(fn: Callable, chunks: list, *, batch: int, device="cpu", repeat
     part = chunks[:calls]
     matrices = sum(c.shape[0] for c in part) if batch > 1 else calls
     timing = time_fn(lambda: run(part), device=device, warmup=warmup, repeats=repeats)
+    more = min(100, math.ceil(min_total_s / max(timing.median, 1e-9))) - repeats
+    if more > 0:
+        timing = Timing(timing.times + time_fn(lambda: run(part), device=device, warmup=0, repeats=more).times)
     return Measurement(batch, timing.scaled(PER / matrices), calls, matrices)
 
 
@@ -220,7 +226,8 @@ class FastNetwork:
       float32 in the same pass, 1/s is folded into the first layer's weights, layers run as addmm into buffers
       preallocated per batch size (no page faults on large activations), ReLU in place, a narrow last layer is
       computed transposed (W h^T: the CPU GEMM runs it several times faster than h W^T for a few output columns),
-      and one op decodes into the float64 output;
+      and one op decodes into the float64 output; for 2x2 and 3x3 the offset is tiled to the batch, so the
+      subtraction is one long loop rather than rows loops of n^2 elements;
     - small batches of a small network (float64): the encoding is folded into the first layer and the decoding
       into the last, (W / s, b - W offset / s) and (s_t W, s_t b + offset_t), so a 2-FC call is three ops
       (addmm, relu_, addmm). float64 keeps the folding free of cancellation; at a few rows every op costs its
@@ -231,6 +238,7 @@ class FastNetwork:
     """
 
     TRANSPOSE_BELOW = 16  # last layers with fewer outputs than this are computed as W h^T
+    TILE_BELOW = 16  # inputs with fewer entries than this subtract a tiled offset (see buffers)
     SMALL_ROWS = 64  # batches of at most this many matrices use the float64 plan ...
     SMALL_PARAMS = 65_536  # ... when the network has at most this many weights (float64 doubles weight traffic)
 
@@ -255,6 +263,7 @@ class FastNetwork:
         self.in_offset = {dt: torch.tensor(s.input_offset, dtype=dt, device=device)
                           for dt in (torch.float32, torch.float64)}
         self.out_offset = torch.tensor(s.target_offset, dtype=torch.float64, device=device)
+        self.out_offset_col = self.out_offset[:, None].contiguous()
         self.out_scale = s.target_scale
         self.folded = None
         if sum(w.numel() + b.numel() for w, b in layers) <= self.SMALL_PARAMS:
@@ -274,6 +283,10 @@ class FastNetwork:
             y_shape = (self.d, rows) if self.transposed else (rows, self.d)
             self._buffers[rows] = {"x32": torch.empty((rows, self.d), dtype=self.dtype, **kw),
                                    "hidden": hidden, "y": torch.empty(y_shape, dtype=self.dtype, **kw)}
+            if self.d < self.TILE_BELOW:
+                # Broadcasting a row of d < 16 offsets runs an inner loop of d elements; a tiled copy of the offsets
+                # makes the subtraction one long elementwise loop (about twice as fast for 2x2 and 3x3).
+                self._buffers[rows]["offset"] = self.in_offset[torch.float64].repeat(rows, 1)
         return self._buffers[rows]
 
     def plan_name(self, rows: int) -> str:
@@ -284,7 +297,7 @@ class FastNetwork:
         if self.plan_name(rows) == "float64":
             return self._stages_float64(dtype)
         buf = self.buffers(rows)
-        offset = self.in_offset[dtype]
+        offset = buf["offset"] if "offset" in buf and dtype == torch.float64 else self.in_offset[dtype]
         out = [("encode", lambda x: torch.sub(x, offset, out=buf["x32"]))]
         w, b = self.first
         hidden = buf["hidden"]
@@ -295,14 +308,17 @@ class FastNetwork:
             out.append((f"relu {i + 2}", torch.relu_))
         w, b = self.last
         k = len(self.layer_sizes) - 1
+        kw = {"dtype": torch.float64, "device": self.device}
+        # The decode writes a fresh row-major output (the caller keeps it). After a transposed last layer it walks
+        # y^T in its own order and writes the output through its transpose, which beats reading y^T transposed.
         if self.transposed:
-            out.append((f"layer {k}", lambda x: torch.addmm(b, w, x.t(), out=buf["y"]).t()))
+            out.append((f"layer {k}", lambda x: torch.addmm(b, w, x.t(), out=buf["y"])))
+            out.append(("decode", lambda y: torch.add(self.out_offset_col, y, alpha=self.out_scale,
+                                                      out=torch.empty((rows, self.d), **kw).t()).t()))
         else:
             out.append((f"layer {k}", lambda x: torch.addmm(b, x, w, out=buf["y"])))
-        # A fresh output (the caller keeps it), row-major whatever the layout of y.
-        out.append(("decode", lambda y: torch.add(self.out_offset, y, alpha=self.out_scale,
-                                                  out=torch.empty((rows, self.d), dtype=torch.float64,
-                                                                  device=self.device))))
+            out.append(("decode", lambda y: torch.add(self.out_offset, y, alpha=self.out_scale,
+                                                      out=torch.empty((rows, self.d), **kw))))
         return out
 
     def _stages_float64(self, dtype) -> list[tuple[str, Callable]]:
@@ -409,12 +425,13 @@ class Settings:
 
     repeats: int = 5
     max_pass_s: float = 2.0
+    min_total_s: float = 0.1
     total: int = PER
     batches: tuple[int, ...] = BATCHES
 
     @classmethod
     def quick(cls) -> "Settings":
-        return cls(repeats=3, max_pass_s=0.3)
+        return cls(repeats=3, max_pass_s=0.3, min_total_s=0.05)
 
 
 def random_network(dataset: str, model: str, *, seed: int = 0) -> Network:
@@ -425,10 +442,13 @@ def random_network(dataset: str, model: str, *, seed: int = 0) -> Network:
 
 
 def measure_rates(device="cpu", *, quick: bool = False) -> dict:
-    """The machine's GEMM rate, copy bandwidth and per-op overhead, measured now."""
+    """The machine's GEMM rate, copy bandwidth and per-op overhead, measured now.
+
+    The sgemm keeps its full size when quick: a smaller one runs below the machine's rate and would loosen the bound.
+    """
     cpu = torch.device(device).type == "cpu"
     repeats = 3 if quick else 5
-    return {"gemm_flops": measure_gemm_rate(device, size=(1024 if quick else 2048) if cpu else None, repeats=repeats),
+    return {"gemm_flops": measure_gemm_rate(device, repeats=repeats),
             "bandwidth": measure_bandwidth(device, mbytes=(64 if quick else 256) if cpu else None, repeats=repeats),
             "op_overhead_s": measure_op_overhead(device, repeats=repeats)}
 
@@ -479,13 +499,17 @@ def table3(device="cpu", *, datasets=TABLE1_DATASETS, models=TABLE1_MODELS, sett
         a = a_cpu.to(device)
         chunks = {bs: split(a, bs, settings.total) for bs in settings.batches}
 
-        def measure(fn, **extra):
-            with torch.inference_mode():
-                mae = float((fn(a).cpu() - reference).abs().mean())
+        def measure(fn, output=None, **extra):
+            """Check the answer on all test matrices (this also warms up the largest batch), then time."""
+            if output is None:
+                with torch.inference_mode():
+                    output = fn(a)
+            mae = float((output.cpu() - reference).abs().mean())
             times = {}
             for bs in settings.batches:
                 m = time_batches(fn, chunks[bs], batch=bs, device=device, repeats=settings.repeats,
-                                 max_pass_s=settings.max_pass_s)
+                                 max_pass_s=settings.max_pass_s, min_total_s=settings.min_total_s,
+                                 warm=bs == settings.total)
                 times[str(bs)] = m.to_json()
             return {"dataset": ds, "n": box.n, "mae": mae, "times": times, **extra}
 
@@ -502,19 +526,25 @@ def table3(device="cpu", *, datasets=TABLE1_DATASETS, models=TABLE1_MODELS, sett
             x_all = net.scaling.encode(a).to(w_dtype)
             paper_row = paper_times(model, box.n)
             flops = mlp_flops(sizes, PER)
+            with torch.inference_mode():  # the fast path must give the plain path's answers before it is timed
+                outputs = {"full": fast(a), "plain": net(a)}
+            diff = float((outputs["full"] - outputs["plain"]).abs().max())
             for variant, fn in [("full", fast), ("plain", net)]:
                 say(f"{ds}: {model} {variant}")
-                row = measure(fn, method=model, kind="network", variant=variant, trained=trained, paper=paper_row,
-                              steps=net.info.get("steps", net.info.get("trained_steps")) if trained else None)
+                steps = net.info.get("steps", net.info.get("trained_steps")) if trained else None
+                row = measure(fn, outputs[variant], method=model, kind="network", variant=variant, trained=trained,
+                              paper=paper_row, steps=steps)
                 if not trained:
                     row["mae"] = None
+                if variant == "full":
+                    row["max_abs_diff_vs_plain"] = diff
                 rows.append(row)
             # The raw forward: inputs already encoded; its MAE is the full path's (the same numbers).
             say(f"{ds}: {model} mlp")
             x_chunks = {bs: split(x_all, bs, settings.total) for bs in settings.batches}
             times = {str(bs): time_batches(lambda x: mlp_forward(net.layers, x), x_chunks[bs], batch=bs,
-                                           device=device, repeats=settings.repeats,
-                                           max_pass_s=settings.max_pass_s).to_json()
+                                           device=device, repeats=settings.repeats, max_pass_s=settings.max_pass_s,
+                                           min_total_s=settings.min_total_s).to_json()
                      for bs in settings.batches}
             rows.append({"dataset": ds, "n": box.n, "method": model, "kind": "network", "variant": "mlp",
                          "trained": trained, "paper": paper_row, "mae": None, "times": times})
@@ -570,14 +600,15 @@ def networks_from_runs(paths) -> dict[tuple[str, str], Network]:
     return found
 
 
-def short_training(datasets, models, *, steps: int, device="cpu") -> dict[tuple[str, str], Network]:
-    """One seed of each (dataset, model) trained for steps (16x16 at most its preset's quick steps)."""
+def short_training(datasets, models, *, steps: int | None = None, device="cpu") -> dict[tuple[str, str], Network]:
+    """One seed of each (dataset, model) trained for steps (default and 16x16 cap: the preset's quick steps)."""
     from neuralinv.train import TrainConfig, train_ensemble
 
     out = {}
     for ds in datasets:
+        quick = get_dataset(ds).quick_steps
         for model in models:
-            n_steps = min(steps, get_dataset(ds).quick_steps) if get_dataset(ds).n > 3 else steps
+            n_steps = quick if steps is None else min(steps, quick) if get_dataset(ds).n > 3 else steps
             config = TrainConfig.resolve(ds, model, steps=n_steps, seeds=(0,), device=str(device))
             net = train_ensemble(config, progress=False).networks[0]
             net.info["trained_steps"] = n_steps
@@ -599,6 +630,7 @@ def frontier_figure(result: dict, path, *, batch: int | None = None) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     from neuralinv.files import atomic_path
 
@@ -626,6 +658,7 @@ def frontier_figure(result: dict, path, *, batch: int | None = None) -> None:
             ax.annotate(label, (t, mae), textcoords="offset points", xytext=(5, 3), fontsize=7)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_title(f"{ds} (batch {int(batch):,})")
         ax.set_xlabel("seconds per 10,000 matrices")
         ax.set_ylabel("MAE per entry")

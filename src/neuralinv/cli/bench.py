@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -42,7 +43,8 @@ def register(sub) -> None:
                         "networks' MAE in the figure; the others are timed with random weights")
     p.add_argument("--train-steps", type=int, default=None, metavar="N",
                    help="train networks not found in --runs for N steps (one seed; 16x16 at most its quick "
-                        "steps) to give them an MAE (default 0 with --quick, else 2000)")
+                        "steps) to give them an MAE in the figure; 0: none, marked as missing (default: 0 with "
+                        "--quick, else each data set's quick steps, about a minute in all)")
     p.add_argument("--repeats", type=int, default=None, metavar="R", help="timed repeats (default 5, quick 3)")
     p.add_argument("--max-pass", type=float, default=None, metavar="S",
                    help="longest timed loop in seconds before it is cut to a prefix and scaled (default 2, "
@@ -68,7 +70,7 @@ def check_args(args) -> None:
 
 def settings_for(args) -> bench.Settings:
     base = bench.Settings.quick() if args.quick else bench.Settings()
-    return bench.Settings(repeats=args.repeats or base.repeats, max_pass_s=args.max_pass or base.max_pass_s)
+    return replace(base, repeats=args.repeats or base.repeats, max_pass_s=args.max_pass or base.max_pass_s)
 
 
 def say(msg: str) -> None:
@@ -83,10 +85,10 @@ def say(msg: str) -> None:
 
 def measure_inference(args) -> dict:
     networks = bench.networks_from_runs(args.runs) if args.runs else {}
-    steps = args.train_steps if args.train_steps is not None else (0 if args.quick else 2000)
+    steps = args.train_steps if args.train_steps is not None else (0 if args.quick else None)
     missing = [ds for ds in args.datasets if any((ds, m) not in networks for m in args.models)]
-    if steps and missing:
-        say(f"short training ({steps} steps, one seed) for the figure's MAE: {', '.join(missing)}")
+    if steps != 0 and missing:
+        say(f"short training ({steps or 'quick'} steps, one seed) for the figure's MAE: {', '.join(missing)}")
         trained = bench.short_training(missing, args.models, steps=steps, device=args.device)
         networks = {**trained, **networks}
     say("measuring the machine's GEMM rate, bandwidth and per-op overhead")
@@ -115,7 +117,8 @@ def inference_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
     paper_head = [f"paper {'GPU' if gpu or b != '1' else 'CPU'} bs {int(b):,}" for b in batches
                   if b in paper_key and (gpu or b == "1")]
     nets = [r for r in rows if r["kind"] == "network"]
-    t3 = [[r["method"], r["dataset"], r["variant"], *[seconds[b](r) for b in batches],
+    t3 = [[r["method"], r["dataset"], r["variant"], fmt_s(r["mae"]) if r["variant"] == "full" else "",
+           f"{r['steps']:,}" if r.get("steps") and r["variant"] == "full" else "", *[seconds[b](r) for b in batches],
            *[paper(r, b) for b in batches if b in paper_key and (gpu or b == "1")]] for r in nets]
     cls = [[r["method"], r["dataset"], fmt_s(r["mae"]), *[seconds[b](r) for b in batches],
             fmt_s((bench.paper_times("2fc", r["n"]) or {}).get("exact_cpu")) if r["kind"] == "exact" else "-"]
@@ -128,7 +131,7 @@ def inference_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
     big = f"{int(batches[-1]):,}"
     return [
         (f"Table 3: seconds per 10,000 matrices, networks ({result['device']}, {result['threads']} threads; "
-         f"paper: {bench.PAPER_MACHINE})", ["model", "data set", "path", *head, *paper_head], t3),
+         f"paper: {bench.PAPER_MACHINE})", ["model", "data set", "path", "MAE", "trained steps", *head, *paper_head], t3),
         ("Exact and classical paths: MAE against numpy float64 inverse, seconds per 10,000 matrices",
          ["method", "data set", "MAE", *head, "paper exact CPU"], cls),
         (f"Roofline at batch {big}: GEMM {rates['gemm_flops'] / 1e9:.3g} GFLOP/s, copy "
@@ -153,6 +156,15 @@ def markdown(tables, header: str) -> str:
     return "\n".join(lines)
 
 
+def load_note(load: dict | None) -> str:
+    if not load:
+        return ""
+    note = f" Load average {load['start']:.1f} at the start and {load['end']:.1f} at the end on {load['cores']} cores"
+    if max(load["start"], load["end"]) > 0.5 * load["cores"]:
+        note += ": other processes shared the CPU, so absolute times are noisy"
+    return note + "."
+
+
 def run(args) -> int:
     check_args(args)
     if args.threads:
@@ -164,9 +176,10 @@ def run(args) -> int:
         result[key] = measure(args)
         tables += make_tables(result[key])
     result["wall_time_s"] = time.perf_counter() - start
+    busy = load_note(result.get("inference", {}).get("load_average"))
     header = (f"# neuralinv bench\n\n{machine_line(result['machine'])}; device {args.device}, "
               f"{result['threads']} threads; {'quick' if args.quick else 'full'} settings; "
-              f"wall time {result['wall_time_s']:.0f} s. Medians over repeats after warm-up.")
+              f"wall time {result['wall_time_s']:.0f} s. Medians over repeats after warm-up.{busy}")
     if args.out:
         out = Path(args.out)
         write_json(out / "bench.json", result)
