@@ -7,8 +7,8 @@ matrix from a Python loop, as a user would call it (what the paper measured); wh
 measured prefix of it is scaled to 10,000 and the count measured is recorded.
 
 Roofline: bound = max(FLOPs / GEMM rate, minimal bytes / bandwidth), with the GEMM rate (a large sgemm) and the
-bandwidth (a large copy) measured in the same run. Minimal bytes are the inputs, the outputs and the weights, each
-moved once.
+bandwidth (a large copy) measured in the same run, best of repeats (the machine's peak). Minimal bytes are the
+inputs, the outputs and the weights, each moved once.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def time_batches(fn: Callable, chunks: list, *, batch: int, device="cpu", repeat
     part = chunks[:calls]
     matrices = sum(c.shape[0] for c in part) if batch > 1 else calls
     timing = time_fn(lambda: run(part), device=device, warmup=warmup, repeats=repeats)
-    more = min(100, math.ceil(min_total_s / max(timing.median, 1e-9))) - repeats
+    more = min(100, math.ceil(min_total_s / max(timing.min, 1e-9))) - repeats
     if more > 0:
         timing = Timing(timing.times + time_fn(lambda: run(part), device=device, warmup=0, repeats=more).times)
     return Measurement(batch, timing.scaled(PER / matrices), calls, matrices)
@@ -164,24 +164,28 @@ def split(a, batch: int, total: int) -> list:
 
 
 def measure_gemm_rate(device="cpu", *, size: int | None = None, repeats: int = 5) -> float:
-    """FLOP/s of a square float32 matrix product of the given size (2 size^3 FLOPs)."""
+    """FLOP/s of a square float32 matrix product of the given size (2 size^3 FLOPs), best of repeats.
+
+    A roofline needs the machine's peak, so the machine rates take the best repeat (other processes only slow a
+    run down); the paths measured against them report medians.
+    """
     size = size or (2048 if torch.device(device).type == "cpu" else 8192)
     g = torch.Generator().manual_seed(0)
     a = torch.rand((size, size), generator=g).to(device)
     b = torch.rand((size, size), generator=g).to(device)
     out = torch.empty_like(a)
     timing = time_fn(lambda: torch.mm(a, b, out=out), device=device, warmup=1, repeats=repeats)
-    return 2 * size ** 3 / timing.median
+    return 2 * size ** 3 / timing.min
 
 
 def measure_bandwidth(device="cpu", *, mbytes: int | None = None, repeats: int = 5) -> float:
-    """Bytes/s of a large copy, counting the bytes read and the bytes written."""
+    """Bytes/s of a large copy, counting the bytes read and the bytes written, best of repeats."""
     mbytes = mbytes or (256 if torch.device(device).type == "cpu" else 2048)
     count = mbytes * 2 ** 20 // 4
     src = torch.ones(count, device=device)
     dst = torch.empty_like(src)
     timing = time_fn(lambda: dst.copy_(src), device=device, warmup=1, repeats=repeats)
-    return 2 * count * 4 / timing.median
+    return 2 * count * 4 / timing.min
 
 
 def measure_op_overhead(device="cpu", *, repeats: int = 5, calls: int = 1000) -> float:

@@ -135,7 +135,7 @@ def inference_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
         ("Exact and classical paths: MAE against numpy float64 inverse, seconds per 10,000 matrices",
          ["method", "data set", "MAE", *head, "paper exact CPU"], cls),
         (f"Roofline at batch {big}: GEMM {rates['gemm_flops'] / 1e9:.3g} GFLOP/s, copy "
-         f"{rates['bandwidth'] / 1e9:.3g} GB/s, {rates['op_overhead_s'] * 1e6:.2g} us per op (measured now); "
+         f"{rates['bandwidth'] / 1e9:.3g} GB/s, {rates['op_overhead_s'] * 1e6:.2g} us per op (measured now, best of repeats); "
          f"target <= {bench.ROOFLINE_TARGET:g}x",
          ["model", "data set", "path", "FLOPs", "min bytes", "bound ms", "time ms", "ratio", "within", "why not"],
          roof),
