@@ -242,7 +242,8 @@ def test_cli_bench_runs_and_writes(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(bench, "measure_rates", lambda device, quick=False: FAKE_RATES)  # measured above
     out = tmp_path / "b"
     code = main(["bench", "--quick", "--datasets", "2x2-second", "--models", "2fc", "--repeats", "1",
-                 "--max-pass", "0.01", "--threads", str(torch.get_num_threads()), "--out", str(out)])
+                 "--max-pass", "0.01", "--threads", str(torch.get_num_threads()), "--out", str(out),
+                 "--sections", "inference"])
     assert code == 0
     text = capsys.readouterr().out
     assert "Table 3" in text and "Roofline" in text
@@ -255,3 +256,18 @@ def test_short_training_records_its_steps():
     nets = bench.short_training(["3x3"], ["2fc-small"], steps=3)
     net = nets[("3x3", "2fc-small")]
     assert net.info["trained_steps"] == 3 and net.layer_sizes == [9, 18, 9]
+
+
+def test_training_bench_compares_ensemble_with_plain(monkeypatch):
+    """The training section reports per-model step times and speed-ups against the faster plain-loop timing."""
+    r = bench.time_training(models=(1, 2), steps=(20, 60), repeats=1)
+    assert r["baseline_s"] == min(r["plain_step_s"].values()) > 0
+    assert [row["models"] for row in r["rows"]] == [1, 2]
+    for row in r["rows"]:
+        assert row["per_model_s"] == pytest.approx(row["step_s"] / row["models"])
+        assert row["speedup"] == pytest.approx(r["baseline_s"] / row["per_model_s"])
+
+
+def test_bench_rejects_unknown_section(capsys):
+    assert main(["bench", "--sections", "inference,warp"]) == 2
+    assert "warp" in capsys.readouterr().err

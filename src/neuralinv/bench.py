@@ -675,3 +675,46 @@ def frontier_figure(result: dict, path, *, batch: int | None = None) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
+
+
+def time_training(*, models=(1, 3, 6, 24), dataset: str = "2x2-first", model: str = "2fc", steps=(500, 2500),
+                  repeats: int = 5, device="cpu") -> dict:
+    """Per-model step time of the batched ensemble against a plain one-model PyTorch loop, in the same run.
+
+    Each time is (t(steps[1]) - t(steps[0])) / (steps[1] - steps[0]), median over repeats, so set-up (data,
+    initialisation) cancels. The plain loop (train.train_plain: nn.Sequential, torch.optim.Adam, the scheduler) is
+    timed with the default thread count and with one thread, and the faster is the baseline.
+    """
+    from neuralinv.train import TrainConfig, train_ensemble, train_plain
+
+    def per_step(run) -> float:
+        samples = []
+        for _ in range(repeats):
+            ends = []
+            for n in steps:
+                synchronize(device)
+                start = time.perf_counter()
+                run(n)
+                synchronize(device)
+                ends.append(time.perf_counter() - start)
+            samples.append((ends[1] - ends[0]) / (steps[1] - steps[0]))
+        return statistics.median(samples)
+
+    def config(n_steps, seeds):
+        return TrainConfig.resolve(dataset, model, steps=n_steps, seeds=seeds, train_size=20_000, device=device)
+
+    threads = torch.get_num_threads()
+    plain = {}
+    for t in sorted({threads, 1}):
+        torch.set_num_threads(t)
+        try:
+            plain[t] = per_step(lambda n: train_plain(config(n, (0,)), 0))
+        finally:
+            torch.set_num_threads(threads)
+    baseline = min(plain.values())
+    rows = []
+    for count in models:
+        step = per_step(lambda n: train_ensemble(config(n, tuple(range(count))), progress=False))
+        rows.append({"models": count, "step_s": step, "per_model_s": step / count, "speedup": baseline / (step / count)})
+    return {"dataset": dataset, "model": model, "batch": 128, "device": str(device),
+            "plain_step_s": {str(k): v for k, v in plain.items()}, "baseline_s": baseline, "rows": rows}

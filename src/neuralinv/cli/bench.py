@@ -51,6 +51,10 @@ def register(sub) -> None:
                         "quick 0.3)")
     p.add_argument("--threads", type=int, default=None, metavar="T",
                    help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--sections", default="training,inference,certified", metavar="LIST",
+                   help="which parts to run, comma-separated: training (batched ensemble vs a plain loop), inference "
+                        "(Table 3, rooflines, frontier), certified (certified inverse vs torch.linalg.inv) "
+                        "(default: all three)")
     p.add_argument("--out", default=None, metavar="DIR", help="write bench.json, bench.md and frontier.png here")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
     p.set_defaults(run=run)
@@ -66,6 +70,10 @@ def check_args(args) -> None:
             raise InputError(f"{flag}: expected a positive integer, got {value}")
     if args.max_pass is not None and not args.max_pass > 0:
         raise InputError(f"--max-pass: expected seconds > 0, got {args.max_pass}")
+    unknown = set(args.sections.split(",")) - {key for key, _, _ in SECTIONS}
+    if unknown:
+        raise InputError(f"--sections: unknown {', '.join(sorted(unknown))}; choose from "
+                         f"{', '.join(key for key, _, _ in SECTIONS)}")
 
 
 def settings_for(args) -> bench.Settings:
@@ -142,8 +150,45 @@ def inference_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
     ]
 
 
+def measure_training(args) -> dict:
+    say("timing batched-ensemble training against a plain one-model loop (4-32-4, batch 128)")
+    steps = (200, 1000) if args.quick else (500, 2500)
+    return bench.time_training(steps=steps, repeats=3 if args.quick else 5, device=args.device)
+
+
+def training_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
+    plain = ", ".join(f"{t} thread(s) {v * 1e3:.3f} ms" for t, v in result["plain_step_s"].items())
+    rows = [[r["models"], f"{r['step_s'] * 1e3:.3f}", f"{r['per_model_s'] * 1e3:.4f}", f"{r['speedup']:.1f}x"]
+            for r in result["rows"]]
+    return [(f"Training step time, {result['model']} on {result['dataset']}, batch {result['batch']} "
+             f"(plain nn.Sequential + torch.optim.Adam loop: {plain}; the faster is the baseline)",
+             ["models in the ensemble", "ms per step", "ms per model-step", "speed-up over plain"], rows)]
+
+
+def measure_certified(args) -> dict:
+    from neuralinv.solve import benchmark_certified
+
+    say("timing the certified inverse against torch.linalg.inv (16x16 box, 10,000 float32 matrices)")
+    repeats = 5 if args.quick else 15
+    return {"runs": [benchmark_certified(10_000, 1e-4, residual_dtype="float32", init="taylor1",
+                                         device=args.device, repeats=repeats),
+                     benchmark_certified(10_000, 1e-6, residual_dtype="float64", init="taylor2",
+                                         device=args.device, repeats=repeats)]}
+
+
+def certified_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
+    rows = [[r["tol"], r["residual_dtype"], r["init"], f"{r['certified_s_median'] * 1e3:.2f}",
+             f"{r['inv_s_median'] * 1e3:.2f}", f"{r['throughput_ratio']:.2f}x", r["fallbacks"],
+             f"{r['bound_quantiles']['max']:.2e}", f"{r['max_error_over_bound']:.2f}"] for r in result["runs"]]
+    return [("Certified inverse, 16x16 box, 10,000 float32 matrices (same run as torch.linalg.inv)",
+             ["tol", "residual", "init", "certified ms", "torch.linalg.inv ms", "throughput ratio", "fallbacks",
+              "max bound", "max error / bound"], rows)]
+
+
 SECTIONS = [
+    ("training", measure_training, training_tables),
     ("inference", measure_inference, inference_tables),
+    ("certified", measure_certified, certified_tables),
 ]
 
 
@@ -172,7 +217,10 @@ def run(args) -> int:
     start = time.perf_counter()
     result = {"machine": describe(), "device": args.device, "quick": args.quick, "threads": torch.get_num_threads()}
     tables = []
+    chosen = args.sections.split(",")
     for key, measure, make_tables in SECTIONS:
+        if key not in chosen:
+            continue
         result[key] = measure(args)
         tables += make_tables(result[key])
     result["wall_time_s"] = time.perf_counter() - start
@@ -194,5 +242,5 @@ def run(args) -> int:
         print(f"\n{title}")
         print_table(headers, rows)
     if args.out:
-        print(f"\nwrote {args.out}/bench.json, bench.md, frontier.png")
+        print(f"\nwrote {args.out}/bench.json, bench.md" + (", frontier.png" if "inference" in result else ""))
     return 0
