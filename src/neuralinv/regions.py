@@ -161,7 +161,7 @@ DATASETS: dict[str, DatasetPreset] = {
         DatasetPreset("2x2-second", "2x2 (Second)", Box(np.array([[2.0, 1.0], [0.0, -1.0]]), 0.01),
                       train_size=1_000_000, paper_steps=156_250, quick_steps=80_000, paper_epoch_steps=1_000_000 / 128),
         DatasetPreset("3x3", "3x3", Box(np.array([[1.0, 1, 1], [1, 2, 3], [1, 2, 4]]), 0.01),
-                      train_size=100_000, paper_steps=200_000, quick_steps=80_000, paper_epoch_steps=100_000 / 128),
+                      train_size=100_000, paper_steps=200_000, quick_steps=120_000, paper_epoch_steps=100_000 / 128),
         # Streamed: an "epoch" is 1,000,000 samples, as for 2x2, so 200,000 steps span 25.6 schedule epochs.
         DatasetPreset("16x16", "16x16", Box(np.array(CENTER_16X16, dtype=np.float64), 0.01),
                       train_size=None, paper_steps=200_000, quick_steps=300, paper_epoch_steps=1_000_000 / 128),
