@@ -298,3 +298,33 @@ def test_property_no_error_above_bound(case):
     singular = kinds == "singular"
     assert np.all(np.isinf(res.bound[singular])) and np.all(res.singular[singular])
     check_bounds(a, res, skip=singular | nonfinite)
+
+
+def test_lane_mixed_chunks(monkeypatch):
+    """The taylor1 lane (tol 1e-4, float32) over several chunks: a chunk with an outside matrix, one with NaN and one
+    with the centre (certified by taylor1 alone) are redone on the general path; the rest keep the lane's answers."""
+    from neuralinv import solve
+
+    calls = []
+    lane = solve._lane
+    monkeypatch.setattr(solve, "_lane", lambda *a, **k: calls.append(1) or lane(*a, **k))
+    monkeypatch.setattr(solve, "CHUNK_ENTRIES", 64 * 256)  # chunks of 64 16x16 matrices
+    box = get_dataset("16x16").box
+    a = sample("16x16", 200, seed=3)
+    a[10] = torch.tensor(box.center, dtype=torch.float32)
+    a[70] += 1.0
+    a[150, 2, 5] = float("nan")
+    res = certified_inverse(a, region="16x16", tol=1e-4)
+    assert calls
+    inside = np.ones(200, bool)
+    inside[[70, 150]] = False
+    assert np.array_equal(res.fallback.numpy(), ~inside)
+    assert bool(res.outside[70]) and bool(res.nonfinite[150]) and torch.isnan(res.inverse[150]).all()
+    assert (res.bound[inside] <= 1e-4).all() and int(res.steps[10]) == 0
+    assert (res.steps[np.flatnonzero(inside & (np.arange(200) != 10))] == 1).all()
+    check_bounds(a.numpy(), res, skip=~np.isfinite(a.numpy()).all(axis=(-2, -1)))
+    # The lane's answers and bounds against the general path's, on the in-box matrices.
+    calls.clear()
+    ref = certified_inverse(a[inside], region="16x16", tol=1e-4, residual_dtype="float64")
+    assert not calls and not ref.fallback.any()
+    assert float((res.inverse[inside] - ref.inverse).abs().max()) < 1e-4 * float(ref.inverse.abs().max())

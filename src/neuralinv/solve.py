@@ -27,6 +27,10 @@ any summation order, FMA or not) plus n^2 tiny for underflow, and turned into no
     X = fl(C + fl(D C)):         bound = rho + (delta_C + gamma_n d)(1 + r0)(1 + u) + u (1 + rho)
     X = fl(fl(I + D) C):         bound = rho + (u + gamma_n)(1 + d)(1 + r0)        (one pass less; when tol is loose)
 
+The common case (taylor1, a loose tol, r = w, max_steps >= 1) runs in _lane: one step in four products (C E, S0^2,
+M = (I + S1)(I + S0), M C) and the bound arithmetic once per batch; its bound, with the identity inside M, is about
+2 gamma_n looser than the general step's, and what it does not certify (or taylor1 alone would) is redone generally.
+
 Matrices outside the box, with NaN/Inf, whose residual does not contract, or whose bound stays above tol go to the
 exact path: float64 LAPACK, with its own a posteriori bound from a float64 residual. A matrix that is singular there
 (a zero pivot, an inverse that overflows the output dtype, or a residual >= 1 so that not even invertibility is
@@ -125,9 +129,12 @@ def _fro(m: torch.Tensor):
     without scaling); squares that underflow lose at most tiny each (also under flush-to-zero), hence + n sqrt(tiny).
     Inf or NaN stay inf or NaN, so such matrices are never certified.
     """
-    n, info = m.shape[-1], torch.finfo(m.dtype)
-    v = _host(torch.linalg.vector_norm(m, dim=(-2, -1)).double())
-    return v / (1 - (n * n + 8) * _u(m.dtype)) + n * math.sqrt(info.tiny)
+    return _fro_bound(_host(torch.linalg.vector_norm(m, dim=(-2, -1)).double()), m.shape[-1], m.dtype)
+
+
+def _fro_bound(v, n: int, dtype: torch.dtype):
+    """The upper bound of _fro from v, the norms of (n, n) matrices as computed in dtype (by any summation order)."""
+    return v / (1 - (n * n + 8) * _u(dtype)) + n * math.sqrt(torch.finfo(dtype).tiny)
 
 
 @contextmanager
@@ -158,6 +165,7 @@ class _Plan:
     c_w: torch.Tensor  # C rounded to w, for the final product
     rc_r: torch.Tensor  # R_C = I - C A0, rounded to r
     rc_err: float  # >= ||R_C - rc_r||_2
+    rc_norm: float  # >= ||rc_r||_2
     s0_err: float  # S0 = fl(rc_r - C E-hat): ||S0 - (R_C - C E)||_2 <= s0_err + s0_per_e * max|E_ij|
     s0_per_e: float
     r_holds_w: bool  # r represents every w value exactly (E-hat is then formed in r)
@@ -208,6 +216,7 @@ class _Plan:
             slack=float(np.abs(a0_w64 - a0).max()) + 2 * u_w * (float(np.abs(a0).max()) + box.radius),
             a0_w=a0_w.to(device), a0_r=a0_w.to(r).to(device), c_r=c_r.to(device), c_w=c_r.to(w).to(device),
             rc_r=rc_r.to(device), rc_err=float(rc_err), s0_err=float(s0_err),
+            rc_norm=float(np.linalg.norm(rc_r.double().numpy())) * (1 + 1e-6),
             s0_per_e=float((gam_r + eps_e) * (1 + eps_e) * k_ce), r_holds_w=r_holds_w,
             cast_s=0.0 if holds else u_w, delta_c=delta_c, u_w=u_w, gam_n=gam_n, gam_n1=_gamma(n + 1, u_w),
             gam_n2=_gamma(n + 2, u_w), gam_n3=_gamma(n + 3, u_w), gam_p=gam_n * (1 + delta_c) + delta_c,
@@ -262,8 +271,8 @@ def _plan(box: Box, w: torch.dtype, r: torch.dtype, device) -> _Plan:
 
 
 class _Buffers:
-    """Reusable (B, n, n) work tensors, kept per thread between calls (at most 8 of CHUNK_ENTRIES entries per dtype,
-    16 MB in float32): freshly allocated memory costs page faults on first touch, comparable in time to the small
+    """Reusable (B, n, n) work tensors, kept per thread between calls (at most 12 of CHUNK_ENTRIES entries per dtype,
+    24 MB in float32): freshly allocated memory costs page faults on first touch, comparable in time to the small
     matmuls that fill it."""
 
     def __init__(self, n: int, device):
@@ -397,6 +406,66 @@ def _fast(p: _Plan, a, e, emax, x_dst, b_dst, k_dst, *, tol: float, init, max_st
         s, sn, dn = s_new, _fro(s_new), dn1
 
 
+def _lane(p: _Plan, t, x, bound, steps, *, tol: float, chunk: int, buf: _Buffers):
+    """taylor1 and one Newton-Schulz step in four products and few passes over t (B, n, n) in w, chunk by chunk, with
+    the bound arithmetic done once for the whole batch; for r = w and a loose tol (p.fuse). Writes X, bound and steps
+    into the destinations and returns the positions (k,) of the matrices to redo on the general path: those of chunks
+    not entirely inside the box (or with NaN/Inf), those that taylor1 alone may certify (the general path gives them
+    0 steps), and those whose bound here is above tol (the general path tries more steps, then the exact path).
+
+    With E' = fl(A0 - A) = -E-hat and C = c_r: S0 = fl(C E'), S1 = fl(S0 S0), Q = fl(I + S0) (the diagonal only),
+    M = fl(Q + S1 Q) and X = fl(M C); exactly, (I + S0^2)(I + S0)(I - S0) = I - S0^4. With eps0 = I - C A = S0 + G0,
+    ||G0||_2 <= ||R_C||_2 + (gamma_n + eps_e) || |C||E-hat| ||_2 + tiny <= g0 (R_C is not added in: it is bounded
+    instead, ~4e-7 on the 16x16 box), H0 = S1 - S0^2, dQ = Q - I - S0 (diagonal, |dQ_ii| <= u |1 + S0_ii|) and F_M the
+    rounding of M (|F_M| <= gamma_{n+1} (|Q| + |S1||Q|), summed in any order):
+
+        eps(M C) = I - M C A = S1^2 - (I + S1) H0 + (I + S1)(I + S0) G0 - ((I + S1) dQ + F_M)(I - eps0).
+
+    || |Q| ||_2 <= (1 + u)(1 + s0) =: q, ||F_M||_2 <= gamma_{n+1} q (1 + s1) + tiny =: f_M,
+    || |M| ||_2 <= q (1 + s1) + f_M, so ||eps(M C)||_2 <= rho = s1^2 + (1 + s1) h0 + (1 + s1)(1 + s0) g0
+    + ((1 + s1) u (1 + s0) + f_M)(1 + r0), and the answer adds (gam_p || |M| ||_2 + tiny_p)(1 + r0) for the last product
+    (||C||_F <= (1 + r0) ||A^-1||_F). The identity inside M costs about 2 gamma_n more than the general fused step;
+    p.fuse(tol) keeps that within a few per cent of tol.
+    """
+    bsz, n = t.shape[0], p.n
+    dev = t.device
+    norms = torch.zeros((2, bsz), dtype=p.w, device=dev)  # ||S0||_F, ||S1||_F as computed
+    emax = torch.full((bsz,), math.inf, dtype=torch.float64, device=dev)
+    for lo in range(0, bsz, chunk):
+        part = slice(lo, min(lo + chunk, bsz))
+        a = t[part]
+        b = a.shape[0]
+        e = torch.sub(p.a0_w, a, out=buf("lane_e", b, p.w))
+        low, high = (float(v) for v in torch.aminmax(e))  # NaN propagates: NaN/Inf fail the box test
+        if not (high <= p.radius + p.slack and -low <= p.radius + p.slack):
+            continue  # emax stays inf: the whole chunk is redone
+        emax[part] = max(high, -low)
+        s0 = torch.bmm(p.c_r.expand(b, n, n), e, out=buf("lane_s0", b, p.w))
+        torch.linalg.vector_norm(s0.view(b, -1), dim=1, out=norms[0, part])
+        s1 = torch.bmm(s0, s0, out=buf("lane_s1", b, p.w))
+        torch.linalg.vector_norm(s1.view(b, -1), dim=1, out=norms[1, part])
+        s0.diagonal(dim1=-2, dim2=-1).add_(1)  # Q
+        m = torch.baddbmm(s0, s1, s0, out=e)  # E' is not needed any more
+        torch.mm(m.view(-1, n), p.c_w, out=x[part].view(-1, n))
+    s0n, s1n = (_fro_bound(_host(v.double()), n, p.w) for v in norms)
+    emax = _host(emax)
+    g0 = p.s0_err + p.rc_norm + p.s0_per_e * emax
+    r0 = s0n + g0
+    h0 = p.gam_n * s0n * s0n + p.tiny_w
+    u = p.u_w
+    q = (1 + u) * (1 + s0n)
+    f_m = p.gam_n1 * q * (1 + s1n) + p.tiny_w
+    rho = (s1n * s1n + (1 + s1n) * h0 + (1 + s1n) * (1 + s0n) * g0
+           + ((1 + s1n) * u * (1 + s0n) + f_m) * (1 + r0))
+    out = (rho + (p.gam_p * (q * (1 + s1n) + f_m) + p.tiny_p) * (1 + r0)) * _SAFE
+    # Routing only (the general path bounds what it returns itself): might taylor1 alone certify it?
+    taylor1 = p.final(s1n + (1 + s0n) * g0 + h0, s0n, r0, True) <= tol
+    redo = ~((out <= tol) & (rho < 1)) | taylor1  # emax inf (chunk not inside) gives out NaN or inf: redone
+    bound.copy_(_torch(out, bound))
+    steps.fill_(1)
+    return _torch(_flat(redo), t)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # The exact path
 
@@ -460,8 +529,12 @@ def _chunk(p: _Plan, a, x, bound, steps, flags: dict, *, tol, init, max_steps, b
             xs, bs, ks = torch.empty_like(a[sel]), bound[sel], steps[sel]
             good[sel] = _fast(p, a[sel], e[sel], emax[_host(sel)], xs, bs, ks, **kw)
             x[sel], bound[sel], steps[sel] = xs, bs, ks
-    if bool(good.all()):
-        return
+    if not bool(good.all()):
+        _exact_part(a, x, bound, steps, flags, good, _torch(inside, a))
+
+
+def _exact_part(a, x, bound, steps, flags: dict, good, inside) -> None:
+    """The exact path for the matrices of the chunk a (B, n, n) not certified (good False), into the destinations."""
     pos = (~good).nonzero().squeeze(1)
     sub = a[pos]
     fin = torch.isfinite(sub).flatten(1).all(1)
@@ -472,7 +545,7 @@ def _chunk(p: _Plan, a, x, bound, steps, flags: dict, *, tol, init, max_steps, b
         xe[fin], be[fin], se[fin] = _exact(sub[fin], a.dtype)
     x[pos], bound[pos], steps[pos] = xe, be, 0
     flags["fallback"][pos], flags["singular"][pos], flags["nonfinite"][pos] = True, se, ~fin
-    flags["outside"][pos] = ~_torch(inside, a)[pos] & fin
+    flags["outside"][pos] = ~inside[pos] & fin
 
 
 def _as_box(region, init) -> Box:
@@ -584,11 +657,21 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, init="taylor1", max_
     flags = {k: torch.zeros(bsz, dtype=torch.bool, device=t.device) for k in _FLAGS}
     buf = _buffers(box.n, t.device)
     chunk = max(1, CHUNK_ENTRIES // box.n**2)
+    kw = dict(tol=tol, init=init, max_steps=max_steps, buf=buf)
     with torch.no_grad(), _ieee_matmul():
-        for lo in range(0, bsz, chunk):
-            part = slice(lo, min(lo + chunk, bsz))
-            _chunk(p, t[part], x[part], bound[part], steps[part], {k: v[part] for k, v in flags.items()}, tol=tol,
-                   init=init, max_steps=max_steps, buf=buf)
+        if init == "taylor1" and max_steps >= 1 and p.r == p.w and p.fuse(tol):
+            redo = _lane(p, t, x, bound, steps, tol=tol, chunk=chunk, buf=buf)
+            for lo in range(0, redo.numel(), chunk):  # the general path for the rest, gathered
+                pos = redo[lo:lo + chunk]
+                xs, bs, ks, fs = x[pos], bound[pos], steps[pos], {k: v[pos] for k, v in flags.items()}
+                _chunk(p, t[pos], xs, bs, ks, fs, **kw)
+                x[pos], bound[pos], steps[pos] = xs, bs, ks
+                for k, v in fs.items():
+                    flags[k][pos] = v
+        else:
+            for lo in range(0, bsz, chunk):
+                part = slice(lo, min(lo + chunk, bsz))
+                _chunk(p, t[part], x[part], bound[part], steps[part], {k: v[part] for k, v in flags.items()}, **kw)
     fallback, singular, nonfinite, outside = (flags[k] for k in _FLAGS)
     message = _message(bsz, tol, fallback, singular, nonfinite, outside, bound)
 
