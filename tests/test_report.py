@@ -66,6 +66,16 @@ def test_report_copies_numbers_and_paper_values(tmp_path):
     assert "1.97e-04" in md and "1.95e-04" in md  # Table 2: paper's and ours for the linear approximation
     assert "0.432" in md and "1.7" in md  # Table 3: our batch-1 time and the paper's CPU time (1.703)
     assert "eps = 0.2" in md and "Test CPU" in md and "42 s" in md
+    assert "16x16 2-FC (1.68e-04 against 1.95e-04)" not in md  # the linear MAE is above the paper's there
+    assert "worse than the linear approximation" not in md
+
+
+def test_report_notes_where_linear_beats_the_paper(tmp_path):
+    results = fake_results(tmp_path)
+    results["table1"][1]["linear_mae"] = 4.89e-5
+    write_json(tmp_path / "results.json", results)
+    md = report.write(tmp_path)[0].read_text()
+    assert "16x16 2-FC (1.68e-04 against 4.89e-05)" in md
 
 
 def test_paper_values_are_the_papers():
