@@ -101,3 +101,15 @@ def test_train_cli_writes_run(capsys, tmp_path):
                            "--steps", "50", "--out", str(tmp_path), "--quiet")
     assert code == 0 and "linear approximation" in out
     assert (tmp_path / "run.json").is_file() and (tmp_path / "seed-1.safetensors").is_file()
+
+
+def test_checkpoint_of_another_format_version(capsys, tmp_path):
+    """A file claiming another format version is refused with both versions named; nothing in it is run."""
+    import torch
+    from safetensors.torch import save_file
+
+    meta = {"format": "neuralinv-checkpoint", "format_version": 99, "layer_sizes": [4, 8, 4], "activation": "relu"}
+    path = tmp_path / "future.safetensors"
+    save_file({"layers.0.weight": torch.zeros(8, 4)}, str(path), metadata={"neuralinv": json.dumps(meta)})
+    code, _, err = run_cli(capsys, "evaluate", str(path))
+    assert code == 2 and "99" in err and "version 1" in err and len(err.strip().splitlines()) == 1
