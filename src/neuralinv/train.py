@@ -240,8 +240,9 @@ def train_group(configs: list[TrainConfig], *, progress: bool = True, curve_poin
                 save_every_s: float = 30.0) -> list[TrainResult] | None:
     """Train several configurations (e.g. both 2x2 data sets with 2-FC) as one stacked ensemble of all their seeds.
 
-    Each member keeps its own box, data, scaling, initial weights and batch stream. With state_path, the full training state (weights, Adam moments, data streams, curve) is saved there atomically
-    every save_every_s seconds and on Ctrl-C or SIGTERM, and a matching state found there is resumed from, giving the
+    Each member keeps its own box, data, scaling, initial weights and batch stream. With state_path, the full
+    training state (weights, Adam moments, data streams, curve) is saved there atomically
+    every save_every_s seconds and on Ctrl-C or SIGTERM (between two steps), and a matching state found there is resumed from, giving the
     same numbers as an uninterrupted run. stop_at (for tests) saves the state after that step and returns None.
     """
     for c in configs:
@@ -279,7 +280,7 @@ def train_group(configs: list[TrainConfig], *, progress: bool = True, curve_poin
         curve.update(loss_sum=loss_sum.tolist(), loss_count=loss_count, wall=time.perf_counter() - start)
         save_state(state_path, configs, step, chunk_start, stack, opt, stream_states, curve)
 
-    with threads_for(sizes, len(seeds), config.batch_size, device), sigterm_as_interrupt():
+    with threads_for(sizes, len(seeds), config.batch_size, device), deferred_interrupts() as interrupted:
         while step < config.steps:
             chunk_start = step - skip
             stream_states = [s.state() for s in streams]  # a resumed run redraws this chunk from here
@@ -288,28 +289,27 @@ def train_group(configs: list[TrainConfig], *, progress: bool = True, curve_poin
             # (k, E, d, B): feature-major, see StackedMLP
             xs = torch.stack([b[0] for b in batches], 1).transpose(2, 3).contiguous().to(device)
             ys = torch.stack([b[1] for b in batches], 1).transpose(2, 3).contiguous().to(device)
-            try:
-                for j in range(skip, k):
-                    err = stack.backward(xs[j], ys[j])
-                    opt.step(lrs[step])
-                    step += 1
-                    if step % LOSS_EVERY == 0 or step == config.steps:  # the loss is only logged: sample it
-                        loss_sum += err.square().mean((1, 2))
-                        loss_count += 1
-                    if step % log_every == 0 and loss_count:
-                        curve["steps"].append(step)
-                        curve["loss"].append((loss_sum / loss_count).tolist())
-                        loss_sum.zero_()
-                        loss_count = 0
-                    if stop_at is not None and step == stop_at:
+            for j in range(skip, k):
+                if interrupted:
+                    if state_path is not None:
                         snapshot(chunk_start, stream_states)
-                        bar.close()
-                        return None
-            except KeyboardInterrupt:
-                if state_path is not None:
+                    bar.close()
+                    raise KeyboardInterrupt
+                err = stack.backward(xs[j], ys[j])
+                opt.step(lrs[step])
+                step += 1
+                if step % LOSS_EVERY == 0 or step == config.steps:  # the loss is only logged: sample it
+                    loss_sum += err.square().mean((1, 2))
+                    loss_count += 1
+                if step % log_every == 0 and loss_count:
+                    curve["steps"].append(step)
+                    curve["loss"].append((loss_sum / loss_count).tolist())
+                    loss_sum.zero_()
+                    loss_count = 0
+                if stop_at is not None and step == stop_at:
                     snapshot(chunk_start, stream_states)
-                bar.close()
-                raise
+                    bar.close()
+                    return None
             bar.update(k - skip)
             skip = 0
             if curve["loss"]:
@@ -364,19 +364,27 @@ def load_state(path, configs: list[TrainConfig], stack: StackedMLP, opt, streams
 
 
 @contextmanager
-def sigterm_as_interrupt():
-    """Treat SIGTERM (kill) like Ctrl-C so that the state is saved before the process ends."""
+def deferred_interrupts():
+    """Turn Ctrl-C (SIGINT) and kill (SIGTERM) into a flag that the training loop checks between steps.
+
+    The loop then saves a consistent state (never one with the weights updated but the step not counted) and raises
+    KeyboardInterrupt itself. Yields a list that is non-empty once a signal arrived.
+    """
+    received: list[int] = []
+
     def handler(signum, frame):
-        raise KeyboardInterrupt
+        received.append(signum)
+
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: signals cannot be caught here, leave them alone
+        yield received
         return
     try:
-        yield
+        yield received
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 LOSS_EVERY = 8  # steps between loss samples for the curve
