@@ -43,7 +43,7 @@ def paper_times(model: str, n: int) -> dict | None:
     row = paper.TABLE3.get((f"{n}x{n}", model))
     if row is None:
         return None
-    exact = paper.TABLE3.get((f"{n}x{n}", "2fc"), {}).get("exact_cpu")
+    exact = paper.exact_cpu_seconds(n)
     return {**row, "exact_cpu": exact} if exact is not None else dict(row)
 
 

@@ -23,5 +23,12 @@ TABLE3 = {
     ("16x16", "3fc"): {"gpu_bs1": 6.623, "gpu_bs100": 0.878, "gpu_bs10000": 0.459, "cpu_bs1": 25.887},
 }
 
+
+
+def exact_cpu_seconds(n: int) -> float | None:
+    """The paper's exact-inverse CPU time for 10,000 n x n matrices (printed once per size, in the 2-FC row)."""
+    return TABLE3.get((f"{n}x{n}", "2fc"), {}).get("exact_cpu")
+
+
 # Section 5.3: the two largest activation patterns of the small net (shares of 1M samples, coefficient gaps).
 PATTERNS = {"shares": [0.557, 0.417], "max_coefficient_gaps": [0.06, 0.07]}

@@ -114,8 +114,8 @@ def table3_section(t3: dict) -> str:
         times = [seconds(r["times"][b]["seconds"]) if b in r["times"] else "-" for b in batches]
         p = r.get("paper") or {}
         paper_cpu = seconds(p.get("cpu_bs1")) if r["kind"] == "network" else (
-            seconds(paper.TABLE3.get((f"{r['n']}x{r['n']}", "2fc"), {}).get("exact_cpu")) if r["kind"] == "exact"
-            and r["method"] != "torch.linalg.inv" else "-")
+            seconds(paper.exact_cpu_seconds(r["n"])) if r["kind"] == "exact" and r["method"] != "torch.linalg.inv"
+            else "-")
         roof = ratio(r.get("ratio")) if r["kind"] == "network" else "-"
         body.append([r["dataset"], name, *times, paper_cpu, seconds(p.get("gpu_bs10000")) if p else "-", roof])
     lines.append(table(["Data set", "Method", *(f"bs {b}" for b in batches), "Paper CPU (bs 1 / exact)",
