@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from neuralinv.baselines import exact_inverse
@@ -115,14 +114,3 @@ class BatchStream:
         self.generator.set_state(state["generator"])
         self.order = state["order"].clone()
 
-
-def as_batch(a, *, n: int | None = None, name: str = "matrices") -> np.ndarray:
-    """Validate a (..., n, n) array of finite matrices and return it as float64."""
-    arr = np.asarray(a)
-    if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
-        raise InputError(f"{name}: expected shape (..., n, n), got {arr.shape}")
-    if n is not None and arr.shape[-1] != n:
-        raise InputError(f"{name}: expected {n}x{n} matrices, got {arr.shape[-2]}x{arr.shape[-1]}")
-    if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
-        raise InputError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
-    return arr.astype(np.float64)

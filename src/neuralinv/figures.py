@@ -59,8 +59,9 @@ def meps_slices(out_dir: str | Path, *, eps: float = 0.1, ball_center=((1.0, 0.0
     c = np.array(ball_center, dtype=float)
     center_dist = float(sigma_min(c))
     phi, theta = np.meshgrid(np.linspace(0, np.pi, 20), np.linspace(0, 2 * np.pi, 30))
-    ax3.plot_surface(c[0, 1] + ball_radius * np.sin(phi) * np.cos(theta), c[1, 0] + ball_radius * np.sin(phi) * np.sin(theta),
-                     c[1, 1] + ball_radius * np.cos(phi), color="#2ca02c", alpha=0.7)
+    ball = (c[0, 1] + ball_radius * np.sin(phi) * np.cos(theta), c[1, 0] + ball_radius * np.sin(phi) * np.sin(theta),
+            c[1, 1] + ball_radius * np.cos(phi))
+    ax3.plot_surface(*ball, color="#2ca02c", alpha=0.7)
     ax3.set(xlabel="$a_{12}$", ylabel="$a_{21}$", zlabel="$a_{22}$",
             title=f"(c) $a_{{11}}=1$: det = 0 and a ball of radius {ball_radius:g}\n"
                   f"around $a_{{12}}={c[0, 1]:g}, a_{{21}}={c[1, 0]:g}, a_{{22}}={c[1, 1]:g}$ "
@@ -68,7 +69,8 @@ def meps_slices(out_dir: str | Path, *, eps: float = 0.1, ball_center=((1.0, 0.0
     ax3.set_zlim(-4, 4)
     fig.savefig(out_dir / "figure2_meps_3d.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
-    return {"files": ["figure1_meps_slices.png", "figure2_meps_3d.png"], "eps": eps, "ball_center": c.tolist(), "ball_radius": ball_radius, "ball_center_sigma_min": center_dist,
+    return {"files": ["figure1_meps_slices.png", "figure2_meps_3d.png"], "eps": eps, "ball_center": c.tolist(),
+            "ball_radius": ball_radius, "ball_center_sigma_min": center_dist,
             "ball_avoids_singular_set": center_dist > ball_radius}
 
 

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from neuralinv.data import SCALINGS, BatchStream, Scaling, training_set
 from neuralinv.errors import InputError
 from neuralinv.files import atomic_path
-from neuralinv.models import Network, get_model, init_layers, mlp_forward
+from neuralinv.models import Network, get_model, init_layers
 from neuralinv.regions import Box, get_dataset
 
 BUDGETS = ("quick", "paper")
@@ -241,9 +241,9 @@ def train_group(configs: list[TrainConfig], *, progress: bool = True, curve_poin
     """Train several configurations (e.g. both 2x2 data sets with 2-FC) as one stacked ensemble of all their seeds.
 
     Each member keeps its own box, data, scaling, initial weights and batch stream. With state_path, the full
-    training state (weights, Adam moments, data streams, curve) is saved there atomically
-    every save_every_s seconds and on Ctrl-C or SIGTERM (between two steps), and a matching state found there is resumed from, giving the
-    same numbers as an uninterrupted run. stop_at (for tests) saves the state after that step and returns None.
+    training state (weights, Adam moments, data streams, curve) is saved there atomically every save_every_s
+    seconds and on Ctrl-C or SIGTERM (between two steps), and a matching state found there is resumed from, giving
+    the same numbers as an uninterrupted run. stop_at (for tests) saves the state after that step and returns None.
     """
     for c in configs:
         c.validate()

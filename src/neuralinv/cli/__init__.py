@@ -10,7 +10,8 @@ import sys
 from neuralinv.errors import InputError
 
 # Subcommand modules under neuralinv.cli, in the order --help lists them.
-COMMANDS = ["presets", "region", "train", "evaluate", "reproduce", "construct", "import_weights", "analyze", "limits", "bench", "invert"]
+COMMANDS = ["presets", "region", "train", "evaluate", "reproduce", "construct", "import_weights", "analyze",
+            "limits", "bench", "invert"]
 
 
 def build_parser() -> argparse.ArgumentParser:

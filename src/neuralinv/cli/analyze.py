@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 
 from neuralinv import analysis, checkpoint
 from neuralinv.cli.output import print_json, print_table
