@@ -83,15 +83,19 @@ def training_set(box: Box, size: int, scaling: Scaling, *, seed: int) -> tuple[t
 class BatchStream:
     """The batches one model sees: consecutive slices of a stream of shuffles of a fixed set, or fresh samples.
 
-    The stream depends only on its seed, so a model trained alone or inside an ensemble sees the same batches.
-    Batches run across epoch boundaries (no partial batch), so a fixed set's epoch is size / batch_size steps.
+    The stream depends only on its seed (and device), so a model trained alone or inside an ensemble sees the same
+    batches. Batches run across epoch boundaries (no partial batch), so a fixed set's epoch is size / batch_size
+    steps. Samples and shuffles are drawn in bulk on the device of the data (a CUDA generator on a GPU, whose
+    stream differs from the CPU's).
     """
 
     def __init__(self, *, seed: int, batch_size: int, box: Box, scaling: Scaling,
-                 data: tuple[torch.Tensor, torch.Tensor] | None):
-        self.generator = torch.Generator().manual_seed(1_000_003 * (seed + 1))
-        self.batch_size, self.box, self.scaling, self.data = batch_size, box, scaling, data
-        self.order = torch.empty(0, dtype=torch.long)
+                 data: tuple[torch.Tensor, torch.Tensor] | None, device="cpu"):
+        self.device = torch.device(device)
+        self.generator = torch.Generator(device=self.device).manual_seed(1_000_003 * (seed + 1))
+        self.batch_size, self.box, self.scaling = batch_size, box, scaling
+        self.data = None if data is None else (data[0].to(self.device), data[1].to(self.device))
+        self.order = torch.empty(0, dtype=torch.long, device=self.device)
 
     def next(self, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The next steps batches: x (steps, batch, n^2), y (steps, batch, n^2), float32."""
@@ -102,15 +106,16 @@ class BatchStream:
         else:
             size = self.data[0].shape[0]
             while self.order.numel() < count:
-                self.order = torch.cat([self.order, torch.randperm(size, generator=self.generator)])
+                shuffle = torch.randperm(size, generator=self.generator, device=self.device)
+                self.order = torch.cat([self.order, shuffle])
             idx, self.order = self.order[:count], self.order[count:]
             x, y = self.data[0][idx], self.data[1][idx]
         return x.view(steps, self.batch_size, -1), y.view(steps, self.batch_size, -1)
 
     def state(self) -> dict:
-        return {"generator": self.generator.get_state(), "order": self.order.clone()}
+        return {"generator": self.generator.get_state(), "order": self.order.cpu().clone()}
 
     def restore(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
-        self.order = state["order"].clone()
+        self.order = state["order"].to(self.device).clone()
 

@@ -113,9 +113,9 @@ class Box:
         return np.all(np.abs(a - self.center) <= self.radius + slack, axis=(-2, -1))
 
     def sample(self, count: int, *, generator: torch.Generator, dtype=torch.float64) -> torch.Tensor:
-        """count matrices drawn uniformly from the box, shape (count, n, n)."""
-        u = torch.rand((count, self.n, self.n), generator=generator, dtype=torch.float64)
-        center = torch.tensor(self.center, dtype=torch.float64)
+        """count matrices drawn uniformly from the box, shape (count, n, n), on the generator's device."""
+        u = torch.rand((count, self.n, self.n), generator=generator, dtype=torch.float64, device=generator.device)
+        center = torch.tensor(self.center, dtype=torch.float64, device=generator.device)
         return (center + self.radius * (2 * u - 1)).to(dtype)
 
     def sampled_min_distance(self, count: int = 100_000, *, seed: int = 0) -> float:

@@ -142,8 +142,10 @@ def make_streams(config: TrainConfig):
     data = None
     if config.train_size is not None:
         data = training_set(box, config.train_size, scaling, seed=config.data_seed)
-    streams = [BatchStream(seed=s, batch_size=config.batch_size, box=box, scaling=scaling, data=data)
-               for s in config.seeds]
+    if data is not None:  # one copy on the device, shared by the streams
+        data = (data[0].to(config.device), data[1].to(config.device))
+    streams = [BatchStream(seed=s, batch_size=config.batch_size, box=box, scaling=scaling, data=data,
+                           device=config.device) for s in config.seeds]
     return box, scaling, streams
 
 
