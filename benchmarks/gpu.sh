@@ -18,8 +18,8 @@ mkdir -p "$DEST"
   nproc
 } 2>&1 | tee "$DEST/gpu-info.txt"
 
-# Training on the GPU, about 30 s: the batched ensemble with device-side sampling (the CPU-tested path, on CUDA).
-{ timeout 60 "$PY" -m neuralinv train --dataset 2x2-first --model 2fc --seeds 0 1 2 --steps 5000 --device cuda \
+# Training on the GPU, under 40 s: the batched ensemble with device-side sampling (the CPU-tested path, on CUDA).
+{ timeout 40 "$PY" -m neuralinv train --dataset 2x2-first --model 2fc --seeds 0 1 2 --steps 5000 --device cuda \
     --out /tmp/neuralinv-gpu-train --quiet || echo "gpu.sh: cuda training failed (exit $?)"; } 2>&1 | tee -a "$DEST/gpu-info.txt"
 
 # GPU, about 2-3 minutes: batch-1 loops are launch-bound, so each is cut at 0.5 s and scaled (the count is recorded).
