@@ -3,7 +3,7 @@
 # figure on the GPU, then the same machine's CPU at quick settings, so both sets of times come from one machine.
 #
 # For a session lent a GPU machine (its python3 holds a CUDA PyTorch, matplotlib, scipy, safetensors, tqdm):
-#     run tool:  bash benchmarks/gpu.sh          (timeout_s 330; results come back from $OUT)
+#     run tool:  bash benchmarks/gpu.sh          (timeout_s 360; results come back from $OUT)
 # then copy $OUT/* to benchmarks/results/gpu/ and commit it beside the CPU results. At most 8 files come back from
 # $OUT, two folders deep: this writes 7.
 set -uo pipefail
