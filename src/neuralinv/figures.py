@@ -63,10 +63,11 @@ def meps_slices(out_dir: str | Path, *, eps: float = 0.1, ball_center=((1.0, 0.0
             c[1, 1] + ball_radius * np.cos(phi))
     ax3.plot_surface(*ball, color="#2ca02c", alpha=0.7)
     ax3.set(xlabel="$a_{12}$", ylabel="$a_{21}$", zlabel="$a_{22}$",
-            title=f"(c) $a_{{11}}=1$: det = 0 and a ball of radius {ball_radius:g}\n"
+            title=f"$a_{{11}}=1$: the surface det = 0 and a ball of radius {ball_radius:g}\n"
                   f"around $a_{{12}}={c[0, 1]:g}, a_{{21}}={c[1, 0]:g}, a_{{22}}={c[1, 1]:g}$ "
                   f"($\\sigma_{{\\min}}$ = {center_dist:.3g})")
     ax3.set_zlim(-4, 4)
+    ax3.set_box_aspect((1, 1, 2))  # equal units on all axes, so the ball looks like one
     fig.savefig(out_dir / "figure2_meps_3d.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return {"files": ["figure1_meps_slices.png", "figure2_meps_3d.png"], "eps": eps, "ball_center": c.tolist(),
