@@ -33,7 +33,3 @@ def evaluate(networks: dict[str, Network], box: Box, *, test_size: int = 10_000,
         rows.update({name: summarize(x, a_inv) for name, x in baseline_predictions(box, a, a_inv).items()})
     return rows
 
-
-def linear_mae(box: Box, *, test_size: int = 10_000, seed: int = TEST_SEED) -> float:
-    a, a_inv = test_set(box, test_size, seed)
-    return summarize(taylor_inverse(a, torch.tensor(box.center), 1), a_inv)["mae"]
