@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from neuralinv.baselines import exact_inverse
@@ -16,6 +17,20 @@ from neuralinv.regions import Box
 
 SCALINGS = ("paper", "raw")
 TEST_SEED = 20_250_600  # the fixed seed of every test set unless a caller names another
+# A centre with sigma_min(A0) <= SINGULAR_RTOL max(1, max |A0_ij|) counts as singular: A0^-1 does not exist in float64
+# (or is rounding noise), so nothing built on it (the paper's scaling, the Taylor baselines) can be used.
+SINGULAR_RTOL = 1e3 * float(np.finfo(np.float64).eps)
+
+
+def singular_center(box: Box) -> str | None:
+    """Why A0^-1 cannot be used, "the centre is singular (sigma_min(A0) = ...)", or None when the centre is invertible.
+
+    The test is sigma_min(A0) <= 1e3 eps max(1, max |A0_ij|), the same one `neuralinv region` applies.
+    """
+    s0 = box.center_sigma_min
+    if s0 <= SINGULAR_RTOL * max(1.0, float(np.abs(box.center).max())):
+        return f"the centre is singular (sigma_min(A0) = {s0:.3g})"
+    return None
 
 
 @dataclass(frozen=True)
@@ -31,6 +46,10 @@ class Scaling:
     @classmethod
     def for_box(cls, box: Box, name: str = "paper") -> "Scaling":
         if name == "paper":
+            reason = singular_center(box)
+            if reason is not None:
+                raise InputError(f"scaling paper: the paper's scaling subtracts A0^-1, which does not exist: {reason}; "
+                                 f"use --scaling raw (vec(A) -> vec(A^-1))")
             return cls("paper", tuple(box.center.ravel()), box.radius, tuple(box.center_inverse.ravel()), box.radius)
         if name == "raw":
             zeros = (0.0,) * box.n**2

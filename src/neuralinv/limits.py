@@ -16,6 +16,7 @@ Experiments here, each for any model F: a Network or a callable mapping a float6
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass, field
@@ -232,31 +233,60 @@ def verify(model: Model, x: np.ndarray, region: Box, threshold: float, *, norm: 
     (inverse_agreement) shows whether float64 still resolves inv(x). resolution = ||inv(x)|| max(agreement,
     n eps cond(x)) bounds how far the computed inv(x) may be off; a counterexample must clear E by that much, so
     rounding in inv(x) can never pass for a model's error: exceeds = in_region and error - resolution > threshold.
+    When x is singular in float64 (sigma_min(x) = 0, or LAPACK finds a zero pivot) inv(x) does not exist: error,
+    inverse_norm and resolution are then inf and exceeds is False.
     """
     x = np.asarray(x, dtype=np.float64)
-    x_inv = np.linalg.inv(x)
     u, s, vt = np.linalg.svd(x)
-    svd_inv = (vt.T / s) @ u.T
     fx = apply_model(model, x[None])[0]
+    in_region = bool(region.contains(x))
+    try:
+        x_inv = np.linalg.inv(x) if s[-1] > 0 else None
+    except np.linalg.LinAlgError:  # exactly singular to LAPACK's LU
+        x_inv = None
+    if x_inv is None or not np.all(np.isfinite(x_inv)):
+        # inv(x) does not exist in float64: no error can be certified here (the caller steps off x instead).
+        return {"in_region": in_region, "sigma_min": float(s[-1]), "sigma_max": float(s[0]), "error": math.inf,
+                "inverse_norm": math.inf, "model_norm": float(error_norm(fx, norm)), "inverse_agreement": math.inf,
+                "resolution": math.inf, "exceeds": False}
+    svd_inv = (vt.T / s) @ u.T
     error = float(error_norm(x_inv - fx, norm))
     inverse_norm = float(error_norm(x_inv, norm))
     agreement = float(np.linalg.norm(x_inv - svd_inv) / np.linalg.norm(x_inv))
     resolution = inverse_norm * max(agreement, x.shape[-1] * EPS * float(s[0] / s[-1]))
-    in_region = bool(region.contains(x))
-    return {"in_region": in_region, "sigma_min": float(s[-1]), "error": error, "inverse_norm": inverse_norm,
-            "model_norm": float(error_norm(fx, norm)), "inverse_agreement": agreement, "resolution": resolution,
-            "exceeds": bool(in_region and error - resolution > threshold)}
+    return {"in_region": in_region, "sigma_min": float(s[-1]), "sigma_max": float(s[0]), "error": error,
+            "inverse_norm": inverse_norm, "model_norm": float(error_norm(fx, norm)), "inverse_agreement": agreement,
+            "resolution": resolution, "exceeds": bool(in_region and error - resolution > threshold)}
+
+
+def null_directions(singular: np.ndarray, *, rtol: float = math.sqrt(EPS)) -> tuple[np.ndarray, np.ndarray, float]:
+    """(U0, V0, gap) for a singular matrix S (n, n) of any rank: the k >= 1 singular pairs whose singular values count
+    as zero, U0 and V0 (n, k), and gap, the smallest of S's other singular values (inf when k = n, e.g. S = 0).
+
+    With S = U diag(s) V^T and the smallest s_i <= rtol s_1 counted as zero (always at least the smallest one; all n
+    when S = 0), D = U0 V0^T gives S + t D = U diag(s_1, ..., s_{n-k}, s_{n-k+1} + t, ..., s_n + t) V^T: its
+    smallest singular value is s_n + t ~ t while t < gap. One pair alone would leave the others at ~0 when the
+    rank of S is below n - 1.
+    """
+    u, sv, vt = np.linalg.svd(singular)
+    zero = sv <= rtol * sv[0]
+    zero[-1] = True
+    k = int(zero.sum())
+    n = len(sv)
+    gap = float(sv[n - k - 1]) if k < n else math.inf
+    return u[:, n - k:], vt[n - k:].T, gap
 
 
 def step_direction(singular: np.ndarray, box: Box) -> tuple[np.ndarray, float, str]:
     """(D, t_max, name): S + t D stays in the box for 0 <= t <= t_max, and sigma_min(S + t D) ~ t.
 
-    Prefer D = +-u v^T, the smallest singular direction of S (then sigma_min(S + t D) = t exactly while
-    t < sigma_{n-1}(S)); when S sits on the box's boundary in the way of both signs, step along the segment
-    towards the centre instead (it stays in the convex box).
+    Prefer D = sum_i +-u_i v_i^T over the zero singular pairs of S (null_directions; for rank n-1 just +-u v^T):
+    then sigma_min(S + t D) = t (plus S's own rounding-level sigma_min) while t < the next singular value of S. The
+    signs are chosen to leave the most room in the box; when S sits on the box's boundary in the way of every
+    choice, step along the segment towards the centre instead (it stays in the convex box).
     """
-    u, _, vt = np.linalg.svd(singular)
-    d = np.outer(u[:, -1], vt[-1])
+    u0, v0, _ = null_directions(singular)
+    k, n = u0.shape[1], singular.shape[0]
     offset = singular - box.center
 
     def room(direction):
@@ -266,9 +296,18 @@ def step_direction(singular: np.ndarray, box: Box) -> tuple[np.ndarray, float, s
                              np.where(direction < 0, (box.radius + offset) / -direction, np.inf))
         return float(limit.min())
 
-    best = max((room(d), 1.0), (room(-d), -1.0))
-    if best[0] > 1e-12 * box.radius:
-        return best[1] * d, best[0], "smallest singular direction u v^T of the singular matrix"
+    # Every sign pattern for a few zero pairs (2^k directions), else the two overall signs.
+    patterns = itertools.product((1.0, -1.0), repeat=k) if k <= 6 else [(1.0,) * k, (-1.0,) * k]
+    best_room, best = -math.inf, None
+    for signs in patterns:
+        d = (u0 * np.array(signs)) @ v0.T
+        r = room(d)
+        if r > best_room:
+            best_room, best = r, d
+    if best_room > 1e-12 * box.radius:
+        name = ("smallest singular direction u v^T of the singular matrix" if k == 1 else
+                f"sum of the {k} zero singular directions +-u_i v_i^T of the singular matrix (rank {n - k})")
+        return best, best_room, name
     seg = box.center - singular
     length = float(np.linalg.norm(seg))
     return seg / length, length, "segment from the singular matrix towards the centre"
@@ -318,10 +357,10 @@ def counterexample(model: Model, threshold: float, *, region: Box | None = None,
     singular = point.matrix
     result.singular, result.singular_method = singular, point.method
     d, t_max, result.direction = step_direction(singular, region)
-    s_values = point.singular_values
-    # Start where S + t D is still far from S in relative terms but inside the region and the linear regime.
-    t = min(t_max, 0.5 * s_values[-2] if len(s_values) > 1 else t_max, region.radius)
-    scale = float(s_values[0])
+    # Start where S + t D is still far from S in relative terms but inside the region and the linear regime
+    # (t below the smallest non-zero singular value of S; any t when S = 0).
+    t = min(t_max, 0.5 * null_directions(singular)[2], region.radius)
+    unresolved = False
     for _ in range(max_steps):
         x = singular + t * d
         check = verify(model, x, region, threshold, norm=norm)
@@ -335,11 +374,13 @@ def counterexample(model: Model, threshold: float, *, region: Box | None = None,
                               f"{check['sigma_min']:.3g}, with ||F(x)|| = {check['model_norm']:.4g}: the model stays "
                               f"bounded while the inverse blows up")
             return result
-        if check["sigma_min"] < 100 * EPS * scale:
+        if check["sigma_min"] <= 100 * EPS * check["sigma_max"]:  # float64 no longer resolves inv(x)
+            unresolved = True
             break
         t /= factor
+    where = "where float64 stops resolving inv(x)" if unresolved else f"after {len(result.path)} steps"
     result.message = (f"no counterexample: the error stayed <= E = {threshold:g} down to sigma_min(x) = "
-                      f"{result.sigma_min:.3g}, where float64 stops resolving inv(x); the model seems to track the "
+                      f"{result.sigma_min:.3g}, {where}; the model seems to track the "
                       f"inverse itself, which a bounded (polynomial-Lipschitz) model cannot")
     return result
 

@@ -98,6 +98,7 @@ class TrainConfig:
     def validate(self) -> None:
         if self.scaling not in SCALINGS:
             raise InputError(f"scaling: expected one of {', '.join(SCALINGS)}, got {self.scaling!r}")
+        Scaling.for_box(self.box, self.scaling)  # refuses the paper's scaling on a singular centre, before training
         if not self.seeds:
             raise InputError("seeds: give at least one seed")
         if len(set(self.seeds)) != len(self.seeds):

@@ -8,7 +8,7 @@ from neuralinv import checkpoint
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.data import TEST_SEED
 from neuralinv.errors import InputError
-from neuralinv.evaluate import evaluate
+from neuralinv.evaluate import evaluate, skipped_baselines
 from neuralinv.regions import get_dataset
 from neuralinv.runs import RUN_FILE, read_run
 
@@ -18,7 +18,8 @@ def register(sub) -> None:
         "evaluate", help="metrics of a run directory or a checkpoint",
         description="Recompute, on a fresh seeded test set of the checkpoint's box: MAE per entry, max error and "
                     "relative Frobenius error, for the network(s) and for the exact inverse, Taylor-1 (the linear "
-                    "approximation), Taylor-2 and Taylor-1 + one Newton-Schulz step.")
+                    "approximation), Taylor-2 and Taylor-1 + one Newton-Schulz step. The Taylor baselines expand "
+                    "around A0^-1, so on a box with a singular centre they are left out (and the output says so).")
     p.add_argument("path", metavar="DIR|CHECKPOINT", help="a run directory (with run.json) or a .safetensors file")
     p.add_argument("--test-size", type=int, default=10_000, metavar="N", help="test matrices (default 10000)")
     p.add_argument("--seed", type=int, default=TEST_SEED, help=f"test set seed (default {TEST_SEED})")
@@ -46,10 +47,14 @@ def run(args) -> int:
         raise InputError(f"{args.path}: checkpoints are for different boxes")
     box = preset.box if preset else next(iter(networks.values())).box
     rows = evaluate(networks, box, test_size=args.test_size, seed=args.seed)
+    skipped = skipped_baselines(box)
     if args.json:
-        print_json({"test_size": args.test_size, "seed": args.seed, "metrics": rows})
+        print_json({"test_size": args.test_size, "seed": args.seed, "metrics": rows, "skipped_baselines": skipped})
         return 0
     print(f"{box.n}x{box.n} box, c = {box.radius:g}; {args.test_size} test matrices (seed {args.seed})")
     print_table(["method", "MAE", "max error", "rel. Frobenius (mean)", "rel. Frobenius (max)"],
                 [[k, r["mae"], r["max_error"], r["rel_fro_mean"], r["rel_fro_max"]] for k, r in rows.items()])
+    if skipped:
+        reasons = sorted(set(skipped.values()))
+        print(f"left out {', '.join(skipped)} (they expand around A0^-1): {'; '.join(reasons)}")
     return 0

@@ -23,9 +23,10 @@ singular matrix the network's error has no bound, and its average error over the
 
 experiments:
   counterexample     Find a matrix x in the region whose error ||inv(x) - F(x)|| exceeds a threshold E (Thm 3.7):
-                     locate a singular matrix in the region, step towards it along its smallest singular direction,
-                     stop once the error passes E, and confirm x independently in float64. If the region provably
-                     holds no singular matrix, say so and give the largest ||A^-1|| possible there instead.
+                     locate a singular matrix in the region (of any rank, the zero matrix too), step towards it
+                     along its zero singular directions, stop once the error passes E, and confirm x independently
+                     in float64. If the region provably holds no singular matrix, say so and give the largest
+                     ||A^-1|| possible there instead.
   error-vs-distance  Sample the region and show each matrix's error against its distance to the singular set: near
                      it the error follows 1 / sigma_min, whatever the network.
   moments            Estimate the mean of ||A^-1 - F(A)||^k (k = 1, 2, n^2 + 1) on 10^3 ... 10^6 samples. On a

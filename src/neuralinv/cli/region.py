@@ -7,6 +7,7 @@ import sys
 import numpy as np
 
 from neuralinv.cli.output import print_json
+from neuralinv.data import singular_center
 from neuralinv.errors import InputError
 from neuralinv.regions import Box, as_matrix, get_dataset
 
@@ -16,8 +17,10 @@ def register(sub) -> None:
         "region", help="certify a box against the singular set",
         description="For the box |A_ij - A0_ij| <= c: sigma_min of the centre, the certified lower bound "
                     "sigma_min(A0) - n c on the distance from any matrix of the box to the singular set, a sampled "
-                    "minimum, and whether the box avoids M_eps. Exit 0 when the box is certified clear of the "
-                    "singular set, 3 when it may touch it (unusable for training), 2 on bad input.")
+                    "minimum (over uniform samples, the corner furthest along -u v^T of A0's smallest singular "
+                    "pair, and A0 itself), and whether the box avoids M_eps. Exit 0 when the box is certified clear "
+                    "of the singular set, 3 when it may touch it (unusable for training; always so when the centre "
+                    "itself is singular), 2 on bad input.")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--dataset", metavar="NAME", help="a data set preset (see `neuralinv presets`)")
     src.add_argument("--center", metavar="MATRIX", help="the centre A0 as JSON text, e.g. '[[2,2],[2,3]]', or a .npy file")
@@ -30,10 +33,13 @@ def register(sub) -> None:
 
 def describe(box: Box, eps: float, samples: int) -> dict:
     s0 = box.center_sigma_min
+    # A singular centre (to rounding, see data.singular_center) is in the box: no certificate, whatever
+    # sigma_min(A0) - n c says, since that sigma_min(A0) is rounding noise.
+    singular = singular_center(box) is not None
     return {"n": box.n, "center": box.center.tolist(), "radius": box.radius, "eps": eps,
-            "center_sigma_min": s0, "certified_distance": box.certified_distance,
-            "sampled_min_distance": box.sampled_min_distance(samples), "samples": samples,
-            "avoids_M_eps": box.avoids(eps)}
+            "center_sigma_min": s0, "center_singular": singular, "certified_distance": box.certified_distance,
+            "sampled_min_distance": min(box.sampled_min_distance(samples), s0), "samples": samples,
+            "avoids_M_eps": box.avoids(eps) and not singular}
 
 
 def run(args) -> int:
@@ -50,8 +56,7 @@ def run(args) -> int:
     if args.samples <= 0:
         raise InputError(f"--samples: expected a positive integer, got {args.samples}")
     s0 = box.center_sigma_min
-    if s0 <= 1e3 * np.finfo(float).eps * max(1.0, float(np.abs(box.center).max())):
-        raise InputError(f"center is singular (sigma_min(A0) = {s0:.3g}); a box around it holds singular matrices")
+    singular = singular_center(box)  # the centre itself is singular: the box holds singular matrices, A0 among them
     info = describe(box, args.eps, args.samples)
     if args.json:
         print_json(info)
@@ -59,9 +64,16 @@ def run(args) -> int:
         print(f"box: {box.n}x{box.n}, half-width c = {box.radius:g}")
         print(f"sigma_min(A0)                    {s0:.6g}")
         print(f"certified distance to singular   {info['certified_distance']:.6g}   (sigma_min(A0) - n c)")
-        print(f"sampled minimum sigma_min        {info['sampled_min_distance']:.6g}   ({args.samples} samples + corner)")
-        verdict = "avoids" if info["avoids_M_eps"] else "may touch"
+        print(f"sampled minimum sigma_min        {info['sampled_min_distance']:.6g}   "
+              f"({args.samples} samples, a corner, the centre)")
+        verdict = "avoids" if info["avoids_M_eps"] else "touches" if singular else "may touch"
         print(f"box {verdict} M_eps for eps = {args.eps:g}")
+    if singular is not None:
+        print(f"warning: the box is not certified clear of the singular set: {singular}, so the box holds "
+              f"singular matrices, A0 among them (certified distance {info['certified_distance']:.3g}; sampled "
+              f"minimum {info['sampled_min_distance']:.3g}); do not train on it, or only with --scaling raw to "
+              f"show the failure", file=sys.stderr)
+        return 3
     if info["certified_distance"] <= 0:
         sampled = info["sampled_min_distance"]
         print(f"warning: the box is not certified clear of the singular set (certified distance "

@@ -44,11 +44,22 @@ def run(args) -> int:
     if args.json:
         print_json({k: v for k, v in summary.items() if k != "curve"})
         return 0
-    print(f"{args.dataset} {args.model}, {config.steps} steps, {len(config.seeds)} seeds, "
-          f"{summary['wall_time_s']:.1f} s")
-    rows = [[s, summary["test_mae"][str(s)], summary["per_seed"][str(s)]["max_error"]] for s in config.seeds]
-    print_table(["seed", "test MAE", "max error"], rows)
-    print(f"mean {summary['mae_mean']:.4g} (std {summary['mae_std']:.2g}); "
-          f"linear approximation {summary['linear_mae']:.4g}")
-    print(f"wrote {args.out}/run.json and {len(config.seeds)} checkpoints")
+    print_summary(summary, args.out)
     return 0
+
+
+def print_summary(summary: dict, out) -> None:
+    """Print the text summary of a finished run: summary is run.json's content, out the run directory."""
+    config = summary["config"]
+    seeds = config["seeds"]
+    where = config["dataset"]
+    if config.get("center") is not None:
+        n = len(config["center"])
+        where = f"custom {n}x{n} box (c = {config['radius']:g})"
+    print(f"{where} {config['model']}, {config['steps']} steps, {len(seeds)} seeds, {summary['wall_time_s']:.1f} s")
+    rows = [[s, summary["test_mae"][str(s)], summary["per_seed"][str(s)]["max_error"]] for s in seeds]
+    print_table(["seed", "test MAE", "max error"], rows)
+    linear = summary["linear_mae"]
+    linear = "n/a (singular centre)" if linear is None else f"{linear:.4g}"
+    print(f"mean {summary['mae_mean']:.4g} (std {summary['mae_std']:.2g}); linear approximation: {linear}")
+    print(f"wrote {out}/run.json and {len(seeds)} checkpoints")
