@@ -1,7 +1,8 @@
 """Checkpoints: one safetensors file per network, weights as tensors and the metadata as JSON in its header.
 
 Tensors: "layers.{i}.weight" (out, in) and "layers.{i}.bias" (out,). Header metadata key "neuralinv" holds JSON:
-format, format_version, layer_sizes, activation, region {center, radius}, scaling {...}, dtype, info {...}.
+format, format_version, layer_sizes, activation, region (a region file's JSON: {center, radius} for a box, or
+any shape with its "shape" key), scaling {...}, dtype, info {...}.
 Loading reads tensors and JSON only: nothing from the file is executed.
 """
 
@@ -17,7 +18,7 @@ from neuralinv.data import Scaling
 from neuralinv.errors import InputError
 from neuralinv.files import atomic_path
 from neuralinv.models import Network
-from neuralinv.regions import Box
+from neuralinv.regions import region_from_json
 
 FORMAT = "neuralinv-checkpoint"
 FORMAT_VERSION = 1
@@ -66,7 +67,7 @@ def load(path: str | Path, *, n: int | None = None) -> Network:
         layers = [(tensors[f"layers.{i}.weight"], tensors[f"layers.{i}.bias"]) for i in range(count)]
     except KeyError as err:
         raise InputError(f"checkpoint: {str(path)!r} lacks tensor {err.args[0]!r}") from None
-    net = Network(layers, Box.from_json(meta["region"]), Scaling.from_json(meta["scaling"]), meta.get("info", {}))
+    net = Network(layers, region_from_json(meta["region"]), Scaling.from_json(meta["scaling"]), meta.get("info", {}))
     if net.layer_sizes != meta["layer_sizes"]:
         raise InputError(f"checkpoint: tensors have sizes {net.layer_sizes}, metadata says {meta['layer_sizes']}")
     if n is not None and net.n != n:

@@ -44,15 +44,16 @@ import platform
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from neuralinv import exact
 from neuralinv.errors import InputError
 from neuralinv.models import Network
-from neuralinv.regions import Box, DatasetPreset, get_dataset
+from neuralinv.regions import Box, Equilibrated, Region, Union, get_dataset, load_region
 
 INITS = ("taylor1", "taylor2")
 # Matrix entries per chunk (2048 16x16 matrices): a chunk's work tensors (2 MB each in float32) stay in cache; measured
@@ -61,6 +62,8 @@ CHUNK_ENTRIES = 1 << 19
 # The fused forms (in-place step, I + D folded into the final product) add about 1.3 gamma_{n+2} to the rounding floor;
 # they are used when tol is at least this many gamma_{n+2} (7e-5 for float32 at n = 16), i.e. cost <= 2% of tol.
 FUSE_BELOW_TOL = 64
+# Newton-Schulz goes on only while ||S||_F shrinks, and not at all from above this (hopeless within a few steps).
+RESIDUAL_CAP = 16.0
 _U64 = 2.0 ** -53
 # Every bound is multiplied by this to cover the float64 rounding of the bound arithmetic itself (a few dozen ops).
 _SAFE = 1 + 256 * _U64
@@ -87,6 +90,7 @@ class CertifiedInverse:
     outside: object
     tol: float
     message: str
+    route: dict = field(default_factory=dict)  # what was chosen and why (method, probe, exact path, estimates)
 
     @property
     def certified(self):
@@ -181,8 +185,9 @@ class _Plan:
     tiny_p: float  # underflow of the final product, relative to ||A^-1||_F (over ||C||_F)
 
     @classmethod
-    def build(cls, box: Box, w: torch.dtype, r: torch.dtype, device) -> "_Plan":
-        n, a0 = box.n, box.center
+    def build(cls, a0: np.ndarray, radius: float, w: torch.dtype, r: torch.dtype, device) -> "_Plan":
+        """The plan around the centre a0 (n, n); radius: the box test's half-width (inf: no box test)."""
+        n = a0.shape[0]
         a0_w = torch.tensor(a0, dtype=w)
         a0_w64 = a0_w.double().numpy()
         if np.linalg.matrix_rank(a0_w64) < n:
@@ -211,9 +216,9 @@ class _Plan:
         delta_c = 0.0 if holds else u_w
         gam_n = _gamma(n, u_w)
         return cls(
-            n=n, w=w, r=r, radius=box.radius,
+            n=n, w=w, r=r, radius=radius,
             # The box's edges are not representable in w: accept the rounding of A0 +- c to w.
-            slack=float(np.abs(a0_w64 - a0).max()) + 2 * u_w * (float(np.abs(a0).max()) + box.radius),
+            slack=float(np.abs(a0_w64 - a0).max()) + 2 * u_w * (float(np.abs(a0).max()) + radius),
             a0_w=a0_w.to(device), a0_r=a0_w.to(r).to(device), c_r=c_r.to(device), c_w=c_r.to(w).to(device),
             rc_r=rc_r.to(device), rc_err=float(rc_err), s0_err=float(s0_err),
             rc_norm=float(np.linalg.norm(rc_r.double().numpy())) * (1 + 1e-6),
@@ -256,13 +261,13 @@ class _Plan:
 _PLANS: dict = {}
 
 
-def _plan(box: Box, w: torch.dtype, r: torch.dtype, device) -> _Plan:
-    """The plan for (box, w, r, device), cached: building one costs an SVD and an inverse (milliseconds)."""
-    key = (box.center.tobytes(), box.center.shape, box.radius, w, r, str(device))
+def _plan(a0: np.ndarray, radius: float, w: torch.dtype, r: torch.dtype, device) -> _Plan:
+    """The plan for (centre, radius, w, r, device), cached: building one costs an SVD and an inverse (milliseconds)."""
+    key = (a0.tobytes(), a0.shape, radius, w, r, str(device))
     if key not in _PLANS:
-        if len(_PLANS) >= 16:
+        if len(_PLANS) >= 64:
             _PLANS.pop(next(iter(_PLANS)))
-        _PLANS[key] = _Plan.build(box, w, r, device)
+        _PLANS[key] = _Plan.build(a0, radius, w, r, device)
     return _PLANS[key]
 
 
@@ -346,6 +351,7 @@ def _fast(p: _Plan, a, e, emax, x_dst, b_dst, k_dst, *, tol: float, init, max_st
     fused = p.fuse(tol)
     ok = torch.zeros(a.shape[0], dtype=torch.bool, device=a.device)
     d, s, sn, g, dn, r0 = _init(p, a, e, emax, init, buf)
+    prev = sn * 0 + math.inf  # ||S||_F one step earlier: a matrix whose residual stops shrinking is dropped
     idx = None  # positions of the active matrices in the chunk; None: all of them (no gathers in the common case)
     k = 0
 
@@ -372,7 +378,10 @@ def _fast(p: _Plan, a, e, emax, x_dst, b_dst, k_dst, *, tol: float, init, max_st
         fin_now = p.final(rho_now, dn, r0, fused)
         fin_next = p.final(rho_next, dn1, r0, fused)
         now = fin_now <= tol
-        can = (~now) & (rho_now < 1) & (rho_next < rho_now) if k < max_steps else now & ~now
+        # Go on while the residual estimate shrinks: its Frobenius norm may start above 1 (the bound after a step,
+        # from s^2, is then no use) and still fall fast, since eps_k = eps_0^(2^k) shrinks with eps_0's spectral
+        # radius. A residual that grows, or starts above RESIDUAL_CAP, is left to the exact path.
+        can = (~now) & (sn < prev) & (sn < RESIDUAL_CAP) if k < max_steps else now & ~now
         nxt = can & (fin_next <= tol)
         cont = can & ~nxt
         n_now, n_nxt, n_cont = int(now.sum()), int(nxt.sum()), int(cont.sum())
@@ -383,7 +392,7 @@ def _fast(p: _Plan, a, e, emax, x_dst, b_dst, k_dst, *, tol: float, init, max_st
             return ok
         step = nxt | cont
         if n_nxt + n_cont < len(step):  # drop the finished and the failed from the active set
-            d, s, sn, g, dn, dn1, r0, f = (t[step] for t in (d, s, sn, g, dn, dn1, r0, f))
+            d, s, sn, prev, g, dn, dn1, r0, f = (t[step] for t in (d, s, sn, prev, g, dn, dn1, r0, f))
             fin_next, nxt, cont = fin_next[step], nxt[step], cont[step]
             idx = _flat(step) if idx is None else idx[step]
         # Newton-Schulz: D <- D + S + S D (see step_error for the two forms and their rounding).
@@ -399,11 +408,11 @@ def _fast(p: _Plan, a, e, emax, x_dst, b_dst, k_dst, *, tol: float, init, max_st
         if not n_cont:
             return ok
         if n_cont < len(cont):
-            d, s, sn, g, dn1, r0, f = (t[cont] for t in (d, s, sn, g, dn1, r0, f))
+            d, s, sn, prev, g, dn1, r0, f = (t[cont] for t in (d, s, sn, prev, g, dn1, r0, f))
             idx = _flat(cont) if idx is None else idx[cont]
         s_new = torch.bmm(s, s)
         g = (1 + sn) * g + f * (1 + r0) + p.gam_n * sn * sn + p.tiny_w
-        s, sn, dn = s_new, _fro(s_new), dn1
+        s, prev, sn, dn = s_new, sn, _fro(s_new), dn1
 
 
 def _lane(p: _Plan, t, x, bound, steps, *, tol: float, chunk: int, buf: _Buffers):
@@ -467,48 +476,15 @@ def _lane(p: _Plan, t, x, bound, steps, *, tol: float, chunk: int, buf: _Buffers
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# The exact path
-
-
-def _exact(a: torch.Tensor, out_dtype: torch.dtype):
-    """float64 LAPACK inverses of a (B, n, n) and their a posteriori bounds; singular ones are NaN with bound inf.
-
-    R-hat = fl(I - X A) in float64: |R-hat - R| <= gamma_{n+1} (I + |X||A|), and || |X||A| ||_2 <= sqrt(max row sum *
-    max column sum), the sums formed by two matrix-vector products each. Then bound = rho + u_out (1 + rho) for the
-    rounding of X to the output dtype. Singular to working precision: a zero pivot, an inverse that overflows the
-    output dtype, or rho >= 1 (not even invertibility can be proved, so X carries no information).
-    """
-    n = a.shape[-1]
-    a64 = a.to(torch.float64)
-    x64, info = torch.linalg.inv_ex(a64)
-    x = x64.to(out_dtype)
-    eye = torch.eye(n, dtype=torch.float64, device=a.device)
-    res = torch.baddbmm(eye, x64, a64, alpha=-1)
-    ax, aa = x64.abs(), a64.abs()
-    ones = torch.ones(a.shape[0], n, 1, dtype=torch.float64, device=a.device)
-    rows = torch.bmm(ax, torch.bmm(aa, ones)).squeeze(-1).amax(-1)
-    cols = torch.bmm(torch.bmm(ones.mT, ax), aa).squeeze(-2).amax(-1)
-    tiny = n * n * torch.finfo(torch.float64).tiny
-    abs_prod = torch.sqrt(rows * cols) / (1 - _gamma(2 * n + 2, _U64)) + tiny
-    rho = _torch(_fro(res), res) + _gamma(n + 1, _U64) * (1 + abs_prod) + tiny
-    u_out = _u(out_dtype) if out_dtype != torch.float64 else 0.0
-    bound = (rho + u_out * (1 + rho)) * _SAFE
-    singular = (info != 0) | ~torch.isfinite(x).flatten(1).all(1) | ~(rho < 1)
-    bound[singular] = math.inf
-    x[singular] = math.nan
-    return x, bound, singular
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# The public function
+# The fast path over a batch, for one centre
 
 
 _FLAGS = ("fallback", "singular", "nonfinite", "outside")
 
 
-def _chunk(p: _Plan, a, x, bound, steps, flags: dict, *, tol, init, max_steps, buf: _Buffers) -> None:
-    """One chunk a (B, n, n) in w: the fast path for the matrices in the box, the exact path for the rest. Writes into
-    the destination views x (B, n, n), bound (B,), steps (B,) and the masks flags[k] (B,) for k in _FLAGS."""
+def _chunk(p: _Plan, a, x, bound, steps, *, tol, init, max_steps, buf: _Buffers):
+    """The fast path for one chunk a (B, n, n) in w: (good, inside) masks (B,); writes X, bound and steps of the good
+    ones into the destination views x (B, n, n), bound (B,), steps (B,)."""
     b = a.shape[0]
     # E-hat in one rounding when r holds w (float32 input, float64 residual), else in w first (u_w + u_r).
     e = buf("e", b, p.r)
@@ -518,49 +494,358 @@ def _chunk(p: _Plan, a, x, bound, steps, flags: dict, *, tol, init, max_steps, b
         e.copy_(torch.sub(a, p.a0_w))
     # max |E_ij|; NaN and Inf fail the box test too (amax propagates NaN), so they leave the fast path here.
     emax = _host(torch.maximum(e.amax(dim=(-2, -1)), e.amin(dim=(-2, -1)).neg_()).double())
-    inside = emax <= p.radius + p.slack
+    inside = _torch(emax <= p.radius + p.slack, a)
     kw = dict(tol=tol, init=init, max_steps=max_steps, buf=buf)
     if bool(inside.all()):
-        good = _fast(p, a, e, emax, x, bound, steps, **kw)
+        return _fast(p, a, e, emax, x, bound, steps, **kw), inside
+    good = torch.zeros(b, dtype=torch.bool, device=a.device)
+    if bool(inside.any()):
+        sel = _flat(inside)
+        xs, bs, ks = torch.empty_like(a[sel]), bound[sel], steps[sel]
+        good[sel] = _fast(p, a[sel], e[sel], emax[_host(sel)], xs, bs, ks, **kw)
+        x[sel], bound[sel], steps[sel] = xs, bs, ks
+    return good, inside
+
+
+def _fast_batch(p: _Plan, t, x, bound, steps, outside, *, tol, init, max_steps, lane: bool, buf) -> torch.Tensor:
+    """The fast path over t (B, n, n) in w, chunk by chunk (the taylor1 lane first when lane and it applies).
+    Returns the mask (B,) of the certified; writes their answers, and marks outside those failing the box test."""
+    bsz, n = t.shape[0], p.n
+    chunk = max(1, CHUNK_ENTRIES // n ** 2)
+    good = torch.zeros(bsz, dtype=torch.bool, device=t.device)
+    kw = dict(tol=tol, init=init, max_steps=max_steps, buf=buf)
+    if lane and init == "taylor1" and max_steps >= 1 and p.r == p.w and p.fuse(tol):
+        redo = _lane(p, t, x, bound, steps, tol=tol, chunk=chunk, buf=buf)
+        good.fill_(True)
+        good[redo] = False
+        for lo in range(0, redo.numel(), chunk):  # the general path for the rest, gathered
+            pos = redo[lo:lo + chunk]
+            xs, bs, ks = x[pos], bound[pos], steps[pos]
+            g, inside = _chunk(p, t[pos], xs, bs, ks, **kw)
+            x[pos], bound[pos], steps[pos], good[pos], outside[pos] = xs, bs, ks, g, ~inside
+        return good
+    for lo in range(0, bsz, chunk):
+        part = slice(lo, min(lo + chunk, bsz))
+        g, inside = _chunk(p, t[part], x[part], bound[part], steps[part], **kw)
+        good[part], outside[part] = g, ~inside
+    return good
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Regions: centres, equilibration, the nearest centre
+
+
+def _pow2(d: np.ndarray) -> np.ndarray:
+    """The powers of two nearest to d: scaling by them is exact in floating point."""
+    return np.exp2(np.round(np.log2(d)))
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """What the fast path needs of a region: the equilibration D (powers of two, or None), the centres in the scaled
+    space B = D A D, and per centre the half-width of the box test (inf: none; only uniform boxes have one)."""
+
+    scale: np.ndarray | None
+    centers: np.ndarray  # (K, n, n)
+    radii: tuple[float, ...]
+    growth: float  # d_max^2 ||B0^-1||_F / ||A0^-1||_F: how much the bound grows from B to A (1 without scaling)
+
+    @classmethod
+    def of(cls, region: Region) -> "_Geometry":
+        inner = region.inner if isinstance(region, Equilibrated) else region
+        members = inner.members if isinstance(inner, Union) else [inner]
+        radii = tuple(m.radius if isinstance(m, Box) and m.uniform else math.inf for m in members)
+        if not isinstance(region, Equilibrated):
+            return cls(None, np.stack([m.center for m in members]), radii, 1.0)
+        d = _pow2(region.scale)
+        centers = region.centers * np.outer(d, d)  # A-space centres in the power-of-two scaled space
+        a0, b0 = region.centers[0], centers[0]
+        growth = float(d.max() ** 2 * np.linalg.norm(np.linalg.inv(b0)) / np.linalg.norm(np.linalg.inv(a0)))
+        return cls(d, centers, radii if np.array_equal(d, region.scale) else (math.inf,) * len(members), growth)
+
+
+def _nearest(t: torch.Tensor, centers: np.ndarray) -> torch.Tensor:
+    """Index (B,) of the nearest centre (Frobenius) to each matrix of t (B, n, n): one (B, n^2) x (n^2, K) product."""
+    c = torch.from_numpy(centers.reshape(len(centers), -1)).to(t.dtype).to(t.device)
+    score = t.reshape(t.shape[0], -1) @ c.T  # ||A - C_k||^2 = ||A||^2 - 2 <A, C_k> + ||C_k||^2
+    return (c.pow(2).sum(1) / 2 - score).argmin(1)
+
+
+def _fro_lower(t: torch.Tensor) -> torch.Tensor:
+    """A lower bound (...) float64 on ||t||_F of t (..., n, n), covering the norm's own rounding (see _fro)."""
+    n = t.shape[-1]
+    v = torch.linalg.vector_norm(t, dim=(-2, -1)).double()
+    return (v * (1 - (n * n + 8) * _u(t.dtype)) - n * math.sqrt(torch.finfo(t.dtype).tiny)).clamp(min=0)
+
+
+def _fast_region(t, geo: _Geometry, x, bound, steps, outside, *, tol, init, max_steps, r, lane, buf) -> torch.Tensor:
+    """The fast path over t (B, n, n) in w for a region's geometry: equilibrate, route each matrix to its nearest
+    centre, run the fast path per centre, and carry answers and bounds back to A. Returns the certified mask (B,).
+
+    Equilibrated: B = D A D exactly (D of powers of two), the fast path certifies Y ~ B^-1 with relative bound beta
+    (at the tighter tol / (2 growth)), and X = D Y D exactly. Then ||X - A^-1||_F = ||D (Y - B^-1) D||_F <=
+    d_max^2 beta ||B^-1||_F <= d_max^2 beta ||Y||_F / (1 - beta) =: e, and ||A^-1||_F >= ||X||_F - e, so the relative
+    error of X is at most e / (||X||_F - e), with the norms widened (upper for Y, lower for X) by their rounding.
+    """
+    w, dev = t.dtype, t.device
+    tol_b = tol if geo.scale is None else tol / (2 * geo.growth)
+    if geo.scale is not None:
+        dd = torch.from_numpy(np.outer(geo.scale, geo.scale)).to(w).to(dev)
+        t = t * dd
+    kw = dict(tol=tol_b, init=init, max_steps=max_steps, lane=lane, buf=buf)
+    if len(geo.centers) == 1:
+        good = _fast_batch(_plan(geo.centers[0], geo.radii[0], w, r, dev), t, x, bound, steps, outside, **kw)
     else:
-        good = torch.zeros(b, dtype=torch.bool, device=a.device)
-        if bool(inside.any()):
-            sel = _torch(_flat(inside), a)
-            xs, bs, ks = torch.empty_like(a[sel]), bound[sel], steps[sel]
-            good[sel] = _fast(p, a[sel], e[sel], emax[_host(sel)], xs, bs, ks, **kw)
-            x[sel], bound[sel], steps[sel] = xs, bs, ks
-    if not bool(good.all()):
-        _exact_part(a, x, bound, steps, flags, good, _torch(inside, a))
+        good = torch.zeros(t.shape[0], dtype=torch.bool, device=dev)
+        which = _nearest(t, geo.centers)
+        for k in range(len(geo.centers)):
+            pos = (which == k).nonzero().squeeze(1)
+            if pos.numel():
+                xs, bs, ks, os = x[pos], bound[pos], steps[pos], outside[pos]
+                g = _fast_batch(_plan(geo.centers[k], geo.radii[k], w, r, dev), t[pos], xs, bs, ks, os, **kw)
+                x[pos], bound[pos], steps[pos], outside[pos], good[pos] = xs, bs, ks, os, g
+    if geo.scale is not None and bool(good.any()):
+        pos = good.nonzero().squeeze(1)
+        y = x[pos]
+        yn = _torch(_fro(y), y)
+        xs = y * dd
+        xn = _fro_lower(xs)
+        beta = bound[pos]
+        e = float(geo.scale.max()) ** 2 * beta * yn / (1 - beta)
+        rel = torch.where((beta < 1) & (xn > e), e / (xn - e), torch.full_like(e, math.inf)) * _SAFE
+        x[pos], bound[pos] = xs, rel
+        good[pos] = rel <= tol
+    return good
 
 
-def _exact_part(a, x, bound, steps, flags: dict, good, inside) -> None:
-    """The exact path for the matrices of the chunk a (B, n, n) not certified (good False), into the destinations."""
-    pos = (~good).nonzero().squeeze(1)
-    sub = a[pos]
-    fin = torch.isfinite(sub).flatten(1).all(1)
-    xe = torch.full_like(sub, math.nan)
-    be = torch.full((pos.numel(),), math.inf, dtype=torch.float64, device=a.device)
-    se = torch.zeros(pos.numel(), dtype=torch.bool, device=a.device)
-    if bool(fin.any()):
-        xe[fin], be[fin], se[fin] = _exact(sub[fin], a.dtype)
-    x[pos], bound[pos], steps[pos] = xe, be, 0
-    flags["fallback"][pos], flags["singular"][pos], flags["nonfinite"][pos] = True, se, ~fin
-    flags["outside"][pos] = ~inside[pos] & fin
+# ---------------------------------------------------------------------------------------------------------------------
+# Choosing between the fast and the exact path ("auto")
 
 
-def _as_box(region, init) -> Box:
+METHODS = ("auto", "fast", "exact")
+AUTO_MAX_STEPS = 6  # the most Newton-Schulz steps auto considers
+PROBE_SHARE = 32  # auto probes one matrix in this many (at least PROBE_MIN) before deciding
+PROBE_MIN = 256
+AUTO_MARGIN = 0.85  # the fast path is chosen when its estimated time is below this share of the exact path's
+_UNIT_COSTS: dict = {}
+
+
+def _unit_costs(n: int, w: torch.dtype, device) -> dict:
+    """Per-matrix seconds of one batched product and of one elementwise pass in w, measured once (cached)."""
+    key = (n, w, str(device), torch.get_num_threads())
+    if key not in _UNIT_COSTS:
+        count = max(256, min(4096, CHUNK_ENTRIES // n ** 2))
+        a = torch.randn((count, n, n), generator=torch.Generator().manual_seed(0), dtype=w).to(device)
+        out = torch.empty_like(a)
+
+        def best(fn):
+            runs = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                fn()
+                runs.append(time.perf_counter() - t0)
+            return min(runs[1:]) / count
+
+        with torch.no_grad():
+            _UNIT_COSTS[key] = {"product": best(lambda: torch.bmm(a, a, out=out)),
+                                "pass": best(lambda: torch.add(a, a, out=out))}
+    return _UNIT_COSTS[key]
+
+
+def _fast_cost(k: int, unit: dict, *, converted: bool, geo: _Geometry) -> float:
+    """Estimated per-matrix seconds of the general fast path for a matrix certified after k steps (k < 0: dropped
+    after the first residual, before any step): products 2 + 2k (S0, S0^2, per step an update and a square, less the
+    last square, plus the answer), and about 5 + 3k elementwise passes; conversions, equilibration and several
+    centres add passes."""
+    products = 2 if k < 0 else (3 if k == 0 else 2 + 2 * k)
+    passes = 5 + 3 * max(k, 0) + (2 if converted else 0) + (4 if geo.scale is not None else 0) \
+        + (3 if len(geo.centers) > 1 else 0)
+    return products * unit["product"] + passes * unit["pass"] + (len(geo.centers) / geo.centers.shape[-1] ** 2) * \
+        unit["product"]
+
+
+def _decide(counts: np.ndarray, failed: int, c_exact: float, unit: dict, *, converted: bool, geo: _Geometry):
+    """(max_steps or None for the exact path, estimated fast/exact time ratio) from a probe's step counts."""
+    total = counts.sum() + failed
+    best_k, best = None, c_exact
+    for k_max in range(len(counts)):
+        done = counts[:k_max + 1]
+        cost = sum(c * _fast_cost(k, unit, converted=converted, geo=geo) for k, c in enumerate(done))
+        rest = total - done.sum()
+        cost = (cost + rest * (_fast_cost(-1, unit, converted=converted, geo=geo) + c_exact)) / total
+        if cost < best:
+            best_k, best = k_max, cost
+    ratio = best / c_exact
+    return (best_k if ratio < AUTO_MARGIN else None), ratio
+
+
+def _residual_dtype(geo: _Geometry, region: Region, w: torch.dtype, tol: float, device) -> torch.dtype:
+    """float64 where float32's rounding of the first residual would take a noticeable share of tol (a far-reaching
+    region or a large ||A0^-1||): the floor g0 ~ s0_err + s0_per_e max|E_ij| is estimated at the region's radius."""
+    if w == torch.float64:
+        return w
+    tol_b = tol if geo.scale is None else tol / (2 * geo.growth)
+    radius = region.radius if geo.scale is None else (region.inner.radius if isinstance(region, Equilibrated)
+                                                      else region.radius)
+    p = _plan(geo.centers[0], geo.radii[0], w, w, device)
+    floor = p.s0_err + p.s0_per_e * min(radius, 1 / max(p.s0_per_e, 1e-300))
+    return w if floor < tol_b / 16 else torch.float64
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The public function
+
+
+def _as_region(region, init) -> Region:
     if region is None:
         if isinstance(init, Network):
             return init.box
-        raise InputError("region: expected a preset name (e.g. '16x16') or a Box; it may be left out only when init "
-                         "is a network")
-    if isinstance(region, str):
-        return get_dataset(region).box
-    if isinstance(region, Box):
-        return region
-    if isinstance(region, (DatasetPreset, Network)):
+        raise InputError("region: expected a preset name (e.g. '16x16'), a region file, or a Region; it may be left "
+                         "out only when init is a network")
+    if isinstance(region, Network):
         return region.box
-    raise InputError(f"region: expected a preset name or a Box, got {type(region).__name__}")
+    return load_region(region)
+
+
+def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto", init="taylor1",
+                      max_steps: int | None = None, residual_dtype=None, spd: bool | None = None) -> CertifiedInverse:
+    """Inverses of the matrices a (..., n, n) of a region, each with a rigorous relative error bound.
+
+    a: NumPy array or torch tensor (any device); float32 stays float32, float64 stays float64, integers become float64.
+    region: a Region (box, ball, symmetric, union, equilibrated), a region file, a preset name ("16x16", ...), a
+        DatasetPreset or a Network (its box); optional when init is a network or a checkpoint.
+    tol: every answer of the fast path has bound <= tol, with bound >= ||X - A^-1||_F / ||A^-1||_F.
+    method: "auto" (default) takes the fast path only where it certifies and is faster: a probe of one matrix in
+        PROBE_SHARE (their answers are kept) gives the share that certifies after each step count, a cost model
+        measured on this machine (one product, one pass, the exact candidates) gives the time of each choice, and
+        the batch goes the cheaper way; "fast" always tries the fast path first; "exact" never does.
+    init: "taylor1", "taylor2", a checkpoint path or a Network (then Newton-Schulz steps, at most max_steps).
+    max_steps: the most Newton-Schulz steps (None: 3 for "fast", chosen by the probe for "auto", at most 6).
+    residual_dtype: precision of the first-order residual eps0 = R_C - C (A - A0) (None: the input's dtype, or
+        float64 where float32 cannot reach tol); the higher-order products stay in the input's dtype.
+    spd: the matrices are symmetric positive definite (None: when the region certifies it), so the exact path may
+        use Cholesky; a wrong declaration costs time, never correctness (a posteriori bounds catch it).
+    Matrices not certified go to the fastest exact path measured on this machine (see neuralinv.exact), with a bound.
+    Returns a CertifiedInverse (see its docstring); its route says what was chosen and why.
+    """
+    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and 0 < tol < 1):
+        raise InputError(f"tol: expected a number in (0, 1), got {tol!r}")
+    if method not in METHODS:
+        raise InputError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
+    if max_steps is not None and not (isinstance(max_steps, int) and max_steps >= 0):
+        raise InputError(f"max_steps: expected an integer >= 0, got {max_steps!r}")
+    if region is None and isinstance(init, (str, Path)) and init not in INITS:
+        init = _as_init(init, None)  # a checkpoint: its box is the region
+    reg = _as_region(region, init)
+    init = _as_init(init, reg.n)
+    t, batch, was_numpy = _as_tensor(a, reg.n)
+    w, dev, bsz = t.dtype, t.device, t.shape[0]
+    geo = _Geometry.of(reg)
+    if isinstance(init, Network):
+        if geo.scale is not None or len(geo.centers) > 1:
+            raise InputError("init: a network's guess needs a single-centre region without equilibration")
+        init = init.to(dev)
+    spd = reg.positive_definite if spd is None else bool(spd)
+    x = torch.empty_like(t)
+    bound = torch.full((bsz,), math.inf, dtype=torch.float64, device=dev)
+    steps = torch.zeros(bsz, dtype=torch.int64, device=dev)
+    flags = {k: torch.zeros(bsz, dtype=torch.bool, device=dev) for k in _FLAGS}
+    good = torch.zeros(bsz, dtype=torch.bool, device=dev)
+    route = {"method": method, "tol": float(tol)}
+    buf = _buffers(reg.n, dev)
+    with torch.no_grad(), _ieee_matmul():
+        exact_choice = exact.calibrate(reg.n, w, dev, spd=spd)
+        route.update(exact_path=f"{exact_choice['method']} ({exact_choice['dtype']})",
+                     exact_per_matrix_s=exact_choice["per_matrix_s"])
+        if method != "exact" and bsz:
+            try:
+                r = _as_dtype(residual_dtype, w) if residual_dtype is not None else _residual_dtype(geo, reg, w, tol, dev)
+            except InputError:
+                raise
+            route["residual_dtype"] = str(r).removeprefix("torch.")
+            kw = dict(tol=tol, init=init, r=r, buf=buf)
+            todo = None  # positions still to run (None: all)
+            k_run = max_steps if max_steps is not None else (3 if method == "fast" else AUTO_MAX_STEPS)
+            lane = True
+            if method == "auto" and bsz >= 2 * PROBE_MIN:
+                stride = max(1, min(PROBE_SHARE, bsz // PROBE_MIN))
+                probe = torch.arange(0, bsz, stride, device=dev)
+                xs, bs, ks, os = x[probe], bound[probe], steps[probe], flags["outside"][probe]
+                g = _fast_region(t[probe], geo, xs, bs, ks, os, max_steps=k_run, lane=False, **kw)
+                x[probe], bound[probe], steps[probe], flags["outside"][probe], good[probe] = xs, bs, ks, os, g
+                counts = np.bincount(ks[g].cpu().numpy(), minlength=k_run + 1)[:k_run + 1]
+                unit = _unit_costs(reg.n, w, dev)
+                k_best, ratio = _decide(counts, int((~g).sum()), exact_choice["per_matrix_s"], unit,
+                                        converted=r != w, geo=geo)
+                share = float(g.float().mean())
+                route["probe"] = {"matrices": int(probe.numel()), "certified": int(g.sum()),
+                                  "steps": {str(k): int(c) for k, c in enumerate(counts) if c},
+                                  "estimated_time_vs_exact": ratio}
+                keep = torch.ones(bsz, dtype=torch.bool, device=dev)
+                keep[probe] = False
+                todo = keep.nonzero().squeeze(1)
+                if k_best is None:
+                    route["chosen"] = "exact"
+                    route["why"] = (f"a probe of {probe.numel()} matrices certified {share:.0%}; the fast path would "
+                                    f"take an estimated {ratio:.2f}x the exact path's time")
+                    todo = todo[:0]
+                else:
+                    k_run = k_best
+                    lane = counts.sum() > 0 and counts[min(1, len(counts) - 1)] >= 0.9 * probe.numel()
+                    route["chosen"] = "fast"
+                    route["why"] = (f"a probe of {probe.numel()} matrices certified {share:.0%} within "
+                                    f"{k_best} steps; estimated {ratio:.2f}x the exact path's time")
+            else:
+                route["chosen"] = "fast"
+                route["why"] = ("method fast" if method == "fast" else
+                                f"a batch of {bsz} is too small to probe: the fast path where it certifies")
+            route["max_steps"] = k_run
+            if todo is None:
+                good |= _fast_region(t, geo, x, bound, steps, flags["outside"], max_steps=k_run, lane=lane, **kw)
+            elif todo.numel():
+                xs, bs, ks, os = x[todo], bound[todo], steps[todo], flags["outside"][todo]
+                g = _fast_region(t[todo], geo, xs, bs, ks, os, max_steps=k_run, lane=lane, **kw)
+                x[todo], bound[todo], steps[todo], flags["outside"][todo], good[todo] = xs, bs, ks, os, g
+        else:
+            route["chosen"] = "exact"
+            route["why"] = "method exact" if method == "exact" else "empty batch"
+        _exact_rest(t, x, bound, steps, flags, good, spd=spd, choice=exact_choice)
+    route["exact_alone_s_estimate"] = exact_choice["per_matrix_s"] * bsz
+    fallback, singular, nonfinite, outside = (flags[k] for k in _FLAGS)
+    message = _message(bsz, tol, fallback, singular, nonfinite, outside, bound)
+
+    def back(v, shape):
+        v = v.reshape(shape)
+        return v.cpu().numpy() if was_numpy else v
+
+    return CertifiedInverse(
+        inverse=back(x, batch + (reg.n, reg.n)), bound=back(bound, batch), steps=back(steps, batch),
+        fallback=back(fallback, batch), singular=back(singular, batch), nonfinite=back(nonfinite, batch),
+        outside=back(outside, batch), tol=float(tol), message=message, route=route)
+
+
+def _exact_rest(t, x, bound, steps, flags: dict, good, *, spd: bool, choice: dict) -> None:
+    """The exact path for every matrix not certified (good False), into the destinations; NaN/Inf are not inverted."""
+    pos = (~good).nonzero().squeeze(1)
+    flags["outside"] &= ~good
+    if not pos.numel():
+        return
+    sub = t[pos]
+    fin = torch.isfinite(sub).flatten(1).all(1)
+    xe = torch.full_like(sub, math.nan)
+    be = torch.full((pos.numel(),), math.inf, dtype=torch.float64, device=t.device)
+    se = torch.zeros(pos.numel(), dtype=torch.bool, device=t.device)
+    if bool(fin.any()):
+        dtype = torch.float64 if choice["dtype"] == "float64" else torch.float32
+        part = sub if bool(fin.all()) else sub[fin]
+        xf, bf, sf = exact.exact_inverse(part, method=choice["method"], dtype=dtype, out_dtype=t.dtype)
+        if bool(fin.all()):
+            xe, be, se = xf, bf, sf
+        else:
+            xe[fin], be[fin], se[fin] = xf, bf, sf
+    x[pos], bound[pos], steps[pos] = xe, be, 0
+    flags["fallback"][pos], flags["singular"][pos], flags["nonfinite"][pos] = True, se, ~fin
+    flags["outside"][pos] &= fin
 
 
 def _as_init(init, n: int | None):
@@ -621,68 +906,6 @@ def _as_dtype(value, default: torch.dtype) -> torch.dtype:
     if name not in _DTYPES:
         raise InputError(f"residual_dtype: expected float32 or float64, got {value!r}")
     return _DTYPES[name]
-
-
-def certified_inverse(a, *, region=None, tol: float = 1e-4, init="taylor1", max_steps: int = 3,
-                      residual_dtype=None) -> CertifiedInverse:
-    """Inverses of the matrices a (..., n, n) of a box region, each with a rigorous relative error bound <= tol.
-
-    a: NumPy array or torch tensor (any device); float32 stays float32, float64 stays float64, integers become float64.
-    region: a preset name ("16x16", ...), a Box, a DatasetPreset or a Network (its box); optional when init is a
-        network or a checkpoint.
-    tol: every answer not on the exact path has bound <= tol, with bound >= ||X - A^-1||_F / ||A^-1||_F.
-    init: "taylor1", "taylor2", a checkpoint path or a Network (then Newton-Schulz steps, at most max_steps).
-    residual_dtype: precision of the first-order residual eps0 = R_C - C (A - A0) (None: the input's dtype). float64
-        lowers the rounding floor of float32 inputs from about 5e-7 to about 1.5e-7 on the 16x16 box; the higher-order
-        products (of small matrices) stay in the input's dtype.
-    Returns a CertifiedInverse (see its docstring); see the module docstring for the method and the bound.
-    """
-    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and 0 < tol < 1):
-        raise InputError(f"tol: expected a number in (0, 1), got {tol!r}")
-    if not (isinstance(max_steps, int) and max_steps >= 0):
-        raise InputError(f"max_steps: expected an integer >= 0, got {max_steps!r}")
-    if region is None and isinstance(init, (str, Path)) and init not in INITS:
-        init = _as_init(init, None)  # a checkpoint: its box is the region
-    box = _as_box(region, init)
-    init = _as_init(init, box.n)
-    t, batch, was_numpy = _as_tensor(a, box.n)
-    w = t.dtype
-    p = _plan(box, w, _as_dtype(residual_dtype, w), t.device)
-    if isinstance(init, Network):
-        init = init.to(t.device)
-    bsz = t.shape[0]
-    x = torch.empty_like(t)
-    bound = torch.full((bsz,), math.inf, dtype=torch.float64, device=t.device)
-    steps = torch.zeros(bsz, dtype=torch.int64, device=t.device)
-    flags = {k: torch.zeros(bsz, dtype=torch.bool, device=t.device) for k in _FLAGS}
-    buf = _buffers(box.n, t.device)
-    chunk = max(1, CHUNK_ENTRIES // box.n**2)
-    kw = dict(tol=tol, init=init, max_steps=max_steps, buf=buf)
-    with torch.no_grad(), _ieee_matmul():
-        if init == "taylor1" and max_steps >= 1 and p.r == p.w and p.fuse(tol):
-            redo = _lane(p, t, x, bound, steps, tol=tol, chunk=chunk, buf=buf)
-            for lo in range(0, redo.numel(), chunk):  # the general path for the rest, gathered
-                pos = redo[lo:lo + chunk]
-                xs, bs, ks, fs = x[pos], bound[pos], steps[pos], {k: v[pos] for k, v in flags.items()}
-                _chunk(p, t[pos], xs, bs, ks, fs, **kw)
-                x[pos], bound[pos], steps[pos] = xs, bs, ks
-                for k, v in fs.items():
-                    flags[k][pos] = v
-        else:
-            for lo in range(0, bsz, chunk):
-                part = slice(lo, min(lo + chunk, bsz))
-                _chunk(p, t[part], x[part], bound[part], steps[part], {k: v[part] for k, v in flags.items()}, **kw)
-    fallback, singular, nonfinite, outside = (flags[k] for k in _FLAGS)
-    message = _message(bsz, tol, fallback, singular, nonfinite, outside, bound)
-
-    def back(v, shape):
-        v = v.reshape(shape)
-        return v.cpu().numpy() if was_numpy else v
-
-    return CertifiedInverse(
-        inverse=back(x, batch + (box.n, box.n)), bound=back(bound, batch), steps=back(steps, batch),
-        fallback=back(fallback, batch), singular=back(singular, batch), nonfinite=back(nonfinite, batch),
-        outside=back(outside, batch), tol=float(tol), message=message)
 
 
 def _message(count, tol, fallback, singular, nonfinite, outside, bound) -> str:

@@ -1,0 +1,138 @@
+"""The exact path of the certified inverse: the fastest batched inverse on this machine, with an a posteriori bound.
+
+Candidates (chosen by measurement, never assumed: which one wins depends on n, the dtype, the CPU and its BLAS):
+    lu-float32 / lu-float64        torch.linalg.inv_ex in that dtype
+    numpy-float32 / numpy-float64  numpy.linalg.inv (LAPACK gesv per matrix)
+    cholesky-float32 / -float64    torch.linalg.cholesky_ex + cholesky_inverse, for symmetric positive definite input
+A float32 input may be inverted in float64 (on some machines LAPACK's float64 batch is even the faster one) and is
+returned in float32. calibrate() times each candidate, its bound included, on matrices of the caller's kind, and the
+choice is cached per (n, dtype, device, threads, spd).
+
+Bound. With X the computed inverse (float64 or float32 values) and A the input, R-hat = fl(I - X A) in float64.
+By the standard model, |R-hat - R| <= gamma_{n+1} (I + |X||A|) entrywise (any summation order), and
+|| |X||A| ||_F <= ||X||_F ||A||_F, so ||R||_2 <= ||R||_F <= rho = ||R-hat||_F + gamma_{n+1} (sqrt(n) + ||X||_F ||A||_F),
+each computed norm widened by its own rounding. X - A^-1 = -R A^-1 gives ||X - A^-1||_F / ||A^-1||_F <= rho, and
+rho < 1 proves A invertible. Rounding X to the output dtype adds u_out (1 + rho). A matrix whose factorisation fails,
+whose inverse is not finite, or with rho >= 1 is reported singular: NaN, bound inf. A Cholesky answer for a matrix
+that is not symmetric positive definite fails or gets a large bound; such matrices are redone by LU.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+
+_U64 = 2.0 ** -53
+_SAFE = 1 + 256 * _U64
+CANDIDATES = ("lu", "numpy", "cholesky")
+CALIBRATION_SIZE = 1024  # matrices per candidate timing
+_CHOICES: dict = {}
+
+
+def _gamma(k: int, u: float) -> float:
+    return k * u / (1 - k * u)
+
+
+def _norm_upper(v: torch.Tensor, n: int) -> torch.Tensor:
+    """Upper bound on the true Frobenius norm from v computed in float64 (see solve._fro_bound)."""
+    return v / (1 - (n * n + 8) * _U64) + n * math.sqrt(torch.finfo(torch.float64).tiny)
+
+
+def invert(a: torch.Tensor, method: str, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """(X, failed) for a (B, n, n): X in dtype, failed (B,) where the factorisation reported a zero pivot."""
+    x_in = a if a.dtype == dtype else a.to(dtype)
+    if method == "numpy":
+        arr = x_in.cpu().numpy()
+        try:
+            x = torch.from_numpy(np.linalg.inv(arr)).to(a.device)
+            return x, torch.zeros(a.shape[0], dtype=torch.bool, device=a.device)
+        except np.linalg.LinAlgError:  # one singular matrix fails the whole call: fall back to LU for this batch
+            method = "lu"
+    if method == "cholesky":
+        low, info = torch.linalg.cholesky_ex(x_in)
+        return torch.cholesky_inverse(low), info != 0
+    x, info = torch.linalg.inv_ex(x_in)
+    return x, info != 0
+
+
+def bound_of(a: torch.Tensor, x: torch.Tensor, out_dtype: torch.dtype) -> torch.Tensor:
+    """rho (B,) float64 of the module docstring for inputs a and inverses x (B, n, n), plus the output rounding."""
+    n = a.shape[-1]
+    a64 = a if a.dtype == torch.float64 else a.double()
+    x64 = x if x.dtype == torch.float64 else x.double()
+    eye = torch.eye(n, dtype=torch.float64, device=a.device)
+    res = torch.baddbmm(eye, x64, a64, alpha=-1)
+    norms = [_norm_upper(torch.linalg.vector_norm(m, dim=(-2, -1)), n) for m in (res, x64, a64)]
+    rho = norms[0] + _gamma(n + 1, _U64) * (math.sqrt(n) + norms[1] * norms[2])
+    u_out = torch.finfo(out_dtype).eps / 2 if out_dtype != torch.float64 else 0.0
+    return (rho + u_out * (1 + rho)) * _SAFE
+
+
+def exact_inverse(a: torch.Tensor, *, method: str, dtype: torch.dtype, out_dtype: torch.dtype | None = None):
+    """(X in out_dtype, bound (B,) float64, singular (B,)) for a (B, n, n) by one candidate; see the module docstring."""
+    out_dtype = out_dtype or a.dtype
+    x, failed = invert(a, method, dtype)
+    bound = bound_of(a, x, out_dtype)
+    if method == "cholesky":  # not positive definite, or not symmetric: LU instead
+        redo = failed | ~(bound < 1)
+        if bool(redo.any()):
+            pos = redo.nonzero().squeeze(1)
+            xr, fr = invert(a[pos], "lu", dtype)
+            x[pos], failed[pos], bound[pos] = xr, fr, bound_of(a[pos], xr, out_dtype)
+    x = x if x.dtype == out_dtype else x.to(out_dtype)
+    singular = failed | ~torch.isfinite(x).flatten(1).all(1) | ~(bound < 1)
+    if bool(singular.any()):
+        bound[singular] = math.inf
+        x[singular] = math.nan
+    return x, bound, singular
+
+
+def _candidates(w: torch.dtype, spd: bool, device) -> list[tuple[str, torch.dtype]]:
+    dtypes = [w] if w == torch.float64 else [w, torch.float64]
+    methods = [m for m in CANDIDATES if (m != "cholesky" or spd) and (m != "numpy" or torch.device(device).type == "cpu")]
+    return [(m, d) for m in methods for d in dtypes]
+
+
+def _synthetic(n: int, count: int, w: torch.dtype, spd: bool, device) -> torch.Tensor:
+    """Well-conditioned test matrices of the kind the caller has (SPD or general), for timing only."""
+    g = torch.Generator().manual_seed(0)
+    m = torch.randn((count, n, n), generator=g, dtype=torch.float64) / math.sqrt(n)
+    a = m @ m.mT + torch.eye(n, dtype=torch.float64) if spd else m + 2 * torch.eye(n, dtype=torch.float64)
+    return a.to(w).to(device)
+
+
+def calibrate(n: int, w: torch.dtype, device="cpu", *, spd: bool = False, sample: torch.Tensor | None = None) -> dict:
+    """The fastest exact candidate for (n, w, device, spd), timed with its bound: {"method", "dtype", "per_matrix_s",
+    "timings": {name: per-matrix seconds}}; cached. sample, when given, supplies the matrices to time on."""
+    key = (n, w, str(device), torch.get_num_threads(), bool(spd))
+    if key in _CHOICES:
+        return _CHOICES[key]
+    a = sample[:CALIBRATION_SIZE] if sample is not None and sample.shape[0] >= 64 else \
+        _synthetic(n, CALIBRATION_SIZE, w, spd, device)
+    timings = {}
+    for method, dtype in _candidates(w, spd, device):
+        runs = []
+        for _ in range(3):  # the first run warms caches and allocators; keep the best of the rest
+            if torch.device(device).type == "cuda":
+                torch.cuda.synchronize(device)
+            t0 = time.perf_counter()
+            exact_inverse(a, method=method, dtype=dtype, out_dtype=w)
+            if torch.device(device).type == "cuda":
+                torch.cuda.synchronize(device)
+            runs.append(time.perf_counter() - t0)
+        timings[f"{method}-{str(dtype).removeprefix('torch.')}"] = min(runs[1:]) / a.shape[0]
+    best = min(timings, key=timings.get)
+    method, dtype = best.rsplit("-", 1)
+    _CHOICES[key] = {"method": method, "dtype": dtype, "per_matrix_s": timings[best], "timings": timings,
+                     "calibrated_on": int(a.shape[0])}
+    return _CHOICES[key]
+
+
+def fastest_exact(a: torch.Tensor, *, spd: bool = False, out_dtype: torch.dtype | None = None):
+    """exact_inverse by the calibrated fastest candidate: (X, bound, singular, choice)."""
+    choice = calibrate(a.shape[-1], a.dtype, a.device, spd=spd)
+    dtype = torch.float64 if choice["dtype"] == "float64" else torch.float32
+    return (*exact_inverse(a, method=choice["method"], dtype=dtype, out_dtype=out_dtype), choice)
