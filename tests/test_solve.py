@@ -65,7 +65,7 @@ def sample(name: str, count: int, dtype=torch.float32, seed: int = 1234) -> torc
 def test_16x16_float32_tol_1e4_certifies_every_matrix():
     """The target: on the 16x16 box in float32 at tol 1e-4, no fallback, every bound <= tol and every error <= bound."""
     a = sample("16x16", 4000)
-    res = certified_inverse(a, region="16x16", tol=1e-4)
+    res = certified_inverse(a, region="16x16", tol=1e-4, method="fast")
     assert not res.fallback.any() and (res.bound <= 1e-4).all() and (res.steps == 1).all()
     assert res.inverse.dtype == torch.float32
     ratios = check_bounds(a.numpy(), res)
@@ -78,7 +78,7 @@ def test_16x16_float32_tol_1e4_certifies_every_matrix():
 def test_16x16_tol_1e6_float32_input(residual_dtype):
     """At tol 1e-6 float32 answers are certified with a float64 residual, and also with the float32 one here."""
     a = sample("16x16", 1000, seed=7)
-    res = certified_inverse(a, region="16x16", tol=1e-6, init="taylor2", residual_dtype=residual_dtype)
+    res = certified_inverse(a, region="16x16", tol=1e-6, init="taylor2", residual_dtype=residual_dtype, method="fast")
     assert not res.fallback.any() and (res.bound <= 1e-6).all()
     check_bounds(a.numpy(), res)
 
@@ -89,7 +89,7 @@ def test_16x16_tol_1e6_float32_input(residual_dtype):
 def test_presets_float64(name, init, tol):
     """float64 input on every preset: all certified, even at tol 1e-12, within their bounds."""
     a = sample(name, 300, dtype=torch.float64)
-    res = certified_inverse(a, region=name, tol=tol, init=init)
+    res = certified_inverse(a, region=name, tol=tol, init=init, method="fast")
     assert not res.fallback.any() and (res.bound <= tol).all()
     check_bounds(a.numpy(), res)
 
@@ -97,7 +97,7 @@ def test_presets_float64(name, init, tol):
 def test_float32_tolerance_below_rounding_floor_takes_exact_path():
     """tol 1e-9 is below what float32 answers can be certified to: all take the exact path, flagged, bounds honest."""
     a = sample("3x3", 50)
-    res = certified_inverse(a, region="3x3", tol=1e-9)
+    res = certified_inverse(a, region="3x3", tol=1e-9, method="fast")
     assert res.fallback.all() and not (res.bound <= 1e-9).any()
     assert "bound > tol" in res.message
     check_bounds(a.numpy(), res)
@@ -106,7 +106,7 @@ def test_float32_tolerance_below_rounding_floor_takes_exact_path():
 def test_max_steps_zero():
     """With no Newton-Schulz step, Taylor-1 alone certifies fewer matrices; the rest fall back, every bound holds."""
     a = sample("16x16", 200)
-    res = certified_inverse(a, region="16x16", tol=1e-4, max_steps=0)
+    res = certified_inverse(a, region="16x16", tol=1e-4, max_steps=0, method="fast")
     assert res.fallback.any() and (res.steps == 0).all()
     assert (res.bound[~res.fallback] <= 1e-4).all()
     check_bounds(a.numpy(), res)
@@ -119,7 +119,7 @@ def test_network_init_from_object_and_checkpoint(tmp_path):
     path = checkpoint.save(net, tmp_path / "eq11.safetensors")
     a = sample("3x3", 500, dtype=torch.float64)
     for init in (net, str(path)):
-        res = certified_inverse(a, tol=1e-10, init=init)  # region defaults to the network's box
+        res = certified_inverse(a, tol=1e-10, init=init, method="fast")  # region defaults to the network's box
         assert not res.fallback.any() and (res.bound <= 1e-10).all()
         check_bounds(a.numpy(), res)
 
@@ -132,7 +132,7 @@ def test_bad_network_falls_back_with_valid_bounds():
     box = get_dataset("2x2-second").box
     net = Network(init_layers([4, 32, 4], 0), box, Scaling.for_box(box, "raw"))
     a = sample("2x2-second", 100)
-    res = certified_inverse(a, init=net, tol=1e-4)
+    res = certified_inverse(a, init=net, tol=1e-4, method="fast")
     assert res.fallback.all() and not res.outside.any()
     check_bounds(a.numpy(), res)
 
@@ -140,14 +140,14 @@ def test_bad_network_falls_back_with_valid_bounds():
 def test_types_shapes_and_devices():
     """torch in -> torch out with the batch shape kept; NumPy in -> NumPy out; one matrix -> 0-d bound."""
     a = sample("2x2-first", 6, dtype=torch.float64).reshape(2, 3, 2, 2)
-    res = certified_inverse(a, region="2x2-first", tol=1e-8)
+    res = certified_inverse(a, region="2x2-first", tol=1e-8, method="fast")
     assert isinstance(res.inverse, torch.Tensor) and res.inverse.shape == (2, 3, 2, 2)
     assert res.bound.shape == res.steps.shape == res.fallback.shape == (2, 3)
     box = get_dataset("2x2-first").box
     one = certified_inverse(box.center, region=box, tol=1e-8)  # a read-only NumPy array
     assert isinstance(one.inverse, np.ndarray) and one.inverse.shape == (2, 2) and one.bound.shape == ()
     np.testing.assert_allclose(one.inverse, box.center_inverse, rtol=1e-12)
-    ints = certified_inverse(np.array([[2, 2], [2, 3]]), region=box, tol=1e-8)
+    ints = certified_inverse(np.array([[2, 2], [2, 3]]), region=box, tol=1e-8, method="fast")
     assert ints.inverse.dtype == np.float64 and bool(ints.certified)
     empty = certified_inverse(np.zeros((0, 2, 2), np.float32), region=box)
     assert empty.inverse.shape == (0, 2, 2) and empty.bound.shape == (0,)
@@ -187,9 +187,14 @@ def test_bad_input(kwargs, needle):
     assert needle in str(err.value)
 
 
-def test_singular_centre_rejected():
+def test_singular_centre_rejected_by_fast_and_routed_exact_by_auto():
+    """A singular centre: method fast refuses with a message; auto inverts on the exact path and says why."""
+    box = Box(np.array([[1.0, 2.0], [2.0, 4.0]]), 0.1)
     with pytest.raises(InputError, match="singular"):
-        certified_inverse(np.eye(2), region=Box(np.array([[1.0, 2.0], [2.0, 4.0]]), 0.1))
+        certified_inverse(np.eye(2), region=box, method="fast")
+    res = certified_inverse(np.eye(2)[None], region=box)
+    assert res.fallback.all() and res.route["chosen"] == "exact" and "singular" in res.route["why"]
+    assert np.allclose(res.inverse[0], np.eye(2)) and res.bound[0] < 1e-12
 
 
 def test_benchmark_smoke():
@@ -314,7 +319,7 @@ def test_lane_mixed_chunks(monkeypatch):
     a[10] = torch.tensor(box.center, dtype=torch.float32)
     a[70] += 1.0
     a[150, 2, 5] = float("nan")
-    res = certified_inverse(a, region="16x16", tol=1e-4)
+    res = certified_inverse(a, region="16x16", tol=1e-4, method="fast")
     assert calls
     inside = np.ones(200, bool)
     inside[[70, 150]] = False
@@ -325,6 +330,6 @@ def test_lane_mixed_chunks(monkeypatch):
     check_bounds(a.numpy(), res, skip=~np.isfinite(a.numpy()).all(axis=(-2, -1)))
     # The lane's answers and bounds against the general path's, on the in-box matrices.
     calls.clear()
-    ref = certified_inverse(a[inside], region="16x16", tol=1e-4, residual_dtype="float64")
+    ref = certified_inverse(a[inside], region="16x16", tol=1e-4, residual_dtype="float64", method="fast")
     assert not calls and not ref.fallback.any()
     assert float((res.inverse[inside] - ref.inverse).abs().max()) < 1e-4 * float(ref.inverse.abs().max())

@@ -51,9 +51,10 @@ import numpy as np
 import torch
 
 from neuralinv import exact
+from neuralinv.environment import cpu_name
 from neuralinv.errors import InputError
 from neuralinv.models import Network
-from neuralinv.regions import Box, Equilibrated, Region, Union, get_dataset, load_region
+from neuralinv.regions import Box, Equilibrated, Region, Union, get_dataset, load_region, sigma_min
 
 INITS = ("taylor1", "taylor2")
 # Matrix entries per chunk (2048 16x16 matrices): a chunk's work tensors (2 MB each in float32) stay in cache; measured
@@ -664,6 +665,14 @@ def _fast_cost(k: int, unit: dict, *, converted: bool, geo: _Geometry) -> float:
         unit["product"]
 
 
+def _steps_worth_trying(c_exact: float, unit: dict, *, converted: bool, geo: _Geometry) -> int:
+    """The most Newton-Schulz steps whose cost alone stays below the exact path's (-1: not even 0 steps)."""
+    k = -1
+    while k < AUTO_MAX_STEPS and _fast_cost(k + 1, unit, converted=converted, geo=geo) < AUTO_MARGIN * c_exact:
+        k += 1
+    return k
+
+
 def _decide(counts: np.ndarray, failed: int, c_exact: float, unit: dict, *, converted: bool, geo: _Geometry):
     """(max_steps or None for the exact path, estimated fast/exact time ratio) from a probe's step counts."""
     total = counts.sum() + failed
@@ -694,6 +703,15 @@ def _residual_dtype(geo: _Geometry, region: Region, w: torch.dtype, tol: float, 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # The public function
+
+
+def _singular_centre(geo: _Geometry, w: torch.dtype) -> str:
+    """Why no fast path exists around the region's centres ("" when one does): a centre singular in w."""
+    for c in geo.centers:
+        c_w = torch.tensor(c, dtype=w).double().numpy()
+        if np.linalg.matrix_rank(c_w) < len(c_w):
+            return f"the centre is singular in {str(w).removeprefix('torch.')} (sigma_min(A0) = {sigma_min(c_w):.3g})"
+    return ""
 
 
 def _as_region(region, init) -> Region:
@@ -757,24 +775,35 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
         exact_choice = exact.calibrate(reg.n, w, dev, spd=spd)
         route.update(exact_path=f"{exact_choice['method']} ({exact_choice['dtype']})",
                      exact_per_matrix_s=exact_choice["per_matrix_s"])
-        if method != "exact" and bsz:
-            try:
-                r = _as_dtype(residual_dtype, w) if residual_dtype is not None else _residual_dtype(geo, reg, w, tol, dev)
-            except InputError:
-                raise
+        singular = _singular_centre(geo, w)
+        if singular and method == "fast":
+            raise InputError(f"region: {singular}; the fast path expands around the centre's inverse (use method "
+                             f"auto or exact)")
+        if method != "exact" and bsz and not singular:
+            r = _as_dtype(residual_dtype, w) if residual_dtype is not None else _residual_dtype(geo, reg, w, tol, dev)
             route["residual_dtype"] = str(r).removeprefix("torch.")
             kw = dict(tol=tol, init=init, r=r, buf=buf)
             todo = None  # positions still to run (None: all)
             k_run = max_steps if max_steps is not None else (3 if method == "fast" else AUTO_MAX_STEPS)
             lane = True
-            if method == "auto" and bsz >= 2 * PROBE_MIN:
+            unit = _unit_costs(reg.n, w, dev) if method == "auto" else None
+            k_cap = _steps_worth_trying(exact_choice["per_matrix_s"], unit, converted=r != w, geo=geo) \
+                if method == "auto" else k_run
+            if method == "auto" and k_cap < 0:
+                route["chosen"] = "exact"
+                route["why"] = ("on this machine the exact path beats even a Taylor guess without Newton-Schulz steps "
+                                f"(estimated {_fast_cost(0, unit, converted=r != w, geo=geo) / exact_choice['per_matrix_s']:.2f}x its "
+                                "time per matrix)")
+                todo = torch.zeros(0, dtype=torch.long, device=dev)
+                k_run = 0
+            elif method == "auto" and bsz >= 2 * PROBE_MIN:
+                k_run = min(k_run, k_cap)
                 stride = max(1, min(PROBE_SHARE, bsz // PROBE_MIN))
                 probe = torch.arange(0, bsz, stride, device=dev)
                 xs, bs, ks, os = x[probe], bound[probe], steps[probe], flags["outside"][probe]
                 g = _fast_region(t[probe], geo, xs, bs, ks, os, max_steps=k_run, lane=False, **kw)
                 x[probe], bound[probe], steps[probe], flags["outside"][probe], good[probe] = xs, bs, ks, os, g
                 counts = np.bincount(ks[g].cpu().numpy(), minlength=k_run + 1)[:k_run + 1]
-                unit = _unit_costs(reg.n, w, dev)
                 k_best, ratio = _decide(counts, int((~g).sum()), exact_choice["per_matrix_s"], unit,
                                         converted=r != w, geo=geo)
                 share = float(g.float().mean())
@@ -796,9 +825,11 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
                     route["why"] = (f"a probe of {probe.numel()} matrices certified {share:.0%} within "
                                     f"{k_best} steps; estimated {ratio:.2f}x the exact path's time")
             else:
+                k_run = min(k_run, k_cap)
                 route["chosen"] = "fast"
                 route["why"] = ("method fast" if method == "fast" else
-                                f"a batch of {bsz} is too small to probe: the fast path where it certifies")
+                                f"a batch of {bsz} is too small to probe: the fast path where it certifies, at most "
+                                f"{k_run} steps (more would cost more than the exact path)")
             route["max_steps"] = k_run
             if todo is None:
                 good |= _fast_region(t, geo, x, bound, steps, flags["outside"], max_steps=k_run, lane=lane, **kw)
@@ -808,7 +839,7 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
                 x[todo], bound[todo], steps[todo], flags["outside"][todo], good[todo] = xs, bs, ks, os, g
         else:
             route["chosen"] = "exact"
-            route["why"] = "method exact" if method == "exact" else "empty batch"
+            route["why"] = "method exact" if method == "exact" else singular or "empty batch"
         _exact_rest(t, x, bound, steps, flags, good, spd=spd, choice=exact_choice)
     route["exact_alone_s_estimate"] = exact_choice["per_matrix_s"] * bsz
     fallback, singular, nonfinite, outside = (flags[k] for k in _FLAGS)
@@ -826,8 +857,17 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
 
 def _exact_rest(t, x, bound, steps, flags: dict, good, *, spd: bool, choice: dict) -> None:
     """The exact path for every matrix not certified (good False), into the destinations; NaN/Inf are not inverted."""
-    pos = (~good).nonzero().squeeze(1)
     flags["outside"] &= ~good
+    if not bool(good.any()) and bool(torch.isfinite(t).all()):  # the whole batch, in place: no gathers
+        dtype = torch.float64 if choice["dtype"] == "float64" else torch.float32
+        xe, be, se = exact.exact_inverse(t, method=choice["method"], dtype=dtype, out_dtype=t.dtype)
+        x.copy_(xe)
+        bound.copy_(be)
+        flags["fallback"].fill_(True)
+        flags["singular"].copy_(se)
+        flags["outside"].fill_(False)
+        return
+    pos = (~good).nonzero().squeeze(1)
     if not pos.numel():
         return
     sub = t[pos]
@@ -989,3 +1029,44 @@ def benchmark_certified(count: int = 10_000, tol: float = 1e-4, *, residual_dtyp
         "max_error_over_bound": float((err / b).max()), "all_errors_within_bound": bool((err <= b).all()),
         "torch": torch.__version__, "machine": platform.machine(), "processor": platform.processor() or None,
     }
+
+
+def assess(region, a, *, tol: float = 1e-4, repeats: int = 5, sample: int = 2000, seed: int = 0) -> dict:
+    """What the fast path does for a region on matrices like a (m, n, n), measured on a sub-sample of at most sample:
+    the share certified within AUTO_MAX_STEPS Newton-Schulz steps (and after how many), what "auto" chooses, and the
+    median time of certified_inverse(method="auto") against the faster of torch.linalg.inv and numpy.linalg.inv on
+    the same sub-sample (ratio < 1: faster than the exact inverse). Every bound is checked against numpy's float64
+    inverse first ("violations" counts errors above their bound; it must be 0)."""
+    reg = load_region(region)
+    arr = np.asarray(a)
+    rng = np.random.default_rng(seed)
+    sub = arr[np.sort(rng.choice(len(arr), min(sample, len(arr)), replace=False))] if len(arr) > sample else arr
+    sub = np.ascontiguousarray(sub)
+    fast = certified_inverse(sub, region=reg, tol=tol, method="fast", max_steps=AUTO_MAX_STEPS)
+    ok = ~fast.fallback
+    ref = np.linalg.inv(sub.astype(np.float64))
+    err = np.linalg.norm(fast.inverse - ref, axis=(-2, -1)) / np.linalg.norm(ref, axis=(-2, -1))
+    t = torch.from_numpy(sub)
+
+    def median_time(fn) -> float:
+        fn()
+        runs = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            runs.append(time.perf_counter() - t0)
+        return float(np.median(runs))
+
+    auto = certified_inverse(sub, region=reg, tol=tol, method="auto")
+    t_auto = median_time(lambda: certified_inverse(sub, region=reg, tol=tol, method="auto"))
+    t_torch = median_time(lambda: torch.linalg.inv(t))
+    t_numpy = median_time(lambda: np.linalg.inv(sub))
+    return {
+        "matrices": int(len(sub)), "tol": tol, "fast_certified": int(ok.sum()), "fast_share": float(ok.mean()),
+        "steps": {str(k): int(v) for k, v in enumerate(np.bincount(fast.steps[ok])) if v} if ok.any() else {},
+        "violations": int((err > fast.bound).sum()), "auto_route": auto.route,
+        "auto_fast_share": float((~auto.fallback).mean()), "auto_s": t_auto, "torch_inv_s": t_torch,
+        "numpy_inv_s": t_numpy, "time_vs_best_exact": t_auto / min(t_torch, t_numpy),
+        "threads": torch.get_num_threads(), "processor": cpu_name(),
+    }
+

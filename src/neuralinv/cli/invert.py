@@ -57,8 +57,9 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
-def load_matrices(path: str, n: int) -> np.ndarray:
-    """The (..., n, n) float32/float64/integer array in path, checked; one-line InputError otherwise."""
+def load_matrices(path: str, n: int | None) -> np.ndarray:
+    """The (..., n, n) float32/float64/integer array in path (any n when n is None), checked; one-line InputError
+    otherwise."""
     if not Path(path).is_file():
         raise InputError(f"{path}: no such file")
     try:
@@ -69,7 +70,9 @@ def load_matrices(path: str, n: int) -> np.ndarray:
         raise InputError(f"{path}: expected a .npy array, got a .npz archive")
     if a.dtype.kind not in "fiu" or (a.dtype.kind == "f" and a.dtype.itemsize not in (4, 8)):
         raise InputError(f"{path}: expected float32, float64 or integer entries, got dtype {a.dtype}")
-    if a.ndim < 2 or a.shape[-1] != a.shape[-2] or a.shape[-1] != n:
+    if n is None and (a.ndim < 2 or a.shape[-1] != a.shape[-2]):
+        raise InputError(f"{path}: expected shape (..., n, n), got {a.shape}")
+    if n is not None and (a.ndim < 2 or a.shape[-1] != a.shape[-2] or a.shape[-1] != n):
         raise InputError(f"{path}: expected shape (..., {n}, {n}) for the {n}x{n} region, got {a.shape}")
     bad = ~np.isfinite(a).all(axis=(-2, -1))
     if bad.any():
