@@ -27,7 +27,7 @@ from neuralinv import paper
 from neuralinv.baselines import exact_inverse
 from neuralinv.data import Scaling, test_set
 from neuralinv.errors import InputError
-from neuralinv.models import Network, get_model, init_layers, mlp_forward
+from neuralinv.models import FastNetwork, Network, get_model, init_layers, mlp_forward
 from neuralinv.regions import Box, get_dataset
 
 TABLE1_DATASETS = ("2x2-first", "2x2-second", "3x3", "16x16")
@@ -220,146 +220,17 @@ def roofline_bound(flops: float, nbytes: float, *, gemm_rate: float, bandwidth: 
 # Fast paths
 
 
-class FastNetwork:
-    """The inference path of a Network with the framework overhead taken out: the same function, fewer passes.
-
-    net(a) computes x = (vec(A) - offset) / s in float64, casts to float32, runs the MLP and decodes in float64:
-    about a dozen framework ops, each a pass over memory, and an allocation per activation. Two plans instead:
-
-    - large batches (float32): the subtraction runs in the input's dtype (float64: no cancellation) and writes
-      float32 in the same pass, 1/s is folded into the first layer's weights, layers run as addmm into buffers
-      preallocated per batch size (no page faults on large activations), ReLU in place, a narrow last layer is
-      computed transposed (W h^T: the CPU GEMM runs it several times faster than h W^T for a few output columns),
-      and one op decodes into the float64 output; for 2x2 and 3x3 the offset is tiled to the batch, so the
-      subtraction is one long loop rather than rows loops of n^2 elements;
-    - small batches of a small network (float64): the encoding is folded into the first layer and the decoding
-      into the last, (W / s, b - W offset / s) and (s_t W, s_t b + offset_t), so a 2-FC call is three ops
-      (addmm, relu_, addmm). float64 keeps the folding free of cancellation; at a few rows every op costs its
-      framework floor whatever the dtype.
-
-    Both evaluate the same weights; outputs match net(a) to float32 rounding. Call with a (..., n, n) float tensor
-    on the network's device; returns a new float64 (..., n, n) tensor. Not thread-safe (buffers are shared).
-    """
-
-    TRANSPOSE_BELOW = 16  # last layers with fewer outputs than this are computed as W h^T
-    TILE_BELOW = 16  # inputs with fewer entries than this subtract a tiled offset (see buffers)
-    SMALL_ROWS = 64  # batches of at most this many matrices use the float64 plan ...
-    SMALL_PARAMS = 65_536  # ... when the network has at most this many weights (float64 doubles weight traffic)
-
-    def __init__(self, net: Network, *, device=None):
-        device = torch.device(device) if device is not None else net.layers[0][0].device
-        s = net.scaling
-        self.n, self.d = net.n, net.n ** 2
-        self.device = device
-        self.layer_sizes = net.layer_sizes
-        w_dtype = net.layers[0][0].dtype
-        self.dtype = w_dtype
-        layers = [(w.detach().to(device), b.detach().to(device)) for w, b in net.layers]
-        w0 = (layers[0][0].double() / s.input_scale).to(w_dtype)
-        self.first = (w0.t().contiguous(), layers[0][1].contiguous())
-        self.middle = [(w.t().contiguous(), b.contiguous()) for w, b in layers[1:-1]]
-        w_last, b_last = layers[-1]
-        self.transposed = w_last.shape[0] < self.TRANSPOSE_BELOW
-        if self.transposed:
-            self.last = (w_last.contiguous(), b_last[:, None].contiguous())
-        else:
-            self.last = (w_last.t().contiguous(), b_last.contiguous())
-        self.in_offset = {dt: torch.tensor(s.input_offset, dtype=dt, device=device)
-                          for dt in (torch.float32, torch.float64)}
-        self.out_offset = torch.tensor(s.target_offset, dtype=torch.float64, device=device)
-        self.out_offset_col = self.out_offset[:, None].contiguous()
-        self.out_scale = s.target_scale
-        self.folded = None
-        if sum(w.numel() + b.numel() for w, b in layers) <= self.SMALL_PARAMS:
-            f64 = [(w.double(), b.double()) for w, b in layers]
-            w0, b0 = f64[0][0] / s.input_scale, f64[0][1]
-            b0 = b0 - w0 @ self.in_offset[torch.float64]
-            wl, bl = f64[-1][0] * s.target_scale, f64[-1][1] * s.target_scale + self.out_offset
-            self.folded = [(w0.t().contiguous(), b0)] + [(w.t().contiguous(), b) for w, b in f64[1:-1]] + \
-                [(wl.t().contiguous(), bl)]
-        self._buffers: dict[int, dict] = {}
-        self._plans: dict[tuple, list] = {}
-
-    def buffers(self, rows: int) -> dict:
-        if rows not in self._buffers:
-            kw = {"device": self.device}
-            hidden = [torch.empty((rows, h), dtype=self.dtype, **kw) for h in self.layer_sizes[1:-1]]
-            y_shape = (self.d, rows) if self.transposed else (rows, self.d)
-            self._buffers[rows] = {"x32": torch.empty((rows, self.d), dtype=self.dtype, **kw),
-                                   "hidden": hidden, "y": torch.empty(y_shape, dtype=self.dtype, **kw)}
-            if self.d < self.TILE_BELOW:
-                # Broadcasting a row of d < 16 offsets runs an inner loop of d elements; a tiled copy of the offsets
-                # makes the subtraction one long elementwise loop (about twice as fast for 2x2 and 3x3).
-                self._buffers[rows]["offset"] = self.in_offset[torch.float64].repeat(rows, 1)
-        return self._buffers[rows]
-
-    def plan_name(self, rows: int) -> str:
-        return "float64" if self.folded is not None and rows <= self.SMALL_ROWS else "float32"
-
-    def stages(self, rows: int, dtype) -> list[tuple[str, Callable]]:
-        """The path for a batch of rows matrices as named steps, each taking the previous step's output."""
-        if self.plan_name(rows) == "float64":
-            return self._stages_float64(dtype)
-        buf = self.buffers(rows)
-        offset = buf["offset"] if "offset" in buf and dtype == torch.float64 else self.in_offset[dtype]
-        out = [("encode", lambda x: torch.sub(x, offset, out=buf["x32"]))]
-        w, b = self.first
-        hidden = buf["hidden"]
-        out.append(("layer 1", lambda x, w=w, b=b: torch.addmm(b, x, w, out=hidden[0])))
-        out.append(("relu 1", torch.relu_))
-        for i, (w, b) in enumerate(self.middle):
-            out.append((f"layer {i + 2}", lambda x, w=w, b=b, h=hidden[i + 1]: torch.addmm(b, x, w, out=h)))
-            out.append((f"relu {i + 2}", torch.relu_))
-        w, b = self.last
-        k = len(self.layer_sizes) - 1
-        kw = {"dtype": torch.float64, "device": self.device}
-        # The decode writes a fresh row-major output (the caller keeps it). After a transposed last layer it walks
-        # y^T in its own order and writes the output through its transpose, which beats reading y^T transposed.
-        if self.transposed:
-            out.append((f"layer {k}", lambda x: torch.addmm(b, w, x.t(), out=buf["y"])))
-            out.append(("decode", lambda y: torch.add(self.out_offset_col, y, alpha=self.out_scale,
-                                                      out=torch.empty((rows, self.d), **kw).t()).t()))
-        else:
-            out.append((f"layer {k}", lambda x: torch.addmm(b, x, w, out=buf["y"])))
-            out.append(("decode", lambda y: torch.add(self.out_offset, y, alpha=self.out_scale,
-                                                      out=torch.empty((rows, self.d), **kw))))
-        return out
-
-    def _stages_float64(self, dtype) -> list[tuple[str, Callable]]:
-        out = [] if dtype == torch.float64 else [("encode", lambda x: x.double())]
-        last = len(self.folded) - 1
-        for i, (w, b) in enumerate(self.folded):
-            out.append((f"layer {i + 1}", lambda x, w=w, b=b: torch.addmm(b, x, w)))
-            if i < last:
-                out.append((f"relu {i + 1}", torch.relu_))
-        return out
-
-    def __call__(self, a: torch.Tensor) -> torch.Tensor:
-        # No autograd context here (entering one costs more than a whole 2x2 call): the weights are detached and
-        # so is the input, and every op writes into an out= buffer.
-        batch = a.shape[:-2]
-        if a.shape[-2:] != (self.n, self.n):
-            raise ValueError(f"a: expected (..., {self.n}, {self.n}), got {tuple(a.shape)}")
-        if a.dtype not in self.in_offset:
-            a = a.to(torch.float64)
-        x = a.detach().reshape(-1, self.d)
-        key = (x.shape[0], x.dtype)
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plans[key] = [step for _, step in self.stages(*key)]
-        for step in plan:
+def profile_network(fast: FastNetwork, a: torch.Tensor, *, repeats: int = 5) -> list[tuple[str, float]]:
+    """Median seconds of each stage of fast's path on a (N, n, n), run on its own: where the time of a call goes."""
+    x = a.reshape(-1, fast.d)
+    if x.dtype not in (torch.float32, torch.float64):
+        x = x.double()
+    result = []
+    for name, step in fast.stages(x.shape[0], x.dtype):
+        result.append((name, time_fn(lambda: step(x), device=fast.device, repeats=repeats).median))
+        with torch.inference_mode():
             x = step(x)
-        return x.view(*batch, self.n, self.n)
-
-    def profile(self, a: torch.Tensor, *, repeats: int = 5) -> list[tuple[str, float]]:
-        """Median seconds of each stage on a (N, n, n), run on its own: where the time of a call goes."""
-        x = a.reshape(-1, self.d)
-        result = []
-        for name, step in self.stages(x.shape[0], x.dtype):
-            result.append((name, time_fn(lambda: step(x), device=self.device, repeats=repeats).median))
-            with torch.inference_mode():
-                x = step(x)
-        return result
+    return result
 
 
 class Classical:
@@ -482,10 +353,10 @@ def table3(device="cpu", *, datasets=TABLE1_DATASETS, models=TABLE1_MODELS, sett
     """Seconds per 10,000 matrices at each batch size for every network and classical path, with rooflines.
 
     networks: trained networks keyed by (dataset, model); missing ones are timed with random weights and get no
-    MAE. Each network is timed three ways: "full" (FastNetwork: float64 matrices in, float64 inverses out; what a
-    user should call), "plain" (Network.__call__, the straightforward path) and "mlp" (models.mlp_forward on the
-    encoded float32 inputs: the raw forward pass). Every path's MAE against numpy's float64 inverse is computed on
-    the same test matrices before it is timed.
+    MAE. Each network is timed three ways: "full" (models.FastNetwork, what Network.__call__ runs: float64
+    matrices in, float64 inverses out), "plain" (Network.forward_reference, the straightforward path) and "mlp"
+    (models.mlp_forward on the encoded float32 inputs: the raw forward pass). Every path's MAE against numpy's
+    float64 inverse is computed on the same test matrices before it is timed.
     """
     settings = settings or Settings()
     device = torch.device(device)
@@ -531,9 +402,9 @@ def table3(device="cpu", *, datasets=TABLE1_DATASETS, models=TABLE1_MODELS, sett
             paper_row = paper_times(model, box.n)
             flops = mlp_flops(sizes, PER)
             with torch.inference_mode():  # the fast path must give the plain path's answers before it is timed
-                outputs = {"full": fast(a), "plain": net(a)}
+                outputs = {"full": fast(a), "plain": net.forward_reference(a)}
             diff = float((outputs["full"] - outputs["plain"]).abs().max())
-            for variant, fn in [("full", fast), ("plain", net)]:
+            for variant, fn in [("full", fast), ("plain", net.forward_reference)]:
                 say(f"{ds}: {model} {variant}")
                 steps = net.info.get("steps", net.info.get("trained_steps")) if trained else None
                 row = measure(fn, outputs[variant], method=model, kind="network", variant=variant, trained=trained,
@@ -567,7 +438,7 @@ def table3(device="cpu", *, datasets=TABLE1_DATASETS, models=TABLE1_MODELS, sett
                 if row["variant"] == "full" and row["ratio"] > ROOFLINE_TARGET:
                     # Only a miss needs explaining: time each stage of the path on its own.
                     say(f"{ds}: {model} stages")
-                    stages = fast.profile(a[:big], repeats=settings.repeats)
+                    stages = profile_network(fast, a[:big], repeats=settings.repeats)
                     row["stages"] = {k: v * PER / big for k, v in stages}
                 row["miss"] = miss_reason(row, rates)
     # Other processes on the machine slow every path; the load average says how busy it was.
@@ -681,13 +552,16 @@ def time_training(*, models=(1, 3, 6, 24), dataset: str = "2x2-first", model: st
                   repeats: int = 5, device="cpu") -> dict:
     """Per-model step time of the batched ensemble against a plain one-model PyTorch loop, in the same run.
 
-    Each time is (t(steps[1]) - t(steps[0])) / (steps[1] - steps[0]), median over repeats, so set-up (data,
-    initialisation) cancels. The plain loop (train.train_plain: nn.Sequential, torch.optim.Adam, the scheduler) is
+    Each time is (t(steps[1]) - t(steps[0])) / (steps[1] - steps[0]), median over repeats after one untimed
+    warm-up run, so set-up (data, initialisation) cancels. The plain loop (train.train_plain: nn.Sequential, torch.optim.Adam, the scheduler) is
     timed with the default thread count and with one thread, and the faster is the baseline.
     """
     from neuralinv.train import TrainConfig, train_ensemble, train_plain
 
     def per_step(run) -> float:
+        # One untimed run first: a path's first run pays one-off costs (a thread pool resized by set_num_threads,
+        # first-touch allocations) that would otherwise land in t(steps[0]) alone and can make the difference < 0.
+        run(steps[0])
         samples = []
         for _ in range(repeats):
             ends = []
