@@ -1,0 +1,211 @@
+"""certified_inverse on regions of one's own: bounds hold for every shape (equilibrated, several centres), the auto
+choice follows its cost model, and the exact path is chosen by measurement."""
+
+import numpy as np
+import pytest
+import torch
+
+from neuralinv import exact, fit_region
+from neuralinv.cli import main
+from neuralinv.regions import Ball, Box
+from neuralinv.solve import _decide, _fast_cost, _Geometry, _steps_worth_trying, certified_inverse
+
+
+def spd_family(rng, count, n=6, spread=0.05, scales=None, centre_shift=0.0, centre_seed=11):
+    """Symmetric positive definite matrices around a seeded SPD centre (optionally with unequal variable scales)."""
+    m = np.random.default_rng(centre_seed).standard_normal((n, n))
+    c = m @ m.T / n + np.eye(n) + centre_shift * np.eye(n)
+    g = rng.standard_normal((count, n, n)) * spread
+    a = c + (g + np.swapaxes(g, 1, 2)) / 2
+    return a * np.outer(scales, scales) if scales is not None else a
+
+
+def rel_errors(res, a):
+    ref = np.linalg.inv(np.asarray(a, dtype=np.float64))
+    x = np.asarray(res.inverse, dtype=np.float64)
+    return np.linalg.norm(x - ref, axis=(-2, -1)) / np.linalg.norm(ref, axis=(-2, -1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("method", ["auto", "fast", "exact"])
+def test_bounds_hold_on_a_fitted_region(method, dtype, rng):
+    """Every answer's error (against float64 numpy) is within its bound, whichever method, and none is NaN."""
+    a = spd_family(rng, 3000).astype(dtype)
+    region = fit_region(spd_family(np.random.default_rng(7), 500))
+    res = certified_inverse(a, region=region, tol=1e-4, method=method)
+    err = rel_errors(res, a)
+    assert np.isfinite(res.bound).all() and (err <= res.bound).all()
+    assert res.inverse.dtype == a.dtype
+    if method == "exact":
+        assert res.fallback.all()
+    if method == "fast":
+        assert (~res.fallback).mean() > 0.9 and (res.bound[~res.fallback] <= 1e-4).all()
+
+
+def test_equilibrated_fast_path_bounds_hold(rng):
+    """Variables of scales 1e-3..1e3: the fast path works in D A D and its bounds hold for A's own inverses."""
+    scales = np.array([1e3, 1.0, 1e-3, 30.0, 0.1, 5.0])
+    a = spd_family(rng, 2000, scales=scales)
+    region = fit_region(spd_family(np.random.default_rng(3), 400, scales=scales))
+    res = certified_inverse(a, region=region, tol=1e-6, method="fast", max_steps=6)
+    err = rel_errors(res, a)
+    assert (~res.fallback).mean() > 0.9
+    assert (err <= res.bound).all() and (res.bound[~res.fallback] <= 1e-6).all()
+    plain = certified_inverse(a, region=fit_region(a[:400], equilibrate=False), tol=1e-6, method="fast",
+                              max_steps=6)
+    assert (~plain.fallback).sum() <= (~res.fallback).sum()
+
+
+def test_several_centres_route_to_the_nearest(rng):
+    """A two-cluster family: a two-centre union certifies nearly all, one centre far fewer; bounds hold for both."""
+    a = np.concatenate([spd_family(rng, 1000, spread=0.02), spd_family(rng, 1000, spread=0.02, centre_shift=3.0)])
+    one = certified_inverse(a, region=fit_region(a, centres=1), tol=1e-8, method="fast", max_steps=3)
+    two = certified_inverse(a, region=fit_region(a, centres=2), tol=1e-8, method="fast", max_steps=3)
+    for res in (one, two):
+        assert (rel_errors(res, a) <= res.bound).all()
+    assert (~two.fallback).mean() > 0.95 and (~two.fallback).sum() > (~one.fallback).sum()
+
+
+def test_matrices_far_outside_go_exact_with_bounds(rng):
+    """Matrices far from the region's centre fail to certify and take the exact path; non-finite ones are NaN."""
+    region = Ball(np.eye(4) * 3, 0.5)
+    a = rng.standard_normal((600, 4, 4)) * 3
+    a[0] = np.nan
+    res = certified_inverse(a, region=region, tol=1e-6, method="fast")
+    assert res.fallback[0] and res.nonfinite[0] and np.isnan(res.inverse[0]).all()
+    ok = np.isfinite(res.bound)
+    assert (rel_errors(res, a)[ok] <= res.bound[ok]).all()
+    assert res.fallback[1:].mean() > 0.9
+
+
+def unit(product=1.0, passes=0.1):
+    return {"product": product, "pass": passes}
+
+
+GEO = _Geometry(None, np.eye(4)[None], (np.inf,), 1.0)
+
+
+def test_decide_prefers_fast_when_it_certifies_early():
+    """All of a probe certified after one step at cost well under the exact path's: fast, with max_steps 1."""
+    counts = np.array([0, 100, 0, 0])
+    k, ratio = _decide(counts, 0, c_exact=20.0, unit=unit(), converted=False, geo=GEO)
+    assert k == 1 and ratio == pytest.approx(_fast_cost(1, unit(), converted=False, geo=GEO) / 20.0)
+
+
+def test_decide_goes_exact_when_the_fast_path_costs_more():
+    """Matrices needing many steps, each step dearer than the exact inverse: exact (None)."""
+    counts = np.array([0, 0, 0, 10, 90])
+    k, ratio = _decide(counts, 0, c_exact=5.0, unit=unit(), converted=False, geo=GEO)
+    assert k is None and ratio >= 0.85
+
+
+def test_decide_stops_at_the_cheapest_step_count():
+    """When all but one certify after 2 steps and that one after 6, stopping at 2 (it goes exact) is cheapest."""
+    counts = np.array([0, 0, 100, 0, 0, 0, 1])
+    k, _ = _decide(counts, 0, c_exact=10.0, unit=unit(passes=0.0), converted=False, geo=GEO)
+    assert k == 2
+
+
+def test_failures_count_against_the_fast_path():
+    """A probe where most fail pays their wasted work plus the exact path: exact."""
+    counts = np.array([0, 10, 0])
+    k, ratio = _decide(counts, 90, c_exact=10.0, unit=unit(), converted=False, geo=GEO)
+    assert k is None and ratio >= 1
+
+
+def test_steps_worth_trying():
+    """Steps are worth trying only while their cost alone stays below the exact path's."""
+    assert _steps_worth_trying(1.0, unit(), converted=False, geo=GEO) == -1
+    k = _steps_worth_trying(100.0, unit(), converted=False, geo=GEO)
+    assert k == 6  # capped at AUTO_MAX_STEPS
+
+
+def test_auto_skips_the_fast_path_when_the_exact_path_is_cheap(monkeypatch, rng):
+    """If the exact path is measured cheaper than a Taylor guess, auto goes exact without probing, and says why."""
+    monkeypatch.setattr(exact, "calibrate", lambda *a, **k: {"method": "lu", "dtype": "float64",
+                                                             "per_matrix_s": 1e-12, "timings": {}})
+    a = spd_family(rng, 3000)
+    res = certified_inverse(a, region=fit_region(a[:500]), tol=1e-4)
+    assert res.fallback.all() and res.route["chosen"] == "exact" and "probe" not in res.route
+    assert (rel_errors(res, a) <= res.bound).all()
+
+
+def test_auto_takes_the_fast_path_when_the_exact_path_is_dear(monkeypatch, rng):
+    """If the exact path is measured very dear, auto probes, takes the fast path, and reports the probe."""
+    monkeypatch.setattr(exact, "calibrate", lambda *a, **k: {"method": "lu", "dtype": "float64",
+                                                             "per_matrix_s": 1.0, "timings": {}})
+    a = spd_family(rng, 3000, spread=0.01)
+    res = certified_inverse(a, region=fit_region(a[:500]), tol=1e-4)
+    assert res.route["chosen"] == "fast" and res.route["probe"]["certified"] > 0
+    assert (~res.fallback).mean() > 0.95 and (rel_errors(res, a) <= res.bound).all()
+
+
+@pytest.mark.parametrize("spd", [False, True])
+def test_exact_candidates_agree_and_bound(spd, rng):
+    """Every exact candidate inverts within its bound; Cholesky on a non-SPD matrix falls back to LU."""
+    a = torch.from_numpy(spd_family(rng, 200) if spd else rng.standard_normal((200, 5, 5)) + 4 * np.eye(5))
+    ref = torch.linalg.inv(a)
+    for method in ("lu", "numpy", "cholesky"):
+        for dtype in (torch.float32, torch.float64):
+            x, bound, singular = exact.exact_inverse(a.to(dtype), method=method, dtype=dtype)
+            err = torch.linalg.matrix_norm(x.double() - ref) / torch.linalg.matrix_norm(ref)
+            assert not singular.any() and (err <= bound).all()
+    choice = exact.calibrate(5, torch.float64, "cpu", spd=spd)
+    assert choice["method"] in ("lu", "numpy", "cholesky") and choice["per_matrix_s"] > 0
+    assert (choice["method"] != "cholesky") or spd
+
+
+def test_exact_marks_singular(rng):
+    """A singular matrix on the exact path is NaN with bound inf, its neighbours unaffected."""
+    a = rng.standard_normal((4, 3, 3)) + 3 * np.eye(3)
+    a[2] = [[1, 2, 3], [2, 4, 6], [0, 1, 1]]
+    res = certified_inverse(a, region=Box(np.eye(3) * 3, 0.1), method="exact")
+    assert res.singular[2] and np.isinf(res.bound[2]) and np.isnan(res.inverse[2]).all()
+    assert np.isfinite(res.bound[[0, 1, 3]]).all()
+
+
+def test_cli_fit_then_invert(tmp_path, capsys, rng):
+    """region fit writes a region file and reports its fast-path share; invert --region FILE uses it."""
+    a = spd_family(rng, 1500)
+    np.save(tmp_path / "mats.npy", a)
+    code = main(["region", "fit", str(tmp_path / "mats.npy"), "--out", str(tmp_path / "r.json"),
+                 "--sub-sample", "300"])
+    out = capsys.readouterr().out
+    assert code == 0 and "fast path certifies" in out and "predicted speed" in out
+    code = main(["invert", "--region", str(tmp_path / "r.json"), str(tmp_path / "mats.npy"),
+                 "--out", str(tmp_path / "inv.npy"), "--json"])
+    out = capsys.readouterr().out
+    assert code == 0 and '"chosen"' in out
+    inv = np.load(tmp_path / "inv.npy")
+    assert np.allclose(inv, np.linalg.inv(a), rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("make, args, needle", [
+    (lambda d: np.save(d / "m.npy", np.ones((50, 3, 4))), [], "shape"),
+    (lambda d: np.save(d / "m.npy", np.full((50, 3, 3), np.nan)), [], "NaN"),
+    (lambda d: np.save(d / "m.npy", np.ones((3, 3, 3))), [], "too few"),
+    (lambda d: np.save(d / "m.npy", np.ones((50, 3, 3))), ["--coverage", "2"], "coverage"),
+])
+def test_cli_fit_bad_input(make, args, needle, tmp_path, capsys):
+    """region fit: bad samples or options exit 2 with a one-line error naming the problem."""
+    make(tmp_path)
+    code = main(["region", "fit", str(tmp_path / "m.npy"), "--out", str(tmp_path / "r.json"), *args])
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err and err.count("\n") == 1
+
+
+def test_cli_fit_unknown_shape(tmp_path):
+    """An unknown --shape is refused by the parser (exit 2)."""
+    np.save(tmp_path / "m.npy", np.ones((50, 3, 3)))
+    with pytest.raises(SystemExit) as err:
+        main(["region", "fit", str(tmp_path / "m.npy"), "--out", str(tmp_path / "r.json"), "--shape", "cone"])
+    assert err.value.code == 2
+
+
+def test_cli_invert_wrong_n_for_region_file(tmp_path, capsys, rng):
+    """invert with matrices of another size than the region file's: exit 2 naming both sizes."""
+    Ball(np.eye(3) * 2, 0.5).save(tmp_path / "r.json")
+    np.save(tmp_path / "m.npy", np.ones((5, 4, 4)))
+    code = main(["invert", "--region", str(tmp_path / "r.json"), str(tmp_path / "m.npy"), "--out",
+                 str(tmp_path / "o.npy")])
+    assert code == 2 and "(..., 3, 3)" in capsys.readouterr().err
