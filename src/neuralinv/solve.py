@@ -971,7 +971,7 @@ def _message(count, tol, fallback, singular, nonfinite, outside, bound) -> str:
 
 def benchmark_certified(count: int = 10_000, tol: float = 1e-4, *, residual_dtype=torch.float32, init="taylor1",
                         device: str = "cpu", repeats: int = 7, warmup: int = 2, seed: int = 0,
-                        dataset: str = "16x16", threads: int | None = None) -> dict:
+                        dataset: str = "16x16", threads: int | None = None, method: str = "auto") -> dict:
     """Throughput of certified_inverse against torch.linalg.inv on count float32 matrices of a preset box.
 
     The answers are checked first: every bound <= tol (fallbacks counted) and every error <= its bound, the error
@@ -984,13 +984,13 @@ def benchmark_certified(count: int = 10_000, tol: float = 1e-4, *, residual_dtyp
         torch.set_num_threads(threads)
         try:
             return benchmark_certified(count, tol, residual_dtype=residual_dtype, init=init, device=device,
-                                       repeats=repeats, warmup=warmup, seed=seed, dataset=dataset)
+                                       repeats=repeats, warmup=warmup, seed=seed, dataset=dataset, method=method)
         finally:
             torch.set_num_threads(old)
     box = get_dataset(dataset).box
     dev = torch.device(device)
     a = box.sample(count, generator=torch.Generator().manual_seed(seed)).to(torch.float32).to(dev)
-    res = certified_inverse(a, region=box, tol=tol, init=init, residual_dtype=residual_dtype)
+    res = certified_inverse(a, region=box, tol=tol, init=init, residual_dtype=residual_dtype, method=method)
     ref = torch.linalg.inv(a.double())
     err = torch.linalg.matrix_norm(res.inverse.double() - ref) / torch.linalg.matrix_norm(ref)
     b = res.bound
@@ -1006,7 +1006,8 @@ def benchmark_certified(count: int = 10_000, tol: float = 1e-4, *, residual_dtyp
         sync()
         return time.perf_counter() - t0
 
-    run_cert = lambda: certified_inverse(a, region=box, tol=tol, init=init, residual_dtype=residual_dtype)  # noqa
+    run_cert = lambda: certified_inverse(a, region=box, tol=tol, init=init, residual_dtype=residual_dtype,  # noqa
+                                         method=method)
     run_inv = lambda: torch.linalg.inv(a)  # noqa: E731
     for _ in range(warmup):
         run_cert(), run_inv()
@@ -1019,6 +1020,7 @@ def benchmark_certified(count: int = 10_000, tol: float = 1e-4, *, residual_dtyp
     steps = torch.bincount(res.steps.cpu()).tolist()
     return {
         "dataset": dataset, "n": box.n, "count": count, "input_dtype": "float32", "tol": tol, "init": str(init),
+        "method": method, "route": res.route,
         "residual_dtype": str(_as_dtype(residual_dtype, torch.float32)).removeprefix("torch."),
         "device": str(dev), "threads": torch.get_num_threads(), "repeats": repeats, "warmup": warmup, "seed": seed,
         "certified_s_median": med_c, "inv_s_median": med_i, "certified_s_all": t_cert, "inv_s_all": t_inv,
