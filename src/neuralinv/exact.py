@@ -14,9 +14,10 @@ returned in float32. calibrate() times each candidate, its bound included, on ma
 choice is cached per (n, dtype, device, threads, spd).
 
 Bound. With X the computed inverse (float64 or float32 values) and A the input, R-hat = fl(I - X A) in float64.
-By the standard model, |R-hat - R| <= gamma_{n+1} (I + |X||A|) entrywise (any summation order), and
-|| |X||A| ||_F <= ||X||_F ||A||_F, so ||R||_2 <= ||R||_F <= rho = ||R-hat||_F + gamma_{n+1} (sqrt(n) + ||X||_F ||A||_F),
-each computed norm widened by its own rounding. X - A^-1 = -R A^-1 gives ||X - A^-1||_F / ||A^-1||_F <= rho, and
+By the standard model, |R-hat - R| <= gamma_{n+1} (I + |X||A|) entrywise (any summation order; forming I - P from
+P = fl(X A) adds one more rounding, inside gamma_{n+1}), and || |X||A| ||_F <= ||X||_F ||A||_F, so
+||R||_2 <= ||R||_F <= rho = ||R-hat||_F + gamma_{n+1} (sqrt(n) + ||X||_F ||A||_F), each computed norm widened by its
+own rounding. X - A^-1 = -R A^-1 gives ||X - A^-1||_F / ||A^-1||_F <= rho, and
 rho < 1 proves A invertible. Rounding X to the output dtype adds u_out (1 + rho). A matrix whose factorisation fails,
 whose inverse is not finite, or with rho >= 1 is reported singular: NaN, bound inf. A Cholesky answer for a matrix
 that is not symmetric positive definite fails or gets a large bound; such matrices are redone by LU.
@@ -25,6 +26,7 @@ that is not symmetric positive definite fails or gets a large bound; such matric
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import numpy as np
@@ -40,11 +42,6 @@ _CHOICES: dict = {}
 
 def _gamma(k: int, u: float) -> float:
     return k * u / (1 - k * u)
-
-
-def _norm_upper(v: torch.Tensor, n: int) -> torch.Tensor:
-    """Upper bound on the true Frobenius norm from v computed in float64 (see solve._fro_bound)."""
-    return v / (1 - (n * n + 8) * _U64) + n * math.sqrt(torch.finfo(torch.float64).tiny)
 
 
 def gauss_jordan(a: torch.Tensor) -> torch.Tensor:
@@ -86,15 +83,36 @@ def invert(a: torch.Tensor, method: str, dtype: torch.dtype) -> tuple[torch.Tens
     return x, info != 0
 
 
+_LOCAL = threading.local()
+
+
+def _buffer(name: str, like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """A reusable float64 work tensor shaped like `like`, kept per thread (fresh memory costs page faults on first
+    touch, comparable in time to the product that fills it); at most two sizes per name are kept."""
+    store = _LOCAL.__dict__.setdefault("buffers", {})
+    key = (name, dtype, str(like.device))
+    t = store.get(key)
+    if t is None or t.numel() < like.numel():
+        t = store[key] = torch.empty(like.numel(), dtype=dtype, device=like.device)
+    return t[:like.numel()].view(like.shape)
+
+
+def _norm_bound(m: torch.Tensor) -> torch.Tensor:
+    """Upper bound (B,) float64 on ||m||_F of m (B, n, n), computed in m's dtype, its rounding covered."""
+    n = m.shape[-1]
+    u = torch.finfo(m.dtype).eps / 2
+    v = torch.linalg.vector_norm(m, dim=(-2, -1)).double()
+    return v / (1 - (n * n + 8) * u) + n * math.sqrt(torch.finfo(m.dtype).tiny)
+
+
 def bound_of(a: torch.Tensor, x: torch.Tensor, out_dtype: torch.dtype) -> torch.Tensor:
     """rho (B,) float64 of the module docstring for inputs a and inverses x (B, n, n), plus the output rounding."""
     n = a.shape[-1]
-    a64 = a if a.dtype == torch.float64 else a.double()
-    x64 = x if x.dtype == torch.float64 else x.double()
-    eye = torch.eye(n, dtype=torch.float64, device=a.device)
-    res = torch.baddbmm(eye, x64, a64, alpha=-1)
-    norms = [_norm_upper(torch.linalg.vector_norm(m, dim=(-2, -1)), n) for m in (res, x64, a64)]
-    rho = norms[0] + _gamma(n + 1, _U64) * (math.sqrt(n) + norms[1] * norms[2])
+    a64 = a if a.dtype == torch.float64 else _buffer("a", a, torch.float64).copy_(a)
+    x64 = x if x.dtype == torch.float64 else _buffer("x", x, torch.float64).copy_(x)
+    res = torch.bmm(x64, a64, out=_buffer("r", a, torch.float64)).neg_()
+    res.diagonal(dim1=-2, dim2=-1).add_(1)
+    rho = _norm_bound(res) + _gamma(n + 1, _U64) * (math.sqrt(n) + _norm_bound(x) * _norm_bound(a))
     u_out = torch.finfo(out_dtype).eps / 2 if out_dtype != torch.float64 else 0.0
     return (rho + u_out * (1 + rho)) * _SAFE
 
@@ -110,8 +128,11 @@ def exact_inverse(a: torch.Tensor, *, method: str, dtype: torch.dtype, out_dtype
             pos = redo.nonzero().squeeze(1)
             xr, fr = invert(a[pos], "lu", dtype)
             x[pos], failed[pos], bound[pos] = xr, fr, bound_of(a[pos], xr, out_dtype)
-    x = x if x.dtype == out_dtype else x.to(out_dtype)
-    singular = failed | ~torch.isfinite(x).flatten(1).all(1) | ~(bound < 1)
+    # A non-finite X has a non-finite bound already; a cast to a narrower dtype may overflow, which its norm shows.
+    singular = failed | ~(bound < 1)
+    if x.dtype != out_dtype:
+        x = x.to(out_dtype)
+        singular |= ~torch.isfinite(torch.linalg.vector_norm(x, dim=(-2, -1)))
     if bool(singular.any()):
         bound[singular] = math.inf
         x[singular] = math.nan
