@@ -1,7 +1,9 @@
-"""Inside a ReLU MLP: activation patterns over its box, the affine map in each, and LP bounds against Taylor-1.
+"""Inside a ReLU MLP: activation patterns over its box (or any region), the affine map in each, and LP bounds against
+Taylor-1.
 
 Units. The network sees x = (vec(A) - o_in) / s_in and returns y with vec(A^-1) ~= o_out + s_out y (data.Scaling).
-Write A = A0 + E with E = A' the perturbation, E in [-c, c]^(n x n), and E = c u with u in [-1, 1]^(n^2).
+Write A = A0 + E with E = A' the perturbation, |E_ij| <= c_ij (c_ij = c for the paper's boxes; per-entry half-widths
+in general), and E = c * u (entrywise) with u in [-1, 1]^(n^2).
 A hidden layer's pre-activation z_l is affine in x; fixing which units are on (the activation pattern: bit = z > 0,
 one bit per hidden unit, layers in order) makes the whole network affine:
 
@@ -12,10 +14,14 @@ J_lin = -kron(A0^-1, A0^-T) (d(A^-1)/dA_ij = -A0^-1 E_ij A0^-1). The "slope gap"
 its "intercept gap" max |K - K_lin|.
 
 The pattern's polytope is {u in [-1, 1]^(n^2): z_l(u) >= 0 for on units, <= 0 for off units}. For each output entry m
-the difference to Taylor-1 is affine there, f_m(u) = (K - K_lin)_m + c (J - J_lin)_m u, so max |f_m| over the polytope
-is the larger of two linear programs, max f_m and max -f_m (SciPy's HiGHS). It bounds |net - Taylor-1| for every
-matrix of the box whose pattern is this one, so it is never below the sampled maximum (up to the LP tolerance).
+the difference to Taylor-1 is affine there, f_m(u) = (K - K_lin)_m + ((J - J_lin)_m * c) u, so max |f_m| over the
+polytope is the larger of two linear programs, max f_m and max -f_m (SciPy's HiGHS). It bounds |net - Taylor-1| for
+every matrix of the box whose pattern is this one, so it is never below the sampled maximum (up to the LP tolerance).
 An infeasible LP means the polytope is empty (a pattern seen only through rounding on a boundary).
+
+Other regions (a ball, symmetric perturbations, a union, an equilibrated region): the samples come from the region and
+the LP runs over its bounding box (Region.bounding_box(), which holds it) intersected with the half-spaces. The bounds
+stay valid for every matrix of the region, but may be loose: the bounding box is larger than the region.
 
 The analysis runs in float64 on float64 copies of the weights, whatever dtype the checkpoint holds.
 """
@@ -31,7 +37,9 @@ import torch
 from scipy.optimize import linprog
 
 from neuralinv.construction import linear_matrix
+from neuralinv.errors import InputError
 from neuralinv.models import Network
+from neuralinv.regions import Box, Region, load_region
 
 DEFAULT_SAMPLES = 1_000_000
 # Rows of float64 per chunk, summed over all layers: keeps a chunk's activations near 128 MB whatever the width.
@@ -82,7 +90,9 @@ class Pattern:
 
 @dataclass
 class Analysis:
-    """Patterns of a network over its box, sorted by share; the first max_patterns are analysed in full."""
+    """Patterns of a network over a region (by default its box), sorted by share; the first max_patterns are analysed
+    in full. box is the region's JSON (any shape); lp_domain the box the linear programs ran over when that is not the
+    region itself (its bounding box), with lp_note saying so."""
 
     n: int
     layer_sizes: list[int]
@@ -98,10 +108,19 @@ class Analysis:
     distinct_maps: int  # distinct affine maps among the analysed patterns
     wall_time_s: float
     info: dict = field(default_factory=dict)
+    region_text: str = ""  # Region.describe()
+    lp_domain: dict | None = None  # the LP's box (JSON) when it is not the region itself
+    lp_note: str | None = None
+
+    @property
+    def region_shape(self) -> str:
+        return self.box.get("shape", "box")
 
     def to_json(self) -> dict:
         bounded = [p for p in self.patterns if p.lp_bound is not None]
-        return {"n": self.n, "layer_sizes": self.layer_sizes, "box": self.box, "scaling": self.scaling,
+        return {"n": self.n, "layer_sizes": self.layer_sizes, "box": self.box, "region_shape": self.region_shape,
+                "region": self.region_text, "lp_domain": "region" if self.lp_domain is None else "bounding box",
+                "lp_bounding_box": self.lp_domain, "lp_note": self.lp_note, "scaling": self.scaling,
                 "samples": self.samples, "seed": self.seed, "num_patterns": self.num_patterns,
                 "analysed_patterns": len(self.patterns), "other_patterns_share": self.other_count / self.samples,
                 "distinct_maps": self.distinct_maps,
@@ -113,19 +132,26 @@ class Analysis:
 
 
 class _Geometry:
-    """The float64 weights and the change of variables u -> x = x0 + r u (u in [-1, 1]^(n^2)) of one network."""
+    """The float64 weights and the change of variables u -> x = x0 + r * u (u in [-1, 1]^(n^2)) of one network.
 
-    def __init__(self, net: Network):
+    The LP domain is the region's bounding box (the region itself for a box): E = A - A0 = c * u entrywise, with c
+    (n^2,) its per-entry half-widths, and r = c / s_in. A0 is the region's centre, where Taylor-1 is taken.
+    """
+
+    def __init__(self, net: Network, region: Region | None = None):
         self.torch_layers = [(w.detach().cpu().double(), b.detach().cpu().double()) for w, b in net.layers]
         self.layers = [(w.numpy(), b.numpy()) for w, b in self.torch_layers]
-        self.n, self.c = net.n, net.box.radius
+        self.region = net.box if region is None else region
+        self.domain: Box = self.region.bounding_box()
+        self.n = net.n
+        self.c = self.domain.half_widths.ravel()  # (n^2,) per-entry half-widths of the LP domain
         s = net.scaling
-        self.x0 = (net.box.center.ravel() - np.array(s.input_offset)) / s.input_scale
+        self.x0 = (self.domain.center.ravel() - np.array(s.input_offset)) / s.input_scale
         self.r = self.c / s.input_scale
         self.out_offset, self.out_scale, self.in_scale = np.array(s.target_offset), s.target_scale, s.input_scale
         self.hidden = [w.shape[0] for w, _ in self.layers[:-1]]
-        self.k_lin = net.box.center_inverse.ravel()
-        self.j_lin = linear_matrix(net.box)
+        self.k_lin = self.domain.center_inverse.ravel()
+        self.j_lin = linear_matrix(self.domain)
 
     def forward(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Hidden pre-activations [(N, h_l)] and output y (N, n^2) for float64 inputs x (N, n^2).
@@ -161,7 +187,7 @@ class _Geometry:
         """A_ub u <= b_ub for the pattern's half-spaces (rows normalised), and False if a constant row is violated."""
         rows, rhs = [], []
         for (p_mat, p_vec), mask in zip(pieces, on):
-            a = self.r * p_mat  # z = a u + q
+            a = p_mat * self.r  # z = a u + q (x_i = x0_i + r_i u_i scales column i)
             q = p_mat @ self.x0 + p_vec
             sign = np.where(mask, -1.0, 1.0)  # on: -z <= 0; off: z <= 0
             rows.append(sign[:, None] * a)
@@ -191,27 +217,29 @@ def _chunks(samples: int, chunk: int):
         yield min(chunk, samples - start)
 
 
-def _sample_chunks(net: Network, samples: int, seed: int, chunk: int):
-    """Network inputs x (m, n^2) and perturbations vec(A - A0) (m, n^2), float64 tensors, per chunk.
+def _sample_chunks(net: Network, samples: int, seed: int, chunk: int, region: Region | None = None):
+    """Network inputs x (m, n^2) and perturbations vec(A - A0) (m, n^2), float64 tensors, per chunk, for samples of
+    region (default: the network's box), A0 its centre.
 
     A seed gives one fixed stream, so the two passes of analyze see the same matrices.
     """
+    region = net.box if region is None else region
     g = torch.Generator().manual_seed(seed)
-    center = torch.tensor(net.box.center.ravel())
+    center = torch.tensor(region.center.ravel())
     offset = torch.tensor(net.scaling.input_offset, dtype=torch.float64)
     for m in _chunks(samples, chunk):
-        a = net.box.sample(m, generator=g).reshape(m, -1)
+        a = region.sample(m, generator=g, dtype=torch.float64).reshape(m, -1)
         yield (a - offset) / net.scaling.input_scale, a - center
 
 
 def lp_bound(geo: _Geometry, on: list[np.ndarray], k: np.ndarray, j: np.ndarray) -> tuple[np.ndarray | None, str]:
-    """max over the pattern's polytope of |(K - K_lin)_m + c (J - J_lin)_m u| per output entry m: (n^2,), status."""
+    """max over the pattern's polytope of |(K - K_lin)_m + ((J - J_lin)_m * c) u| per output entry m: (n^2,), status."""
     pieces, _, _ = geo.affine(on)
     a_ub, b_ub, feasible = geo.constraints(pieces, on)
     if not feasible:
         return None, "empty"
     d = geo.n**2
-    dk, dj = k - geo.k_lin, geo.c * (j - geo.j_lin)
+    dk, dj = k - geo.k_lin, (j - geo.j_lin) * geo.c
     a_ub, b_ub = (a_ub, b_ub) if len(a_ub) else (None, None)
 
     def solve(objective):
@@ -236,19 +264,34 @@ def lp_bound(geo: _Geometry, on: list[np.ndarray], k: np.ndarray, j: np.ndarray)
     return bound, "bounded"
 
 
-def analyze(net: Network, *, samples: int = DEFAULT_SAMPLES, seed: int = 0, chunk: int = 100_000,
+def lp_note(region: Region) -> str | None:
+    """What the LP domain is, when it is not the region itself (None for a box)."""
+    if isinstance(region, Box):
+        return None
+    article = "an" if region.shape == "equilibrated" else "a"
+    return (f"LP over the bounding box of {article} {region.shape} region: bounds are valid, possibly loose "
+            f"(the box is larger than the region)")
+
+
+def analyze(net: Network, *, region=None, samples: int = DEFAULT_SAMPLES, seed: int = 0, chunk: int = 100_000,
             max_patterns: int = 50, bound: bool = True) -> Analysis:
-    """Group samples matrices of net's box by activation pattern and analyse the max_patterns largest patterns.
+    """Group samples matrices of region (default: net's box) by activation pattern and analyse the max_patterns
+    largest patterns. region: a Region, preset name, region file or its JSON, of the network's size; for a shape
+    other than a box the LP bounds run over its bounding box (valid, possibly loose; the result says so).
 
     Two passes over the same seeded stream keep memory at one chunk of activations plus one packed key per sample:
     the first finds the patterns, the second the sampled max |net - Taylor-1| per entry of the analysed ones.
     """
     t0 = time.perf_counter()
-    geo = _Geometry(net)
+    region = net.box if region is None else load_region(region)
+    if region.n != net.n:
+        raise InputError(f"region: a {region.n}x{region.n} {region.shape}, but the network is for {net.n}x{net.n} "
+                         f"matrices")
+    geo = _Geometry(net, region)
     n, d = net.n, net.n**2
     chunk = max(1, min(chunk, CHUNK_ELEMENTS // max(1, sum(net.layer_sizes))))
     keys = []
-    for x, _ in _sample_chunks(net, samples, seed, chunk):
+    for x, _ in _sample_chunks(net, samples, seed, chunk, region):
         pre, _ = geo.forward(x)
         on = torch.cat([z > 0 for z in pre], dim=1).numpy() if pre else np.zeros((len(x), 0), bool)
         keys.append(np.packbits(on, axis=1))
@@ -269,7 +312,7 @@ def analyze(net: Network, *, samples: int = DEFAULT_SAMPLES, seed: int = 0, chun
     # Second pass: sampled max |net - Taylor-1| per analysed pattern and output entry.
     sampled = np.zeros((len(top), d))
     start = 0
-    for x, e in _sample_chunks(net, samples, seed, chunk):
+    for x, e in _sample_chunks(net, samples, seed, chunk, region):
         _, y = geo.forward(x)
         a_inv_net = torch.from_numpy(geo.out_offset) + geo.out_scale * y
         # Taylor-1 as the same formula analysis compares with: K_lin + J_lin vec(E).
@@ -293,11 +336,12 @@ def analyze(net: Network, *, samples: int = DEFAULT_SAMPLES, seed: int = 0, chun
             sampled_max=sampled[rank].reshape(n, n), lp_bound=None if lp is None else lp.reshape(n, n),
             status=status))
     return Analysis(
-        n=n, layer_sizes=net.layer_sizes, box=net.box.to_json(), scaling=net.scaling.name, samples=samples,
+        n=n, layer_sizes=net.layer_sizes, box=region.to_json(), scaling=net.scaling.name, samples=samples,
         seed=seed, num_patterns=len(counts), patterns=patterns,
         other_count=int(samples - counts[top].sum()), linear_intercept=geo.k_lin.reshape(n, n),
         linear_slopes=geo.j_lin.reshape(n, n, n, n), distinct_maps=_distinct_maps(patterns),
-        wall_time_s=time.perf_counter() - t0, info=dict(net.info))
+        wall_time_s=time.perf_counter() - t0, info=dict(net.info), region_text=region.describe(),
+        lp_domain=None if geo.domain is region else geo.domain.to_json(), lp_note=lp_note(region))
 
 
 def _distinct_maps(patterns: list[Pattern]) -> int:
@@ -366,16 +410,25 @@ def markdown(result: Analysis, *, title: str = "What the network learned", figur
     top_share = sum(p.share for p in result.patterns[:3])
     info = result.info
     source = ", ".join(f"{k} {info[k]}" for k in ("dataset", "model", "seed", "steps") if k in info)
+    radius = result.box.get("radius")
+    if result.region_shape == "box" and isinstance(radius, (int, float)):
+        where = f"the {n}x{n} box of half-width c = {radius:g} around A0 = {result.box['center']}"
+        domain = "the box"
+    else:
+        where = f"the region: {result.region_text or result.region_shape}"
+        domain = "the box" if result.lp_domain is None else "the region's bounding box"
+    drawn = "uniform samples" if result.region_shape == "box" else "samples of the region"
     lines.append(
         f"ReLU MLP {'-'.join(map(str, result.layer_sizes))} ({result.scaling} scaling{'; ' + source if source else ''})"
-        f" on the {n}x{n} box of half-width c = {result.box['radius']:g} around A0 = {result.box['center']}. "
-        f"{result.samples:,} uniform samples (sampling seed {result.seed}) fall into {result.num_patterns} activation patterns; "
+        f" on {where}. "
+        f"{result.samples:,} {drawn} (sampling seed {result.seed}) fall into {result.num_patterns} activation "
+        f"patterns; "
         f"the largest {min(3, len(result.patterns))} hold {100 * top_share:.1f}% of them. Inside a pattern the network "
         f"is affine, A^-1 ~= K + J (A - A0); the slope gap is max |J - J_lin| and the intercept gap max |K - A0^-1| "
         f"against the linear approximation (Taylor-1, Eq. 10). The LP bound is max |net - Taylor-1| over the whole "
-        f"polytope (the box intersected with the pattern's half-spaces), by linear programming (HiGHS), in units of "
+        f"polytope ({domain} intersected with the pattern's half-spaces), by linear programming (HiGHS), in units of "
         f"A^-1; it is never below the sampled maximum. {result.distinct_maps} distinct affine map(s) among the "
-        f"{len(result.patterns)} analysed patterns.")
+        f"{len(result.patterns)} analysed patterns." + (f" Note: {result.lp_note}." if result.lp_note else ""))
     if result.other_count:
         lines.append(f"Patterns beyond the {len(result.patterns)} largest hold "
                      f"{100 * result.other_count / result.samples:.3f}% of the samples and are not analysed.")
@@ -436,7 +489,8 @@ def plot(result: Analysis, path: str | Path, *, top: int = 20) -> Path:
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True)
     ax1.bar(ranks, [100 * p.share for p in pats], color="tab:blue")
     ax1.set_ylabel("share of samples (%)")
-    ax1.set_title(f"Activation patterns of {'-'.join(map(str, result.layer_sizes))} over its box "
+    where = "box" if result.region_shape == "box" else "region"
+    ax1.set_title(f"Activation patterns of {'-'.join(map(str, result.layer_sizes))} over its {where} "
                   f"({result.samples:,} samples)")
     lp = [np.nan if p.lp_bound is None else p.lp_bound.max() for p in pats]
     ax2.semilogy(ranks, lp, "o", color="tab:red", label="LP bound over the polytope")

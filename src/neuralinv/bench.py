@@ -28,7 +28,7 @@ from neuralinv.baselines import exact_inverse
 from neuralinv.data import Scaling, test_set
 from neuralinv.errors import InputError
 from neuralinv.models import FastNetwork, Network, get_model, init_layers, mlp_forward
-from neuralinv.regions import Box, get_dataset
+from neuralinv.regions import Box, get_dataset, load_region
 
 TABLE1_DATASETS = ("2x2-first", "2x2-second", "3x3", "16x16")
 TABLE1_MODELS = ("2fc", "3fc")
@@ -592,3 +592,78 @@ def time_training(*, models=(1, 3, 6, 24), dataset: str = "2x2-first", model: st
         rows.append({"models": count, "step_s": step, "per_model_s": step / count, "speedup": baseline / (step / count)})
     return {"dataset": dataset, "model": model, "batch": 128, "device": str(device),
             "plain_step_s": {str(k): v for k, v in plain.items()}, "baseline_s": baseline, "rows": rows}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The certified inverse on a region of one's own (bench --region FILE [--matrices MATS.npy]).
+
+CERTIFIED_REGION_COUNT = 10_000
+
+
+def load_matrices(path, n: int) -> np.ndarray:
+    """Matrices (m, n, n) from a .npy file, float32 or float64 as stored (other real types as float64); checked:
+    finite, square, of the region's size n."""
+    path_text = str(path)
+    if not os.path.isfile(path_text):
+        raise InputError(f"--matrices: no such file {path_text!r}")
+    try:
+        a = np.load(path_text, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise InputError(f"--matrices: {path_text!r} is not a readable .npy file ({err})") from None
+    if a.dtype.kind not in "iuf":
+        raise InputError(f"--matrices: expected real numbers, got dtype {a.dtype} in {path_text!r}")
+    if a.ndim == 2:
+        a = a[None]
+    if a.ndim != 3 or a.shape[1] != a.shape[2] or len(a) == 0:
+        raise InputError(f"--matrices: expected an array of square matrices (m, n, n), got shape {a.shape} in "
+                         f"{path_text!r}")
+    if a.shape[1] != n:
+        raise InputError(f"--matrices: {a.shape[1]}x{a.shape[1]} matrices, but the region is {n}x{n}")
+    if a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float64)
+    if not np.all(np.isfinite(a)):
+        raise InputError(f"--matrices: entries must be finite; {path_text!r} holds NaN or Inf")
+    return np.ascontiguousarray(a)
+
+
+def certified_on_region(region, matrices: np.ndarray | None = None, *, count: int = CERTIFIED_REGION_COUNT,
+                        seed: int = 0, tol: float = 1e-4, repeats: int = 5) -> dict:
+    """certified_inverse(region=region, method="auto") against torch.linalg.inv and numpy.linalg.inv on matrices
+    (m, n, n), or on count float32 samples of the region (seeded), all of them timed: solve.assess does the timing
+    (medians of repeats after a warm-up) and checks the fast path's bounds against numpy's float64 inverse; the auto
+    path's own answers are checked here the same way. violations counts errors above their bound (must be 0).
+    ratio_vs_torch / ratio_vs_numpy are throughput ratios (> 1: the certified inverse is faster)."""
+    from neuralinv.solve import assess, certified_inverse
+
+    reg = load_region(region)
+    source = "matrices" if matrices is not None else "samples"
+    if matrices is None:
+        gen = torch.Generator().manual_seed(seed)
+        matrices = reg.sample(count, generator=gen, dtype=torch.float32).numpy()
+    a = np.ascontiguousarray(matrices)
+    try:
+        ref = np.linalg.inv(a.astype(np.float64))
+    except np.linalg.LinAlgError:
+        raise InputError("--matrices: a matrix is exactly singular; numpy.linalg.inv cannot be timed on them") from None
+    r = assess(reg, a, tol=tol, repeats=repeats, sample=len(a), seed=seed)
+    auto = certified_inverse(a, region=reg, tol=tol, method="auto")
+    inverse = np.asarray(auto.inverse, dtype=np.float64)
+    err = np.linalg.norm(inverse - ref, axis=(-2, -1)) / np.linalg.norm(ref, axis=(-2, -1))
+    bound = np.asarray(auto.bound, dtype=np.float64)
+    auto_violations = int((err > bound).sum())
+    finite = np.isfinite(bound)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = float(np.nanmax(err[finite] / bound[finite])) if finite.any() else None
+    route = r["auto_route"]
+    return {
+        "region": reg.to_json(), "region_text": reg.describe(), "n": reg.n, "source": source, "count": int(len(a)),
+        "input_dtype": str(a.dtype), "seed": seed if source == "samples" else None, "tol": tol, "repeats": repeats,
+        "device": "cpu", "route_chosen": route.get("chosen"), "route_why": route.get("why"),
+        "auto_certified": int((bound <= tol).sum()),
+        "auto_max_bound": float(bound[finite].max()) if finite.any() else None,
+        "auto_max_error_over_bound": ratio,
+        "fast_violations": r["violations"], "auto_violations": auto_violations,
+        "violations_total": r["violations"] + auto_violations,
+        "ratio_vs_torch": r["torch_inv_s"] / r["auto_s"], "ratio_vs_numpy": r["numpy_inv_s"] / r["auto_s"],
+        "assess": r,
+    }

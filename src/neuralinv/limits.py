@@ -12,6 +12,11 @@ Experiments here, each for any model F: a Network or a callable mapping a float6
 - error_vs_distance: per-sample error against sigma_min(A);
 - moment_growth: E_N ||A^-1 - F||^k against the sample size N, and the Hill estimate of the error's tail index;
 - report_section: all of the above on freshly trained 2-FC and 3-FC nets, as the reproduce report's "Why can't".
+
+A region is any neuralinv.regions.Region: the paper's boxes (one half-width c, or per-entry half-widths), balls,
+symmetric perturbations, unions and equilibrated regions. Points are kept in the region by project_to_region (a clip
+per entry for a box, a radial projection for a ball), and searches along a line stop at the region's edge, found by
+its membership test where the shape has no closed form.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import torch
 from neuralinv.baselines import exact_inverse, taylor_inverse
 from neuralinv.errors import InputError
 from neuralinv.models import Network
-from neuralinv.regions import DATASETS, Box, sigma_min
+from neuralinv.regions import DATASETS, Ball, Box, Equilibrated, Region, Symmetric, matrix_norm, sigma_min
 
 Model = Union[Network, Callable[[torch.Tensor], torch.Tensor]]
 NORMS = ("fro", "l1", "linf")
@@ -87,14 +92,27 @@ def check_norm(norm: str) -> str:
 
 def model_size(model: Model) -> int | None:
     box = getattr(model, "box", None)
-    return box.n if isinstance(box, Box) else None
+    return box.n if isinstance(box, Region) else None
 
 
-def check_region(model: Model, region: Box | None) -> Box | None:
+def check_region(model: Model, region: Region | None) -> Region | None:
     n = model_size(model)
     if region is not None and n is not None and region.n != n:
-        raise InputError(f"region: a {region.n}x{region.n} box, but the model is for {n}x{n} matrices")
+        raise InputError(f"region: a {region.n}x{region.n} {region.shape}, but the model is for {n}x{n} matrices")
     return region
+
+
+def certificate_formula(region: Region) -> str:
+    """How the region's certified distance to the singular set is computed, in words."""
+    if isinstance(region, Box):
+        return "sigma_min(A0) - n c" if region.uniform else "sigma_min(A0) - ||W||_2"
+    if isinstance(region, Symmetric):
+        return "min |lambda(A0)| - r"
+    if isinstance(region, Ball):
+        return "sigma_min(A0) - r"
+    if isinstance(region, Equilibrated):
+        return "(certified distance of D A D) / max(d)^2"
+    return "the smallest certified distance of the members"
 
 
 def nearest_singular(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -108,7 +126,77 @@ def det_sign(a: np.ndarray) -> np.ndarray:
 
 
 def clip_to_box(a: np.ndarray, box: Box) -> np.ndarray:
-    return np.clip(a, box.center - box.radius, box.center + box.radius)
+    """a clipped entrywise into the box (per-entry half-widths); any other region's bounding box."""
+    box = box.bounding_box()
+    return np.clip(a, box.center - box.half_widths, box.center + box.half_widths)
+
+
+# Radial projections land a hair inside the sphere, so the membership test never fails on rounding.
+_INSIDE = 1 - 1e-12
+
+
+def project_to_region(a: np.ndarray, region: Region) -> np.ndarray:
+    """A point of the region near a (n, n): a itself when inside; else, for a box, the entrywise clip (the nearest
+    point); for a ball, the radial projection onto its sphere (the nearest point in the Frobenius norm, a point of the
+    sphere in the spectral one); for symmetric perturbations, the symmetric part then the radial projection; for an
+    equilibrated region, the projection of D a D onto the inner region mapped back; for a union, the nearest (in the
+    Frobenius norm) of the members' projections. Box points are returned exactly as before (clip_to_box)."""
+    a = np.asarray(a, dtype=np.float64)
+    if isinstance(region, Box):
+        return clip_to_box(a, region)
+    if region.contains(a):
+        return a
+    if isinstance(region, Ball):
+        e = a - region.center
+        if isinstance(region, Symmetric):
+            e = (e + e.T) / 2
+        size = float(matrix_norm(e, region.norm))
+        scale = min(1.0, region.ball_radius * _INSIDE / size) if size > 0 else 0.0
+        return region.center + scale * e
+    if isinstance(region, Equilibrated):
+        return region.unscale_matrix(project_to_region(region.scale_matrix(a), region.inner))
+    members = getattr(region, "members", None)
+    if members:
+        points = [project_to_region(a, m) for m in members]
+        return min(points, key=lambda p: float(np.linalg.norm(p - a)))
+    # Any other shape: the segment from the centre towards a, cut at the region's edge.
+    return region.center + _edge(region.center, a - region.center, region, 1.0) * (a - region.center)
+
+
+def _edge(start: np.ndarray, direction: np.ndarray, region: Region, t_hi: float, *, iterations: int = 60) -> float:
+    """Largest t in [0, t_hi] with start + t direction in the (convex) region, by bisection on its membership test;
+    start must lie in it. Returns a t whose point passes contains()."""
+    if region.contains(start + t_hi * direction):
+        return t_hi
+    lo, hi = 0.0, t_hi
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        if region.contains(start + mid * direction):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def symmetric_only(region: Region) -> bool:
+    """The region holds symmetric matrices only (symmetric perturbations, possibly equilibrated)."""
+    return isinstance(getattr(region, "inner", region), Symmetric)
+
+
+def _singular_near(a: np.ndarray, region: Region) -> np.ndarray:
+    """The nearest singular matrix to a; symmetrised for a region of symmetric matrices (A0 - lambda w w^T up to
+    rounding), so that it can lie in the region at all."""
+    s_mat = nearest_singular(a)[0]
+    return (s_mat + s_mat.T) / 2 if symmetric_only(region) else s_mat
+
+
+def convex_piece(region: Region, point: np.ndarray) -> Region:
+    """The convex part of the region holding point: the first member of a union that holds it, else the region (every
+    other shape is convex)."""
+    for member in getattr(region, "members", None) or []:
+        if member.contains(point, slack=1e-12 * (1 + member.radius)):
+            return member
+    return region
 
 
 @dataclass(frozen=True)
@@ -123,36 +211,56 @@ class SingularPoint:
         return np.linalg.svd(self.matrix, compute_uv=False)
 
 
-def find_singular(box: Box, *, seed: int = 0, samples: int = 2048, iterations: int = 100) -> SingularPoint | None:
-    """A singular matrix in the box, or None when none was found (which proves nothing, unlike the certificate).
+def find_singular(box: Region, *, seed: int = 0, samples: int = 2048,
+                  iterations: int = 100) -> SingularPoint | None:
+    """A singular matrix in the region, or None when none was found (which proves nothing, unlike the certificate).
 
     Tries, in order: the nearest singular matrix to the centre (A0 - sigma_min u v^T); alternating projections
-    between the box (clipping) and the singular set (nearest singular matrix); bisection of det between two box
-    points of opposite determinant sign (the segment lies in the convex box, so its zero does too).
+    between the region (project_to_region; clipping for a box) and the singular set (nearest singular matrix);
+    bisection of det between two region points of opposite determinant sign (the segment lies in the convex region,
+    so its zero does too). A union is searched member by member (each is convex; the union need not be), an
+    equilibrated region in its inner region (D A D is singular exactly when A is).
     """
+    members = getattr(box, "members", None)
+    if members:
+        for k, member in enumerate(members):
+            point = find_singular(member, seed=seed + k, samples=max(64, samples // len(members)),
+                                  iterations=iterations)
+            if point is not None:
+                return SingularPoint(point.matrix, f"{point.method} (union member {k + 1})")
+        return None
+    if isinstance(box, Equilibrated):
+        # A is singular exactly when D A D is: search the inner region, where its shape is simple, and map back.
+        point = find_singular(box.inner, seed=seed, samples=samples, iterations=iterations)
+        return None if point is None else SingularPoint(box.unscale_matrix(point.matrix),
+                                                        f"{point.method}, for D A D (equilibrated region)")
     center = box.center
-    s_mat, *_ = nearest_singular(center)
+    s_mat = _singular_near(center, box)
     if box.contains(s_mat):
         return SingularPoint(s_mat, "nearest singular matrix to the centre, A0 - sigma_min u v^T")
     points = [center]
     q = center
     for _ in range(iterations):
-        s_mat, *_ = nearest_singular(q)
+        s_mat = _singular_near(q, box)
         if box.contains(s_mat):
             return SingularPoint(s_mat, "alternating projections between the box and the singular set")
-        q = clip_to_box(s_mat, box)
+        q = project_to_region(s_mat, box)
         points.append(q)
-    # Corners that push det(A0 + E) = det(A0) + <cof(A0), E> + ... towards zero fastest, and along -u v^T.
+    # Corners that push det(A0 + E) = det(A0) + <cof(A0), E> + ... towards zero fastest, and along -u v^T (for a
+    # region other than a box: the corners of its bounding box, projected into it).
     u, _, vt = np.linalg.svd(center)
     cof = np.linalg.det(center) * np.linalg.inv(center).T
-    points += [center - box.radius * np.sign(np.linalg.det(center) * cof),
-               center - box.radius * np.sign(np.outer(u[:, -1], vt[-1])),
-               center + box.radius * np.sign(np.outer(u[:, -1], vt[-1]))]
+    w = box.bounding_box().half_widths
+    corners = [center - w * np.sign(np.linalg.det(center) * cof),
+               center - w * np.sign(np.outer(u[:, -1], vt[-1])),
+               center + w * np.sign(np.outer(u[:, -1], vt[-1]))]
+    points += corners if isinstance(box, Box) else [project_to_region(c, box) for c in corners]
     points = np.concatenate([np.stack(points),
                              box.sample(samples, generator=torch.Generator().manual_seed(seed)).numpy()])
     signs = det_sign(points)
     if np.any(signs == 0):
-        return SingularPoint(points[np.argmax(signs == 0)], "a box point with det = 0")
+        return SingularPoint(points[np.argmax(signs == 0)],
+                             f"a {'box' if isinstance(box, Box) else 'region'} point with det = 0")
     ref = signs[0]
     if np.all(signs == ref):
         return None
@@ -167,21 +275,37 @@ def find_singular(box: Box, *, seed: int = 0, samples: int = 2048, iterations: i
             break
         lo, hi = (mid, hi) if sign == ref else (lo, mid)
     best = min((lo, hi), key=lambda m: float(sigma_min(m)))
-    return SingularPoint(best, "bisection of det between box points of opposite sign")
+    where = "box" if isinstance(box, Box) else "region"
+    return SingularPoint(best, f"bisection of det between {where} points of opposite sign")
 
 
-def widen_to_singular(box: Box) -> tuple[Box, str]:
-    """The box itself if it holds a singular matrix, else the same centre with the half-width widened until it does.
+def widen_to_singular(box: Region) -> tuple[Region, str]:
+    """The region itself if it holds a singular matrix, else the same centre widened until it does.
 
     The nearest singular matrix to A0 is A0 - s u v^T (s = sigma_min(A0)); it lies in the box of half-width
-    s max_ij |u_i v_j|. We take 1.25 times that, so the singular matrix sits inside with room to step around it.
+    s max_ij |u_i v_j|, and in the ball of radius s (either norm). We take 1.25 times that, so the singular matrix
+    sits inside with room to step around it. A region of another shape (a union, an equilibrated region) is replaced
+    by its bounding box, widened the same way.
     """
     if find_singular(box) is not None:
-        return box, f"the model's own box (c = {box.radius:g}), which already holds a singular matrix"
+        if isinstance(box, Box):
+            return box, f"the model's own box (c = {box.radius:g}), which already holds a singular matrix"
+        return box, f"the model's own region ({box.describe()}), which already holds a singular matrix"
     _, u, v, s = nearest_singular(box.center)
+    if isinstance(box, Ball):
+        radius = max(box.ball_radius, 1.25 * s)
+        wide = type(box)(box.center, radius, norm=box.norm)
+        return wide, (f"the model's {box.shape} region widened from radius {box.ball_radius:g} to {radius:.6g}, "
+                      f"until it holds the singular matrix A0 - sigma_min(A0) u v^T")
     radius = max(box.radius, 1.25 * s * float(np.abs(np.outer(u, v)).max()))
-    return Box(box.center, radius), (f"the model's box widened from c = {box.radius:g} to c = {radius:.6g}, "
-                                     f"until it holds the singular matrix A0 - sigma_min(A0) u v^T")
+    if isinstance(box, Box) and box.uniform:
+        return Box(box.center, radius), (f"the model's box widened from c = {box.radius:g} to c = {radius:.6g}, "
+                                         f"until it holds the singular matrix A0 - sigma_min(A0) u v^T")
+    bound = box.bounding_box()
+    wide = Box(bound.center, np.maximum(bound.half_widths, radius))
+    what = "box" if isinstance(box, Box) else f"{box.shape} region's bounding box"
+    return wide, (f"the model's {what} widened to half-widths of at least {radius:.6g}, until it holds the "
+                  f"singular matrix A0 - sigma_min(A0) u v^T")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -199,7 +323,7 @@ class Counterexample:
     found: bool
     threshold: float
     norm: str
-    region: Box
+    region: Region
     region_note: str
     message: str
     certified: bool = False
@@ -226,7 +350,7 @@ class Counterexample:
                 "direction": self.direction, "path": self.path}
 
 
-def verify(model: Model, x: np.ndarray, region: Box, threshold: float, *, norm: str = "fro") -> dict:
+def verify(model: Model, x: np.ndarray, region: Region, threshold: float, *, norm: str = "fro") -> dict:
     """Independent float64 check of a counterexample: x in the region, ||inv(x) - F(x)|| > threshold.
 
     inv(x) is numpy's LAPACK inverse; the SVD inverse V diag(1/s) U^T is computed beside it, and their relative gap
@@ -277,43 +401,54 @@ def null_directions(singular: np.ndarray, *, rtol: float = math.sqrt(EPS)) -> tu
     return u[:, n - k:], vt[n - k:].T, gap
 
 
-def step_direction(singular: np.ndarray, box: Box) -> tuple[np.ndarray, float, str]:
-    """(D, t_max, name): S + t D stays in the box for 0 <= t <= t_max, and sigma_min(S + t D) ~ t.
+def step_direction(singular: np.ndarray, box: Region) -> tuple[np.ndarray, float, str]:
+    """(D, t_max, name): S + t D stays in the region for 0 <= t <= t_max, and sigma_min(S + t D) ~ t.
 
     Prefer D = sum_i +-u_i v_i^T over the zero singular pairs of S (null_directions; for rank n-1 just +-u v^T):
     then sigma_min(S + t D) = t (plus S's own rounding-level sigma_min) while t < the next singular value of S. The
-    signs are chosen to leave the most room in the box; when S sits on the box's boundary in the way of every
-    choice, step along the segment towards the centre instead (it stays in the convex box).
+    signs are chosen to leave the most room in the region; when S sits on its boundary in the way of every choice,
+    step along the segment towards the centre instead (it stays in the convex region). For a box the room is exact
+    (per entry); for another shape it is found by bisection on the membership test of the convex piece holding S
+    (the region itself, or the member of a union).
     """
     u0, v0, _ = null_directions(singular)
     k, n = u0.shape[1], singular.shape[0]
-    offset = singular - box.center
+    piece = convex_piece(box, singular)
+    offset = singular - piece.center
+    # No point of the region is further than n * radius (Frobenius) from its centre: an upper bound on any room.
+    reach = 2 * n * piece.radius + float(np.linalg.norm(offset))
 
     def room(direction):
-        # largest t with |offset + t direction| <= c entrywise
+        if not isinstance(piece, Box):
+            return _edge(singular, direction, piece, reach / float(np.linalg.norm(direction)))
+        # largest t with |offset + t direction| <= W entrywise
+        w = piece.half_widths
         with np.errstate(divide="ignore", invalid="ignore"):
-            limit = np.where(direction > 0, (box.radius - offset) / direction,
-                             np.where(direction < 0, (box.radius + offset) / -direction, np.inf))
+            limit = np.where(direction > 0, (w - offset) / direction,
+                             np.where(direction < 0, (w + offset) / -direction, np.inf))
         return float(limit.min())
 
     # Every sign pattern for a few zero pairs (2^k directions), else the two overall signs.
     patterns = itertools.product((1.0, -1.0), repeat=k) if k <= 6 else [(1.0,) * k, (-1.0,) * k]
     best_room, best = -math.inf, None
+    symmetric = symmetric_only(piece)
     for signs in patterns:
         d = (u0 * np.array(signs)) @ v0.T
+        if symmetric:  # stay among symmetric matrices: for symmetric S, u_i v_i^T = +-w_i w_i^T up to rounding
+            d = (d + d.T) / 2
         r = room(d)
         if r > best_room:
             best_room, best = r, d
-    if best_room > 1e-12 * box.radius:
+    if best_room > 1e-12 * piece.radius:
         name = ("smallest singular direction u v^T of the singular matrix" if k == 1 else
                 f"sum of the {k} zero singular directions +-u_i v_i^T of the singular matrix (rank {n - k})")
         return best, best_room, name
-    seg = box.center - singular
+    seg = piece.center - singular
     length = float(np.linalg.norm(seg))
     return seg / length, length, "segment from the singular matrix towards the centre"
 
 
-def counterexample(model: Model, threshold: float, *, region: Box | None = None, norm: str = "fro",
+def counterexample(model: Model, threshold: float, *, region: Region | None = None, norm: str = "fro",
                    factor: float = 4.0, max_steps: int = 100) -> Counterexample:
     """Find x in region with ||inv(x) - F(x)|| > threshold (Thm 3.7), or certify that the region holds no singular
     matrix. region defaults to the model's box, widened until it holds a singular matrix (the result says so).
@@ -327,24 +462,27 @@ def counterexample(model: Model, threshold: float, *, region: Box | None = None,
     region = check_region(model, region)
     if region is None:
         box = getattr(model, "box", None)
-        if not isinstance(box, Box):
+        if not isinstance(box, Region):
             raise InputError("region: the model has no box of its own; give a region")
         region, note = widen_to_singular(box)
-    else:
+    elif isinstance(region, Box) and region.uniform:
         note = f"the given box (c = {region.radius:g})"
+    else:
+        note = f"the given region ({region.describe()})"
     result = Counterexample(False, threshold, norm, region, note, "", certified_distance=region.certified_distance)
     if region.certified_distance > 0:
         result.certified = True
         result.max_inverse_norm = 1.0 / region.certified_distance
-        result.message = (f"the region is certified free of singular matrices: sigma_min(A) >= sigma_min(A0) - n c = "
-                          f"{region.certified_distance:.6g} on all of it, so ||A^-1||_2 <= "
-                          f"{result.max_inverse_norm:.6g} there; Theorem 3.7 does not apply and no blow-up exists")
+        result.message = (f"the region is certified free of singular matrices: sigma_min(A) >= "
+                          f"{certificate_formula(region)} = {region.certified_distance:.6g} on all of it, so "
+                          f"||A^-1||_2 <= {result.max_inverse_norm:.6g} there; Theorem 3.7 does not apply and no "
+                          f"blow-up exists")
         return result
 
     point = find_singular(region)
     if point is None:
         # No singular matrix found: still try the region point nearest the singular set we know of.
-        start = clip_to_box(nearest_singular(region.center)[0], region)
+        start = project_to_region(_singular_near(region.center, region), region)
         check = verify(model, start, region, threshold, norm=norm)
         result.x, result.sigma_min, result.error = start, check["sigma_min"], check["error"]
         result.inverse_norm, result.model_norm = check["inverse_norm"], check["model_norm"]
@@ -406,9 +544,10 @@ def fit_slope(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
 
-def error_vs_distance(models: dict[str, Model], box: Box, *, samples: int = 20_000, seed: int = 0,
+def error_vs_distance(models: dict[str, Model], box: Region, *, samples: int = 20_000, seed: int = 0,
                       norm: str = "fro", near: float = 0.05) -> dict:
-    """Per-sample error ||A^-1 - F(A)|| against sigma_min(A) for uniform samples of the box.
+    """Per-sample error ||A^-1 - F(A)|| against sigma_min(A) for samples of the region box (box.sample: uniform for a
+    box; any Region).
 
     Returns {"sigma_min": (N,), "inverse_norm": (N,) = ||A^-1||, "errors": {name: (N,)}, "summary": JSON-able}.
     summary holds, per model, the log-log slope of error against sigma_min over the fraction `near` of samples
@@ -479,10 +618,11 @@ def typical_means(values: np.ndarray, sizes: list[int]) -> list[float]:
     return out
 
 
-def moment_growth(model: Model, box: Box, *, orders: tuple[int, ...] | None = None, max_samples: int = 1_000_000,
+def moment_growth(model: Model, box: Region, *, orders: tuple[int, ...] | None = None, max_samples: int = 1_000_000,
                   seed: int = 1, norm: str = "fro") -> dict:
     """Sample estimates of E||A^-1 - F(A)||^k for k in orders (default 1, 2, n^2 + 1) against the sample size
-    N = 10^3 ... max_samples (uniform samples of box), and the Hill estimate of the error's tail index alpha.
+    N = 10^3 ... max_samples (samples of the region box, box.sample: uniform for a box), and the Hill estimate of
+    the error's tail index alpha.
 
     running[k][i]: the nested running mean over the first N_i samples. typical[k][i]: the median over disjoint blocks
     of N_i samples of the block mean (see typical_means); growth[k] its ratio from the first to the last size and

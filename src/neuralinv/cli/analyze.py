@@ -1,4 +1,5 @@
-"""neuralinv analyze: activation patterns of a ReLU MLP checkpoint over its box, affine maps and LP bounds."""
+"""neuralinv analyze: activation patterns of a ReLU MLP checkpoint over its box (or --region), affine maps and LP
+bounds."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from pathlib import Path
 
 
 from neuralinv import analysis, checkpoint
+from neuralinv.cli.limits import parse_region
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.errors import InputError
 from neuralinv.files import write_json, write_text
+from neuralinv.regions import Box
 
 
 def register(sub) -> None:
@@ -19,8 +22,14 @@ def register(sub) -> None:
                     "(in the user's units, as a function of A - A0), the largest coefficient gap to the linear "
                     "approximation A0^-1 - A0^-1 (A - A0) A0^-1, and per output entry the largest |network - linear "
                     "approximation| over the pattern's whole polytope (box intersected with its half-spaces), by "
-                    "linear programming with SciPy's HiGHS. Works on any ReLU MLP checkpoint (see `neuralinv import`).")
+                    "linear programming with SciPy's HiGHS. Works on any ReLU MLP checkpoint (see `neuralinv import`). "
+                    "With --region the samples come from that region instead (a preset or a region file of any "
+                    "shape, of the checkpoint's size) and A0 is its centre; for a region other than a box the LP runs "
+                    "over its bounding box, so the bounds are valid but possibly loose (the output says so).")
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="a .safetensors checkpoint")
+    p.add_argument("--region", metavar="NAME|FILE",
+                   help="analyse over this region instead of the checkpoint's own: a preset name, a region file "
+                        "(any shape) or a region's JSON as text (default: the checkpoint's region)")
     p.add_argument("--samples", type=int, default=analysis.DEFAULT_SAMPLES, metavar="N",
                    help=f"matrices to sample (default {analysis.DEFAULT_SAMPLES})")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
@@ -38,10 +47,17 @@ def run(args) -> int:
         if value <= 0:
             raise InputError(f"{flag}: expected a positive integer, got {value}")
     net = checkpoint.load(args.checkpoint)
-    result = analysis.analyze(net, samples=args.samples, seed=args.seed, max_patterns=args.max_patterns,
-                              bound=not args.no_lp)
+    region = net.box
+    if args.region is not None:
+        region = parse_region(args.region)
+        if region.n != net.n:
+            raise InputError(f"--region: a {region.n}x{region.n} {region.shape} region, but the checkpoint is for "
+                             f"{net.n}x{net.n} matrices")
+    result = analysis.analyze(net, region=region, samples=args.samples, seed=args.seed,
+                              max_patterns=args.max_patterns, bound=not args.no_lp)
     data = result.to_json()
     data["checkpoint"] = str(args.checkpoint)
+    data["region_source"] = "the checkpoint's own region" if args.region is None else f"--region {args.region}"
     if args.out:
         out = Path(args.out)
         figure = analysis.plot(result, out / analysis.FIGURE_NAME, top=args.top)
@@ -51,10 +67,17 @@ def run(args) -> int:
         print_json(data)
         return 0
     n = result.n
-    print(f"{'-'.join(map(str, result.layer_sizes))} ReLU MLP, {n}x{n} box (c = {net.box.radius:g}, "
-          f"{result.scaling} scaling): {result.samples} samples, {result.num_patterns} activation patterns, "
+    if isinstance(region, Box) and region.uniform:
+        where = f"{n}x{n} box (c = {region.radius:g}, {result.scaling} scaling)"
+    else:
+        where = f"{region.describe()} ({result.scaling} scaling)"
+    print(f"{'-'.join(map(str, result.layer_sizes))} ReLU MLP, {where}"
+          f"{'' if args.region is None else ' from --region ' + args.region}: {result.samples} samples, "
+          f"{result.num_patterns} activation patterns, "
           f"{result.distinct_maps} distinct affine map(s) among the {len(result.patterns)} largest; "
           f"{result.wall_time_s:.1f} s")
+    if result.lp_note and not args.no_lp:
+        print(f"note: {result.lp_note}")
     print_table(analysis.SUMMARY_HEADERS, analysis.summary_rows(result, args.top))
     if n * n <= 9 and result.patterns:
         print("\nLP bound of |net - Taylor-1| per output entry")

@@ -29,7 +29,9 @@ def register(sub) -> None:
                     "Taylor-1 + one Newton-Schulz step, with the paper's Table 3 times. Each network's time at "
                     "batch 10,000 is compared with its roofline bound, max(FLOPs / GEMM rate, bytes / bandwidth), "
                     "both rates measured in the same run. Writes DIR/bench.json, DIR/bench.md and "
-                    "DIR/frontier.png (MAE against seconds, log-log, one panel per data set).")
+                    "DIR/frontier.png (MAE against seconds, log-log, one panel per data set). With --region (a preset "
+                    "or a region file of any shape) the certified section times certified_inverse(method='auto') on "
+                    "samples of that region, or on --matrices, against torch.linalg.inv and numpy.linalg.inv instead.")
     p.add_argument("--quick", action="store_true",
                    help="fewer repeats (3) and shorter timed loops (long batch-1 loops measured on a prefix and "
                         "scaled); no training for the figure unless --train-steps is given")
@@ -51,10 +53,24 @@ def register(sub) -> None:
                         "quick 0.3)")
     p.add_argument("--threads", type=int, default=None, metavar="T",
                    help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--sections", default="training,inference,certified", metavar="LIST",
+    p.add_argument("--sections", default=None, metavar="LIST",
                    help="which parts to run, comma-separated: training (batched ensemble vs a plain loop), inference "
                         "(Table 3, rooflines, frontier), certified (certified inverse vs torch.linalg.inv) "
-                        "(default: all three)")
+                        "(default: all three; only certified with --region or --matrices)")
+    c = p.add_argument_group("certified inverse on a region of one's own")
+    c.add_argument("--region", metavar="NAME|FILE",
+                   help="time certified_inverse(region=REGION, method='auto') against torch.linalg.inv and "
+                        "numpy.linalg.inv on samples of this region (a preset name, a region file of any shape or a "
+                        "region's JSON as text), on the CPU: the ratio, the fast-path share, the route auto chose and "
+                        "why, and bound violations against numpy's float64 inverse (must be 0)")
+    c.add_argument("--matrices", metavar="MATS.npy",
+                   help="time on these matrices (m, n, n) instead of samples of --region (which is still the region "
+                        "the certificate uses)")
+    c.add_argument("--samples", type=int, default=bench.CERTIFIED_REGION_COUNT, metavar="N",
+                   help=f"float32 samples of --region (default {bench.CERTIFIED_REGION_COUNT:,})")
+    c.add_argument("--tol", type=float, default=1e-4, metavar="TOL",
+                   help="relative error bound asked of the certified inverse with --region (default 1e-4)")
+    c.add_argument("--seed", type=int, default=0, help="sampling seed for --region (default 0)")
     p.add_argument("--out", default=None, metavar="DIR", help="write bench.json, bench.md and frontier.png here")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
     p.set_defaults(run=run)
@@ -70,6 +86,24 @@ def check_args(args) -> None:
             raise InputError(f"{flag}: expected a positive integer, got {value}")
     if args.max_pass is not None and not args.max_pass > 0:
         raise InputError(f"--max-pass: expected seconds > 0, got {args.max_pass}")
+    own = args.region is not None or args.matrices is not None
+    if args.sections is None:
+        args.sections = "certified" if own else "training,inference,certified"
+    if own:
+        if args.region is None:
+            raise InputError("--matrices: give --region too, the region the certificate is for")
+        if "certified" not in args.sections.split(","):
+            raise InputError("--region/--matrices: they apply to the certified section; add certified to --sections")
+        if args.samples <= 0:
+            raise InputError(f"--samples: expected a positive integer, got {args.samples}")
+        if not (0 < args.tol < 1):
+            raise InputError(f"--tol: expected a number between 0 and 1, got {args.tol}")
+        # Read both before any section runs, so bad input fails at once.
+        from neuralinv.cli.limits import parse_region
+
+        args.region_obj = parse_region(args.region)
+        args.matrices_arr = (bench.load_matrices(args.matrices, args.region_obj.n) if args.matrices is not None
+                             else None)
     unknown = set(args.sections.split(",")) - {key for key, _, _ in SECTIONS}
     if unknown:
         raise InputError(f"--sections: unknown {', '.join(sorted(unknown))}; choose from "
@@ -168,6 +202,8 @@ def training_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
 def measure_certified(args) -> dict:
     from neuralinv.solve import benchmark_certified
 
+    if args.region is not None:
+        return measure_certified_region(args)
     say("timing the certified inverse against torch.linalg.inv (16x16 box, 10,000 float32 matrices)")
     repeats = 5 if args.quick else 15
     return {"runs": [benchmark_certified(10_000, 1e-4, residual_dtype="float32", init="taylor1",
@@ -176,7 +212,40 @@ def measure_certified(args) -> dict:
                                          device=args.device, repeats=repeats)]}
 
 
+def measure_certified_region(args) -> dict:
+    region, matrices = args.region_obj, args.matrices_arr
+    what = f"{len(matrices):,} matrices from {args.matrices}" if matrices is not None else \
+        f"{args.samples:,} float32 samples"
+    say(f"timing the certified inverse against torch.linalg.inv and numpy.linalg.inv on {what} of "
+        f"{region.describe()} (CPU)")
+    result = bench.certified_on_region(region, matrices, count=args.samples, seed=args.seed, tol=args.tol,
+                                       repeats=args.repeats or (3 if args.quick else 5))
+    result["region_source"] = args.region
+    result["matrices_file"] = args.matrices
+    return {"region_runs": [result]}
+
+
+def certified_region_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
+    tables = []
+    for r in result["region_runs"]:
+        a = r["assess"]
+        what = (f"{r['count']:,} {r['input_dtype']} matrices from {r['matrices_file']}" if r["source"] == "matrices"
+                else f"{r['count']:,} {r['input_dtype']} samples (seed {r['seed']})")
+        rows = [[r["tol"], f"{a['auto_s'] * 1e3:.2f}", f"{a['torch_inv_s'] * 1e3:.2f}", f"{a['numpy_inv_s'] * 1e3:.2f}",
+                 f"{r['ratio_vs_torch']:.2f}x", f"{r['ratio_vs_numpy']:.2f}x",
+                 f"{100 * a['auto_fast_share']:.1f}%", f"{100 * a['fast_share']:.1f}%", r["route_chosen"],
+                 r["violations_total"]]]
+        tables.append((f"Certified inverse on --region {r['region_source']} ({r['region_text']}), {what}, CPU; "
+                       f"ratio > 1: faster than the exact inverse. auto chose {r['route_chosen']}: {r['route_why']}",
+                       ["tol", "certified ms", "torch.linalg.inv ms", "numpy.linalg.inv ms", "ratio vs torch",
+                        "ratio vs numpy", "fast-path share (auto)", "fast path certifies", "route",
+                        "bound violations"], rows))
+    return tables
+
+
 def certified_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
+    if "region_runs" in result:
+        return certified_region_tables(result)
     rows = [[r["tol"], r["residual_dtype"], r["init"], f"{r['certified_s_median'] * 1e3:.2f}",
              f"{r['inv_s_median'] * 1e3:.2f}", f"{r['throughput_ratio']:.2f}x", r["fallbacks"],
              f"{r['bound_quantiles']['max']:.2e}", f"{r['max_error_over_bound']:.2f}"] for r in result["runs"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from neuralinv import checkpoint, limits
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.errors import InputError
 from neuralinv.files import write_json, write_text
-from neuralinv.regions import DATASETS, Box, as_matrix
+from neuralinv.regions import Box, Region, load_region
 
 DESCRIPTION = """\
 Why a network cannot learn A -> A^-1 near singular matrices (Section 3 of the paper), shown on real models.
@@ -36,8 +37,9 @@ experiments:
   report             Train small 2-FC and 3-FC nets and run all of the above; write the "Why can't" report section.
 
 The region defaults to the checkpoint's own box, widened until it holds a singular matrix (the output says so).
-Give another with --region (a preset name, or JSON {"center": [[...]], "radius": c} as text or a .json file) or
---radius C (the checkpoint's centre, half-width C)."""
+Give another with --region: a preset name, a region file of any shape (box, ball, symmetric, union, equilibrated;
+see `neuralinv region`), or a region's JSON as text such as {"center": [[...]], "radius": c}; or with --radius C
+(the checkpoint's centre, half-width C)."""
 
 
 def register(sub) -> None:
@@ -105,35 +107,41 @@ def register(sub) -> None:
 
 def add_region_args(p) -> None:
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--region", metavar="SPEC",
-                       help='a preset name (e.g. 2x2-first), or {"center": [[...]], "radius": c} as JSON text or a '
-                            '.json file (default: the checkpoint\'s box, widened until it holds a singular matrix)')
+    group.add_argument("--region", metavar="NAME|FILE",
+                       help='a preset name (e.g. 2x2-first), a region file of any shape, or a region as JSON text, '
+                            'e.g. {"center": [[...]], "radius": c} (default: the checkpoint\'s box, widened until it '
+                            'holds a singular matrix)')
     group.add_argument("--radius", type=float, metavar="C", help="the checkpoint's centre with half-width C")
 
 
-def parse_region(spec: str) -> Box:
-    """A Box from a preset name, JSON text {"center": ..., "radius": ...}, or a .json file holding that."""
-    if spec in DATASETS:
-        return DATASETS[spec].box
-    text = spec
-    if spec.endswith(".json"):
-        if not Path(spec).is_file():
-            raise InputError(f"--region: no such file {spec!r}")
-        text = Path(spec).read_text()
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        raise InputError(f"--region: expected a preset ({', '.join(DATASETS)}) or JSON like "
-                         f"{{\"center\": [[1, 2], [2, 4.5]], \"radius\": 0.08}}, got {spec!r}") from None
-    if not isinstance(data, dict) or set(data) != {"center", "radius"}:
-        raise InputError(f"--region: expected a JSON object with exactly the keys center and radius, got {spec!r}")
-    radius = data["radius"]
-    if isinstance(radius, bool) or not isinstance(radius, (int, float)):
-        raise InputError(f"--region: radius must be a number, got {radius!r}")
-    return Box(as_matrix(data["center"], name="--region center"), float(radius))
+def parse_region(spec: str, *, flag: str = "--region") -> Region:
+    """A Region from a preset name, a region file of any shape (see `neuralinv region`), or a region's JSON as text:
+    {"center": [[1, 2], [2, 4.5]], "radius": 0.08} (a box) or {"shape": "ball", "center": ..., "radius": ...}.
+    Shared by analyze, limits and bench."""
+    text = spec.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise InputError(f"{flag}: not valid JSON ({err.msg} at character {err.pos}): {spec!r}") from None
+        if not isinstance(data, dict) or ("shape" not in data and not {"center", "radius"} <= set(data)):
+            raise InputError(f"{flag}: expected a JSON object with the keys center and radius (a box), or a region "
+                             f"with its shape (a region file's JSON), got {spec!r}")
+        return load_region(data)
+    path = Path(spec)
+    if not path.is_file() and (spec.endswith(".json") or "/" in spec or os.sep in spec):
+        raise InputError(f"{flag}: no such file {spec!r}")
+    return load_region(spec)
 
 
-def resolve_region(args, net) -> tuple[Box, str]:
+def region_text(region: Region) -> str:
+    """'2x2 box, c = 0.08' for a box of one half-width (as before), else the region's own description."""
+    if isinstance(region, Box) and region.uniform:
+        return f"{region.n}x{region.n} box, c = {region.radius:g}"
+    return region.describe()
+
+
+def resolve_region(args, net) -> tuple[Region, str]:
     """The region named by --region / --radius (checked against the model's size), else the widened default."""
     if args.region is not None:
         box = parse_region(args.region)
@@ -164,8 +172,9 @@ def run_counterexample(args) -> int:
         print_json({"checkpoint": str(args.checkpoint), **result.to_json()})
         return 0
     n = region.n
-    print(f"region: {n}x{n} box, c = {region.radius:g}: {note}")
-    print(f"certified distance to the singular set: sigma_min(A0) - n c = {region.certified_distance:.6g}")
+    print(f"region: {region_text(region)}: {note}")
+    print(f"certified distance to the singular set: {limits.certificate_formula(region)} = "
+          f"{region.certified_distance:.6g}")
     if result.certified:
         print(f"no counterexample: {result.message}")
         return 0
@@ -214,7 +223,7 @@ def run_error_vs_distance(args) -> int:
     if args.json:
         print_json(summary)
         return 0
-    print(f"region: {region.n}x{region.n} box, c = {region.radius:g}: {note}")
+    print(f"region: {region_text(region)}: {note}")
     print(f"{summary['samples']} samples; smallest sigma_min {summary['sigma_min_min']:.3g}; slope of log ||A^-1|| "
           f"against log sigma_min near the singular set: {summary['inverse_slope']:.3f}")
     for name, m in summary["models"].items():
@@ -244,7 +253,7 @@ def run_moments(args) -> int:
     if args.json:
         print_json(s)
         return 0
-    print(f"region: {region.n}x{region.n} box, c = {region.radius:g}: {note}")
+    print(f"region: {region_text(region)}: {note}")
     print("typical N-sample mean of ||A^-1 - F(A)||^k (median over disjoint blocks of N samples):")
     print_table(["N", *(f"k = {k}" for k in s["orders"])],
                 [[size, *(s["typical"][str(k)][i] for k in s["orders"])] for i, size in enumerate(s["sizes"])])
