@@ -11,7 +11,7 @@ from neuralinv.environment import describe
 from neuralinv.errors import InputError
 from neuralinv.evaluate import evaluate
 from neuralinv.files import write_json
-from neuralinv.train import TrainConfig, TrainResult, train_group
+from neuralinv.train import TrainConfig, TrainResult, evaluation_pairs, train_group
 
 RUN_FILE = "run.json"
 STATE_FILE = "train-state.safetensors"  # present only while a run is unfinished
@@ -25,11 +25,15 @@ def summarize_result(result: TrainResult) -> dict:
     """run.json's content for a finished training result."""
     config = result.config
     box = result.networks[0].box
-    # One test set for the networks and the linear approximation (Taylor-1), as run.json promises.
-    rows = evaluate({str(s): net for s, net in zip(config.seeds, result.networks)}, box, test_size=config.test_size)
+    # One test set for the networks and the linear approximation (Taylor-1), as run.json promises: the held-out
+    # matrices of a --matrices run, else seeded samples of the region (kept by the rejection rule, if any).
+    stats: dict = {}
+    test_a, _ = evaluation_pairs(config, stats=stats)
+    rows = evaluate({str(s): net for s, net in zip(config.seeds, result.networks)}, box, matrices=test_a)
     maes = [rows[str(s)]["mae"] for s in config.seeds]
     return {
         "config": config.to_json(),
+        "data": data_summary(config, box, len(test_a), stats),
         "per_seed": {str(s): rows[str(s)] for s in config.seeds},
         "test_mae": {str(s): m for s, m in zip(config.seeds, maes)},
         "mae_mean": statistics.fmean(maes),
@@ -43,6 +47,22 @@ def summarize_result(result: TrainResult) -> dict:
         "checkpoints": {str(s): checkpoint_name(s) for s in config.seeds},
         "machine": describe(),
     }
+
+
+def data_summary(config: TrainConfig, box, test_count: int, stats: dict) -> dict:
+    """run.json's "data": where the training and test matrices came from and how many there were."""
+    data = {"source": config.source, "region": box.describe(), "train_count": config.train_size,
+            "test_count": test_count}
+    if config.matrices is not None:
+        data.update(matrices=config.matrices, sha256=config.matrices_sha256, shape=list(config.matrices_shape),
+                    holdout=config.holdout, split_seed=config.split_seed,
+                    test_set="the held-out matrices of the file")
+    if config.rule is not None:
+        data["accept"] = config.rule.to_json()
+        data["accept_rule"] = config.rule.describe()
+        if stats.get("drawn"):
+            data["test_acceptance_rate"] = stats["accepted"] / stats["drawn"]
+    return data
 
 
 def read_run(out: str | Path) -> dict:

@@ -4,6 +4,11 @@ Recipe: Adam (lr 5e-5, L2 weight decay 1e-7), CosineAnnealingWarmRestarts(T_0=3,
 with the fractional epoch after every batch, MSE loss, batch 128. Each model of the ensemble has its own initial
 weights (init_layers(seed)) and its own BatchStream(seed), so it follows the same trajectory as when trained alone:
 the loss is the sum of the per-model mean losses and Adam is elementwise, so nothing couples the models.
+
+The data: a preset (TrainConfig.resolve), samples of a region of one's own (for_region / for_box; optionally kept by a
+rejection rule, |det A| > min_abs_det and sigma_min(A) > min_sigma), or matrices of one's own (for_matrices: a seeded
+held-out split of a .npy file, the region fitted to the training share unless given). training_pairs and
+evaluation_pairs build the training and test sets every run uses.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import math
 import signal
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +28,25 @@ from safetensors.torch import load_file, save_file
 from torch.optim.adam import adam
 from tqdm.auto import tqdm
 
-from neuralinv.data import SCALINGS, BatchStream, Scaling, training_set
+from neuralinv.data import (MIN_MATRICES, TEST_SEED, AcceptRule, BatchStream, Scaling, check_scaling, file_sha256,
+                            load_matrices, matrix_pairs, sample_pairs, split_matrices, test_set)
 from neuralinv.errors import InputError
 from neuralinv.files import atomic_path
 from neuralinv.models import Network, get_model, init_layers
-from neuralinv.regions import Box, get_dataset
+from neuralinv.regions import Box, Region, get_dataset, load_region, region_from_json
 
 BUDGETS = ("quick", "paper")
+
+
+# Step counts for a region or matrices of one's own (no paper count to follow): "paper" takes the paper's count for
+# 3x3 and 16x16 with an epoch of one pass over the fixed set; "quick" (and --steps N) compress the schedule into
+# CUSTOM_SCHEDULE_EPOCHS epochs, as a short preset run covers the schedule of the paper's 2x2 runs.
+CUSTOM_STEPS = {"quick": 20_000, "paper": 200_000}
+CUSTOM_SCHEDULE_EPOCHS = 20
+# Fields added after the preset recipe: left out of to_json() while None, so a preset run's configuration JSON (and
+# with it the reuse of finished runs by `neuralinv reproduce` and --resume) stays what it was.
+OPTIONAL_FIELDS = ("region", "min_abs_det", "min_sigma", "matrices", "matrices_sha256", "matrices_shape", "holdout",
+                   "split_seed")
 
 
 @dataclass(frozen=True)
@@ -52,9 +69,21 @@ class TrainConfig:
     train_size: int | None = 1_000_000  # None: a fresh sample every step
     data_seed: int = 0
     test_size: int = 10_000
-    # A box of one's own instead of the preset's (dataset is then "custom"): centre rows and half-width.
+    # Legacy form of a box of one's own (a uniform box: centre rows and half-width); for_box now writes region.
     center: tuple[tuple[float, ...], ...] | None = None
     radius: float | None = None
+    # A region of one's own instead of the preset's (dataset is then "custom", or "matrices"): its region-file JSON.
+    region: dict | None = None
+    # Rejection rule for sampled matrices: keep A only when |det A| > min_abs_det and sigma_min(A) > min_sigma.
+    min_abs_det: float | None = None
+    min_sigma: float | None = None
+    # Matrices of one's own (dataset "matrices"): the .npy file (absolute path), its sha256 and shape, and the
+    # seeded split into train_size training and test_size held-out matrices.
+    matrices: str | None = None
+    matrices_sha256: str | None = None
+    matrices_shape: tuple[int, ...] | None = None
+    holdout: float | None = None
+    split_seed: int | None = None
 
     @classmethod
     def resolve(cls, dataset: str, model: str, *, steps: int | None = None, budget: str = "quick", **kwargs):
@@ -79,30 +108,115 @@ class TrainConfig:
         return config
 
     @classmethod
-    def for_box(cls, box: Box, model: str, *, steps: int, train_size: int | None = 100_000,
+    def for_box(cls, box: Region, model: str, *, steps: int, train_size: int | None = 100_000,
                 epoch_steps: float | None = None, **kwargs):
-        """A configuration on any box (for example one that holds singular matrices, for the limits experiments)."""
+        """A configuration on any region (for example a box that holds singular matrices, for the limits
+        experiments). The epoch is one pass over the fixed training set unless epoch_steps is given."""
         get_model(model)
+        if steps <= 0:
+            raise InputError(f"steps: expected a positive integer, got {steps}")
+        if train_size is not None and train_size <= 0:
+            raise InputError(f"train size: expected a positive integer, got {train_size}")
         epoch_steps = epoch_steps or (train_size / 128 if train_size else steps / 20)
-        config = cls(dataset="custom", model=model, steps=steps, epoch_steps=epoch_steps, train_size=train_size,
-                     center=tuple(map(tuple, box.center.tolist())), radius=box.radius, **kwargs)
+        dataset = kwargs.pop("dataset", "custom")
+        config = cls(dataset=dataset, model=model, steps=steps, epoch_steps=epoch_steps, train_size=train_size,
+                     region=load_region(box).to_json(), **kwargs)
         config.validate()
         return config
 
+    @classmethod
+    def for_region(cls, region, model: str, *, steps: int | None = None, budget: str = "quick",
+                   train_size: int | None = 100_000, **kwargs):
+        """The configuration for a region of one's own (a Region, a region file, or its JSON) with the paper's
+        recipe: a fixed training set of train_size samples (None: fresh samples every step); at budget "paper"
+        200,000 steps and an epoch of one pass (train_size / 128 batches, as for 3x3), otherwise (--steps N, or
+        20,000 at "quick") a schedule compressed into 20 epochs over the run."""
+        if budget not in BUDGETS:
+            raise InputError(f"budget: expected one of {', '.join(BUDGETS)}, got {budget!r}")
+        if steps is not None and steps <= 0:
+            raise InputError(f"steps: expected a positive integer, got {steps}")
+        if steps is None and budget == "paper":
+            steps, epoch_steps = CUSTOM_STEPS["paper"], (train_size or 1_000_000) / 128
+        else:
+            steps = steps or CUSTOM_STEPS[budget]
+            epoch_steps = steps / CUSTOM_SCHEDULE_EPOCHS
+        return cls.for_box(load_region(region), model, steps=steps, train_size=train_size, epoch_steps=epoch_steps,
+                           **kwargs)
+
+    @classmethod
+    def for_matrices(cls, path: str | Path, model: str, *, region=None, holdout: float = 0.1, split_seed: int = 0,
+                     steps: int | None = None, budget: str = "quick", scaling: str = "data", **kwargs):
+        """The configuration for training on matrices of one's own, a .npy file (m, n, n) with m >= 100.
+
+        A seeded share holdout of them is held out as the test set; the rest are the fixed training set (pairs A,
+        A^-1 by numpy.linalg.inv in float64). The region bound into the checkpoints is the given one (a Region, a
+        preset name or a region file), else fit_region of the training matrices. Steps as in for_region.
+        """
+        fixed = None if region is None else load_region(region)
+        a = load_matrices(path, n=None if fixed is None else fixed.n, minimum=MIN_MATRICES)
+        matrix_pairs(a)  # a singular matrix is refused now, not after training
+        train_idx, test_idx = split_matrices(len(a), holdout, split_seed)
+        if fixed is None:
+            from neuralinv.fit import fit_region
+
+            fixed = fit_region(a[train_idx])
+        return cls.for_region(fixed, model, steps=steps, budget=budget, train_size=len(train_idx),
+                              test_size=len(test_idx), dataset="matrices", scaling=scaling,
+                              matrices=str(Path(path).resolve()), matrices_sha256=file_sha256(path),
+                              matrices_shape=tuple(a.shape), holdout=float(holdout), split_seed=int(split_seed),
+                              **kwargs)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "TrainConfig":
+        """The configuration that to_json() wrote (run.json's "config")."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputError(f"config: unknown fields {', '.join(unknown)} (written by a newer neuralinv?)")
+        data = dict(data)
+        data["seeds"] = tuple(data["seeds"])
+        if data.get("center") is not None:
+            data["center"] = tuple(map(tuple, data["center"]))
+        if data.get("matrices_shape") is not None:
+            data["matrices_shape"] = tuple(data["matrices_shape"])
+        return cls(**data)
+
     @property
-    def box(self) -> Box:
+    def box(self) -> Region:
+        """The region the networks are trained on and bound to (a Box for the presets)."""
+        if self.region is not None:
+            return region_from_json(self.region)
         if self.center is not None:
             return Box(np.array(self.center, dtype=np.float64), self.radius)
         return get_dataset(self.dataset).box
 
+    @property
+    def rule(self) -> AcceptRule | None:
+        """The rejection rule for sampled matrices, or None."""
+        return AcceptRule.make(self.min_abs_det, self.min_sigma)
+
+    @property
+    def source(self) -> str:
+        """Where the data come from: "preset", "region" or "matrices"."""
+        if self.matrices is not None:
+            return "matrices"
+        return "preset" if self.region is None and self.center is None else "region"
+
     def validate(self) -> None:
-        if self.scaling not in SCALINGS:
-            raise InputError(f"scaling: expected one of {', '.join(SCALINGS)}, got {self.scaling!r}")
-        Scaling.for_box(self.box, self.scaling)  # refuses the paper's scaling on a singular centre, before training
+        check_scaling(self.box, self.scaling)  # refuses paper/data scaling on a singular centre, before training
+        rule = self.rule  # checks the numbers
+        if self.matrices is not None:
+            if rule is not None:
+                raise InputError("--min-abs-det/--min-sigma: the rejection rule applies to sampled matrices; with "
+                                 "--matrices, filter the file instead")
+            if self.train_size is None:
+                raise InputError("matrices: the training set is the file's training share; it cannot be streamed")
         if not self.seeds:
             raise InputError("seeds: give at least one seed")
         if len(set(self.seeds)) != len(self.seeds):
             raise InputError(f"seeds: each seed once, got {list(self.seeds)}")
+        if self.test_size <= 0:
+            raise InputError(f"test size: expected a positive integer, got {self.test_size}")
         if self.device.startswith("cuda") and not torch.cuda.is_available():
             raise InputError(f"device: {self.device!r} requested but CUDA is not available here; use --device cpu")
 
@@ -111,11 +225,55 @@ class TrainConfig:
         data["seeds"] = list(self.seeds)
         if self.center is not None:
             data["center"] = [list(row) for row in self.center]
+        if self.matrices_shape is not None:
+            data["matrices_shape"] = list(self.matrices_shape)
+        for name in OPTIONAL_FIELDS:
+            if data[name] is None:
+                del data[name]
         return data
 
     @property
     def schedule_epochs(self) -> float:
         return self.steps / self.epoch_steps
+
+
+def own_matrices(config: TrainConfig) -> np.ndarray:
+    """The matrices of a --matrices run, (m, n, n) float64, checked against the sha256 the configuration recorded."""
+    a = load_matrices(config.matrices, n=config.box.n)
+    digest = file_sha256(config.matrices)
+    if digest != config.matrices_sha256:
+        raise InputError(f"--matrices: {config.matrices!r} changed since the run was configured (sha256 "
+                         f"{digest[:12]}..., recorded {str(config.matrices_sha256)[:12]}...)")
+    return a
+
+
+def split_own_matrices(config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(training, held-out) matrices of a --matrices run: the seeded split of its file."""
+    a = own_matrices(config)
+    train_idx, test_idx = split_matrices(len(a), config.holdout, config.split_seed)
+    return a[train_idx], a[test_idx]
+
+
+def training_pairs(config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The fixed training set as float64 pairs (A, A^-1), (train_size, n, n) each, or None for streamed data.
+
+    Samples of the region (kept by the rejection rule, if any, drawn with data_seed), or the training share of one's
+    own matrices with A^-1 from numpy.linalg.inv in float64.
+    """
+    if config.matrices is not None:
+        return matrix_pairs(split_own_matrices(config)[0])
+    if config.train_size is None:
+        return None
+    return sample_pairs(config.box, config.train_size, generator=torch.Generator().manual_seed(config.data_seed),
+                        rule=config.rule)
+
+
+def evaluation_pairs(config: TrainConfig, *, stats: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The test set run.json's metrics are computed on, float64 pairs (A, A^-1): the held-out matrices of a
+    --matrices run, else test_size seeded samples (TEST_SEED) of the region kept by the rejection rule, if any."""
+    if config.matrices is not None:
+        return matrix_pairs(split_own_matrices(config)[1])
+    return test_set(config.box, config.test_size, TEST_SEED, rule=config.rule, stats=stats)
 
 
 @dataclass
@@ -137,16 +295,24 @@ def make_optimizer(params, config: TrainConfig):
     return opt, sched
 
 
+SCALING_SAMPLE = 10_000  # samples the "data" scaling is measured on when the training data are streamed
+
+
 def make_streams(config: TrainConfig):
     box = config.box
-    scaling = Scaling.for_box(box, config.scaling)
+    pairs = training_pairs(config)
+    measured = pairs
+    if measured is None and config.scaling == "data":
+        measured = sample_pairs(box, SCALING_SAMPLE, generator=torch.Generator().manual_seed(config.data_seed),
+                                rule=config.rule)
+    scaling = Scaling.for_box(box, config.scaling, data=measured)
     data = None
-    if config.train_size is not None:
-        data = training_set(box, config.train_size, scaling, seed=config.data_seed)
-    if data is not None:  # one copy on the device, shared by the streams
-        data = (data[0].to(config.device), data[1].to(config.device))
+    if pairs is not None:  # float32 inputs and targets, one copy on the device, shared by the streams
+        data = (scaling.encode(pairs[0]).float().to(config.device),
+                scaling.encode_target(pairs[1]).float().to(config.device))
+    del pairs, measured
     streams = [BatchStream(seed=s, batch_size=config.batch_size, box=box, scaling=scaling, data=data,
-                           device=config.device) for s in config.seeds]
+                           device=config.device, rule=config.rule) for s in config.seeds]
     return box, scaling, streams
 
 
@@ -329,6 +495,10 @@ def train_group(configs: list[TrainConfig], *, progress: bool = True, curve_poin
         for seed in c.seeds:
             net_layers = [(w[e].cpu().clone(), b[e].cpu().clone()) for w, b in stack.layers]
             info = {"dataset": c.dataset, "model": c.model, "seed": seed, "steps": c.steps, "scaling": c.scaling}
+            if c.rule is not None:  # evaluate applies it to samples of the checkpoint's own region
+                info["accept"] = c.rule.to_json()
+            if c.matrices is not None:
+                info["matrices"] = c.matrices
             networks.append(Network(net_layers, box, scaling, info))
             e += 1
         losses = [row[first:e] for row in curve["loss"]]
