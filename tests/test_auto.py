@@ -211,3 +211,15 @@ def test_cli_invert_wrong_n_for_region_file(tmp_path, capsys, rng):
     code = main(["invert", "--region", str(tmp_path / "r.json"), str(tmp_path / "m.npy"), "--out",
                  str(tmp_path / "o.npy")])
     assert code == 2 and "(..., 3, 3)" in capsys.readouterr().err
+
+
+def test_float32_residual_tier_bounds_hold(rng):
+    """Bounds from a float32 residual (redone in float64 where above tol) still cover every error."""
+    a = torch.from_numpy(rng.standard_normal((500, 8, 8)) + 6 * np.eye(8)).float()
+    a[:50] = torch.from_numpy(rng.standard_normal((50, 8, 8))).float()  # worse conditioned: their float32 bounds fail
+    ref = torch.linalg.inv(a.double())
+    x, bound, singular = exact.exact_inverse(a, method="lu", dtype=torch.float32, tol=1e-5)
+    err = torch.linalg.matrix_norm(x.double() - ref) / torch.linalg.matrix_norm(ref)
+    assert not singular.any() and (err <= bound).all()
+    _, bound64, _ = exact.exact_inverse(a, method="lu", dtype=torch.float32)
+    assert (bound >= bound64 * (1 - 1e-12)).all() and ((bound <= 1e-5) | (bound == bound64)).all()

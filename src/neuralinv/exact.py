@@ -105,23 +105,42 @@ def _norm_bound(m: torch.Tensor) -> torch.Tensor:
     return v / (1 - (n * n + 8) * u) + n * math.sqrt(torch.finfo(m.dtype).tiny)
 
 
-def bound_of(a: torch.Tensor, x: torch.Tensor, out_dtype: torch.dtype) -> torch.Tensor:
-    """rho (B,) float64 of the module docstring for inputs a and inverses x (B, n, n), plus the output rounding."""
+def bound_of(a: torch.Tensor, x: torch.Tensor, out_dtype: torch.dtype, *,
+             residual: torch.dtype = torch.float64) -> torch.Tensor:
+    """rho (B,) float64 of the module docstring for inputs a and inverses x (B, n, n), plus the output rounding.
+    residual: the precision of R-hat (float32 only for float32 a and x: cheaper, with gamma_{n+1} of float32)."""
     n = a.shape[-1]
-    a64 = a if a.dtype == torch.float64 else _buffer("a", a, torch.float64).copy_(a)
-    x64 = x if x.dtype == torch.float64 else _buffer("x", x, torch.float64).copy_(x)
-    res = torch.bmm(x64, a64, out=_buffer("r", a, torch.float64)).neg_()
+    if residual == torch.float32 and a.dtype == x.dtype == torch.float32:
+        res = torch.bmm(x, a, out=_buffer("r32", a, torch.float32)).neg_()
+        u = torch.finfo(torch.float32).eps / 2
+    else:
+        a64 = a if a.dtype == torch.float64 else _buffer("a", a, torch.float64).copy_(a)
+        x64 = x if x.dtype == torch.float64 else _buffer("x", x, torch.float64).copy_(x)
+        res = torch.bmm(x64, a64, out=_buffer("r", a, torch.float64)).neg_()
+        u = _U64
     res.diagonal(dim1=-2, dim2=-1).add_(1)
-    rho = _norm_bound(res) + _gamma(n + 1, _U64) * (math.sqrt(n) + _norm_bound(x) * _norm_bound(a))
+    rho = _norm_bound(res) + _gamma(n + 1, u) * (math.sqrt(n) + _norm_bound(x) * _norm_bound(a))
     u_out = torch.finfo(out_dtype).eps / 2 if out_dtype != torch.float64 else 0.0
     return (rho + u_out * (1 + rho)) * _SAFE
 
 
-def exact_inverse(a: torch.Tensor, *, method: str, dtype: torch.dtype, out_dtype: torch.dtype | None = None):
-    """(X in out_dtype, bound (B,) float64, singular (B,)) for a (B, n, n) by one candidate; see the module docstring."""
+def exact_inverse(a: torch.Tensor, *, method: str, dtype: torch.dtype, out_dtype: torch.dtype | None = None,
+                  tol: float | None = None):
+    """(X in out_dtype, bound (B,) float64, singular (B,)) for a (B, n, n) by one candidate; see the module docstring.
+
+    tol: when given and everything is float32, the residual is formed in float32 first (one float32 product) and
+    only the matrices whose bound then exceeds tol get the float64 residual; the caller passes it when float32's
+    rounding, gamma_{n+1} (sqrt(n) + ||X||_F ||A||_F), is expected well below tol."""
     out_dtype = out_dtype or a.dtype
     x, failed = invert(a, method, dtype)
-    bound = bound_of(a, x, out_dtype)
+    if tol is not None and a.dtype == x.dtype == torch.float32:
+        bound = bound_of(a, x, out_dtype, residual=torch.float32)
+        loose = ~(bound <= tol)
+        if bool(loose.any()):
+            pos = loose.nonzero().squeeze(1)
+            bound[pos] = bound_of(a[pos], x[pos], out_dtype)
+    else:
+        bound = bound_of(a, x, out_dtype)
     if method in ("cholesky", "gauss-jordan"):  # not positive definite, or unstable without pivoting: LU instead
         redo = failed | ~(bound < 1)
         if bool(redo.any()):

@@ -705,6 +705,20 @@ def _residual_dtype(geo: _Geometry, region: Region, w: torch.dtype, tol: float, 
 # The public function
 
 
+def _float32_residual_suffices(geo: _Geometry, w: torch.dtype, tol: float) -> bool:
+    """Whether float32's rounding of an exact-path residual, gamma_{n+1} (sqrt(n) + ||X||_F ||A||_F), is expected
+    below tol / 4 for matrices near the region's centres (then bounds start from a float32 residual)."""
+    if w != torch.float32:
+        return False
+    n = geo.centers.shape[-1]
+    a0 = geo.centers if geo.scale is None else geo.centers / np.outer(geo.scale, geo.scale)
+    try:
+        spread = max(float(np.linalg.norm(c) * np.linalg.norm(np.linalg.inv(c))) for c in a0)
+    except np.linalg.LinAlgError:
+        return False
+    return _gamma(n + 1, _u(torch.float32)) * (math.sqrt(n) + 2 * spread) < tol / 4
+
+
 def _singular_centre(geo: _Geometry, w: torch.dtype) -> str:
     """Why no fast path exists around the region's centres ("" when one does): a centre singular in w."""
     for c in geo.centers:
@@ -840,7 +854,8 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
         else:
             route["chosen"] = "exact"
             route["why"] = "method exact" if method == "exact" else singular or "empty batch"
-        _exact_rest(t, x, bound, steps, flags, good, spd=spd, choice=exact_choice)
+        _exact_rest(t, x, bound, steps, flags, good, spd=spd, choice=exact_choice,
+                    tol32=tol if _float32_residual_suffices(geo, w, tol) else None)
     route["exact_alone_s_estimate"] = exact_choice["per_matrix_s"] * bsz
     fallback, singular, nonfinite, outside = (flags[k] for k in _FLAGS)
     message = _message(bsz, tol, fallback, singular, nonfinite, outside, bound)
@@ -855,12 +870,13 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
         outside=back(outside, batch), tol=float(tol), message=message, route=route)
 
 
-def _exact_rest(t, x, bound, steps, flags: dict, good, *, spd: bool, choice: dict) -> None:
-    """The exact path for every matrix not certified (good False), into the destinations; NaN/Inf are not inverted."""
+def _exact_rest(t, x, bound, steps, flags: dict, good, *, spd: bool, choice: dict, tol32: float | None) -> None:
+    """The exact path for every matrix not certified (good False), into the destinations; NaN/Inf are not inverted.
+    tol32: try a float32 residual first for the bounds, redoing in float64 those above it (see exact.exact_inverse)."""
     flags["outside"] &= ~good
     if not bool(good.any()) and bool(torch.isfinite(t).all()):  # the whole batch, in place: no gathers
         dtype = torch.float64 if choice["dtype"] == "float64" else torch.float32
-        xe, be, se = exact.exact_inverse(t, method=choice["method"], dtype=dtype, out_dtype=t.dtype)
+        xe, be, se = exact.exact_inverse(t, method=choice["method"], dtype=dtype, out_dtype=t.dtype, tol=tol32)
         x.copy_(xe)
         bound.copy_(be)
         flags["fallback"].fill_(True)
@@ -878,7 +894,7 @@ def _exact_rest(t, x, bound, steps, flags: dict, good, *, spd: bool, choice: dic
     if bool(fin.any()):
         dtype = torch.float64 if choice["dtype"] == "float64" else torch.float32
         part = sub if bool(fin.all()) else sub[fin]
-        xf, bf, sf = exact.exact_inverse(part, method=choice["method"], dtype=dtype, out_dtype=t.dtype)
+        xf, bf, sf = exact.exact_inverse(part, method=choice["method"], dtype=dtype, out_dtype=t.dtype, tol=tol32)
         if bool(fin.all()):
             xe, be, se = xf, bf, sf
         else:
