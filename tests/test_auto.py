@@ -8,7 +8,16 @@ import torch
 from neuralinv import exact, fit_region
 from neuralinv.cli import main
 from neuralinv.regions import Ball, Box
+from neuralinv import solve
 from neuralinv.solve import _decide, _fast_cost, _Geometry, _steps_worth_trying, certified_inverse
+
+
+@pytest.fixture(autouse=True)
+def fresh_decisions():
+    """Each test starts with no remembered auto decisions."""
+    solve._DECISIONS.clear()
+    yield
+    solve._DECISIONS.clear()
 
 
 def spd_family(rng, count, n=6, spread=0.05, scales=None, centre_shift=0.0, centre_seed=11):
@@ -223,3 +232,18 @@ def test_float32_residual_tier_bounds_hold(rng):
     assert not singular.any() and (err <= bound).all()
     _, bound64, _ = exact.exact_inverse(a, method="lu", dtype=torch.float32)
     assert (bound >= bound64 * (1 - 1e-12)).all() and ((bound <= 1e-5) | (bound == bound64)).all()
+
+
+def test_auto_remembers_a_regions_probe(rng):
+    """A second batch of the same region reuses the first probe's decision, and REPROBE_EVERY calls later probes
+    again; the answers stay within their bounds throughout."""
+    a = spd_family(rng, 2000, spread=0.01)
+    region = fit_region(a[:500])
+    first = certified_inverse(a, region=region, tol=1e-6)
+    second = certified_inverse(a, region=region, tol=1e-6)
+    assert "remembered" not in first.route["why"] and "remembered" in second.route["why"]
+    assert second.route["chosen"] == first.route["chosen"]
+    for _ in range(solve.REPROBE_EVERY):
+        last = certified_inverse(a, region=region, tol=1e-6)
+    assert "remembered" not in last.route["why"]
+    assert (rel_errors(last, a) <= last.bound).all()

@@ -673,6 +673,35 @@ def _steps_worth_trying(c_exact: float, unit: dict, *, converted: bool, geo: _Ge
     return k
 
 
+REPROBE_EVERY = 32  # auto remembers a region's probe for this many calls, then probes again
+_DECISIONS: dict = {}
+
+
+def _probe(t, geo: _Geometry, x, bound, steps, flags, good, *, k_run: int, unit: dict, c_exact: float,
+           converted: bool, kw: dict) -> dict:
+    """Run the fast path on one matrix in PROBE_SHARE of t (at least PROBE_MIN), at most k_run steps, writing their
+    answers; return the decision: {"max_steps" (None: exact), "lane", "why", "probe", "calls"}."""
+    bsz = t.shape[0]
+    stride = max(1, min(PROBE_SHARE, bsz // PROBE_MIN))
+    probe = torch.arange(0, bsz, stride, device=t.device)
+    xs, bs, ks, os = x[probe], bound[probe], steps[probe], flags["outside"][probe]
+    g = _fast_region(t[probe], geo, xs, bs, ks, os, max_steps=k_run, lane=False, **kw)
+    x[probe], bound[probe], steps[probe], flags["outside"][probe], good[probe] = xs, bs, ks, os, g
+    counts = np.bincount(ks[g].cpu().numpy(), minlength=k_run + 1)[:k_run + 1]
+    k_best, ratio = _decide(counts, int((~g).sum()), c_exact, unit, converted=converted, geo=geo)
+    share = float(g.float().mean())
+    info = {"matrices": int(probe.numel()), "certified": int(g.sum()),
+            "steps": {str(k): int(c) for k, c in enumerate(counts) if c}, "estimated_time_vs_exact": ratio}
+    if k_best is None:
+        why = (f"a probe of {probe.numel()} matrices certified {share:.0%}; the fast path would take an estimated "
+               f"{ratio:.2f}x the exact path's time")
+        return {"max_steps": None, "lane": False, "why": why, "probe": info, "calls": 1}
+    lane = bool(counts.sum() > 0 and counts[min(1, len(counts) - 1)] >= 0.9 * probe.numel())
+    why = (f"a probe of {probe.numel()} matrices certified {share:.0%} within {k_best} steps; estimated {ratio:.2f}x "
+           f"the exact path's time")
+    return {"max_steps": k_best, "lane": lane, "why": why, "probe": info, "calls": 1}
+
+
 def _decide(counts: np.ndarray, failed: int, c_exact: float, unit: dict, *, converted: bool, geo: _Geometry):
     """(max_steps or None for the exact path, estimated fast/exact time ratio) from a probe's step counts."""
     total = counts.sum() + failed
@@ -812,32 +841,30 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
                 k_run = 0
             elif method == "auto" and bsz >= 2 * PROBE_MIN:
                 k_run = min(k_run, k_cap)
-                stride = max(1, min(PROBE_SHARE, bsz // PROBE_MIN))
-                probe = torch.arange(0, bsz, stride, device=dev)
-                xs, bs, ks, os = x[probe], bound[probe], steps[probe], flags["outside"][probe]
-                g = _fast_region(t[probe], geo, xs, bs, ks, os, max_steps=k_run, lane=False, **kw)
-                x[probe], bound[probe], steps[probe], flags["outside"][probe], good[probe] = xs, bs, ks, os, g
-                counts = np.bincount(ks[g].cpu().numpy(), minlength=k_run + 1)[:k_run + 1]
-                k_best, ratio = _decide(counts, int((~g).sum()), exact_choice["per_matrix_s"], unit,
-                                        converted=r != w, geo=geo)
-                share = float(g.float().mean())
-                route["probe"] = {"matrices": int(probe.numel()), "certified": int(g.sum()),
-                                  "steps": {str(k): int(c) for k, c in enumerate(counts) if c},
-                                  "estimated_time_vs_exact": ratio}
-                keep = torch.ones(bsz, dtype=torch.bool, device=dev)
-                keep[probe] = False
-                todo = keep.nonzero().squeeze(1)
-                if k_best is None:
-                    route["chosen"] = "exact"
-                    route["why"] = (f"a probe of {probe.numel()} matrices certified {share:.0%}; the fast path would "
-                                    f"take an estimated {ratio:.2f}x the exact path's time")
-                    todo = todo[:0]
+                key = None if isinstance(init, Network) else (
+                    geo.centers.tobytes(), geo.radii, None if geo.scale is None else geo.scale.tobytes(), w, r,
+                    float(tol), str(dev), init, k_run)
+                decision = _DECISIONS.get(key)
+                if decision is None or decision["calls"] >= REPROBE_EVERY:
+                    decision = _probe(t, geo, x, bound, steps, flags, good, k_run=k_run, unit=unit, c_exact=exact_choice[
+                        "per_matrix_s"], converted=r != w, kw=kw)
+                    if key is not None:
+                        _DECISIONS[key] = decision
+                        while len(_DECISIONS) > 64:
+                            _DECISIONS.pop(next(iter(_DECISIONS)))
+                    route["why"] = decision["why"]
                 else:
-                    k_run = k_best
-                    lane = counts.sum() > 0 and counts[min(1, len(counts) - 1)] >= 0.9 * probe.numel()
+                    decision["calls"] += 1
+                    route["why"] = f"{decision['why']} (a probe of an earlier batch of this region, remembered)"
+                route["probe"] = decision["probe"]
+                good.fill_(False)  # the probe's answers are redone with the rest: whole-batch passes, no gathers
+                flags["outside"].fill_(False)
+                if decision["max_steps"] is None:
+                    route["chosen"] = "exact"
+                    todo = torch.zeros(0, dtype=torch.long, device=dev)
+                else:
                     route["chosen"] = "fast"
-                    route["why"] = (f"a probe of {probe.numel()} matrices certified {share:.0%} within "
-                                    f"{k_best} steps; estimated {ratio:.2f}x the exact path's time")
+                    k_run, lane = decision["max_steps"], decision["lane"]
             else:
                 k_run = min(k_run, k_cap)
                 route["chosen"] = "fast"
