@@ -111,14 +111,13 @@ def bound_of(a: torch.Tensor, x: torch.Tensor, out_dtype: torch.dtype, *,
     residual: the precision of R-hat (float32 only for float32 a and x: cheaper, with gamma_{n+1} of float32)."""
     n = a.shape[-1]
     if residual == torch.float32 and a.dtype == x.dtype == torch.float32:
-        res = torch.bmm(x, a, out=_buffer("r32", a, torch.float32)).neg_()
-        u = torch.finfo(torch.float32).eps / 2
+        a_r, x_r, u = a, x, torch.finfo(torch.float32).eps / 2
     else:
-        a64 = a if a.dtype == torch.float64 else _buffer("a", a, torch.float64).copy_(a)
-        x64 = x if x.dtype == torch.float64 else _buffer("x", x, torch.float64).copy_(x)
-        res = torch.bmm(x64, a64, out=_buffer("r", a, torch.float64)).neg_()
+        a_r = a if a.dtype == torch.float64 else _buffer("a", a, torch.float64).copy_(a)
+        x_r = x if x.dtype == torch.float64 else _buffer("x", x, torch.float64).copy_(x)
         u = _U64
-    res.diagonal(dim1=-2, dim2=-1).add_(1)
+    eye = torch.eye(n, dtype=a_r.dtype, device=a.device).expand_as(a_r)
+    res = torch.baddbmm(eye, x_r, a_r, alpha=-1, out=_buffer("r", a, a_r.dtype))  # I - X A in one kernel
     rho = _norm_bound(res) + _gamma(n + 1, u) * (math.sqrt(n) + _norm_bound(x) * _norm_bound(a))
     u_out = torch.finfo(out_dtype).eps / 2 if out_dtype != torch.float64 else 0.0
     return (rho + u_out * (1 + rho)) * _SAFE

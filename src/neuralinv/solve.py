@@ -881,8 +881,8 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
         else:
             route["chosen"] = "exact"
             route["why"] = "method exact" if method == "exact" else singular or "empty batch"
-        _exact_rest(t, x, bound, steps, flags, good, spd=spd, choice=exact_choice,
-                    tol32=tol if _float32_residual_suffices(geo, w, tol) else None)
+        x, bound = _exact_rest(t, x, bound, steps, flags, good, spd=spd, choice=exact_choice,
+                               tol32=tol if _float32_residual_suffices(geo, w, tol) else None)
     route["exact_alone_s_estimate"] = exact_choice["per_matrix_s"] * bsz
     fallback, singular, nonfinite, outside = (flags[k] for k in _FLAGS)
     message = _message(bsz, tol, fallback, singular, nonfinite, outside, bound)
@@ -897,29 +897,32 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
         outside=back(outside, batch), tol=float(tol), message=message, route=route)
 
 
-def _exact_rest(t, x, bound, steps, flags: dict, good, *, spd: bool, choice: dict, tol32: float | None) -> None:
-    """The exact path for every matrix not certified (good False), into the destinations; NaN/Inf are not inverted.
+def _exact_rest(t, x, bound, steps, flags: dict, good, *, spd: bool, choice: dict, tol32: float | None):
+    """The exact path for every matrix not certified (good False); NaN/Inf are not inverted. Returns (x, bound): the
+    destinations, or for a batch that goes exact whole, the exact path's own tensors (no copies, no gathers).
     tol32: try a float32 residual first for the bounds, redoing in float64 those above it (see exact.exact_inverse)."""
     flags["outside"] &= ~good
-    if not bool(good.any()) and bool(torch.isfinite(t).all()):  # the whole batch, in place: no gathers
-        dtype = torch.float64 if choice["dtype"] == "float64" else torch.float32
+    dtype = torch.float64 if choice["dtype"] == "float64" else torch.float32
+    if not bool(good.any()):
+        # NaN/Inf need no pass of their own: their inverse has a non-finite bound, so they come back singular.
         xe, be, se = exact.exact_inverse(t, method=choice["method"], dtype=dtype, out_dtype=t.dtype, tol=tol32)
-        x.copy_(xe)
-        bound.copy_(be)
         flags["fallback"].fill_(True)
         flags["singular"].copy_(se)
-        flags["outside"].fill_(False)
-        return
+        if bool(se.any()):
+            pos = se.nonzero().squeeze(1)
+            nonfinite = ~torch.isfinite(t[pos]).flatten(1).all(1)
+            flags["nonfinite"][pos] = nonfinite
+            flags["singular"][pos] = ~nonfinite
+        return xe, be
     pos = (~good).nonzero().squeeze(1)
     if not pos.numel():
-        return
+        return x, bound
     sub = t[pos]
     fin = torch.isfinite(sub).flatten(1).all(1)
     xe = torch.full_like(sub, math.nan)
     be = torch.full((pos.numel(),), math.inf, dtype=torch.float64, device=t.device)
     se = torch.zeros(pos.numel(), dtype=torch.bool, device=t.device)
     if bool(fin.any()):
-        dtype = torch.float64 if choice["dtype"] == "float64" else torch.float32
         part = sub if bool(fin.all()) else sub[fin]
         xf, bf, sf = exact.exact_inverse(part, method=choice["method"], dtype=dtype, out_dtype=t.dtype, tol=tol32)
         if bool(fin.all()):
@@ -929,6 +932,7 @@ def _exact_rest(t, x, bound, steps, flags: dict, good, *, spd: bool, choice: dic
     x[pos], bound[pos], steps[pos] = xe, be, 0
     flags["fallback"][pos], flags["singular"][pos], flags["nonfinite"][pos] = True, se, ~fin
     flags["outside"][pos] &= fin
+    return x, bound
 
 
 def _as_init(init, n: int | None):
