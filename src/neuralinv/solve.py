@@ -827,6 +827,7 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
             route["residual_dtype"] = str(r).removeprefix("torch.")
             kw = dict(tol=tol, init=init, r=r, buf=buf)
             todo = None  # positions still to run (None: all)
+            decision = None  # auto's probe decision, when it probed or remembered one
             k_run = max_steps if max_steps is not None else (3 if method == "fast" else AUTO_MAX_STEPS)
             lane = True
             unit = _unit_costs(reg.n, w, dev) if method == "auto" else None
@@ -872,7 +873,31 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
                                 f"a batch of {bsz} is too small to probe: the fast path where it certifies, at most "
                                 f"{k_run} steps (more would cost more than the exact path)")
             route["max_steps"] = k_run
-            if todo is None:
+            verify = method == "auto" and decision is not None and not decision.get("verified") and \
+                decision["max_steps"] is not None and bsz >= 4 * PROBE_MIN
+            if verify:
+                # The cost model chose the fast path; time it on the first eighth of the batch (answers kept) against
+                # the exact path's measured cost, and keep going only if it really is faster here.
+                m = bsz // 8
+                t0 = time.perf_counter()
+                g = _fast_region(t[:m], geo, x[:m], bound[:m], steps[:m], flags["outside"][:m], max_steps=k_run,
+                                 lane=lane, **kw)
+                per = (time.perf_counter() - t0) / m + float((~g).float().mean()) * exact_choice["per_matrix_s"]
+                good[:m] = g
+                decision.update(verified=True, measured_fast_per_matrix_s=per)
+                route["measured_fast_vs_exact"] = per / exact_choice["per_matrix_s"]
+                if per >= exact_choice["per_matrix_s"]:
+                    decision["max_steps"] = None
+                    decision["why"] += (f"; but measured on {m} matrices the fast path took "
+                                        f"{per / exact_choice['per_matrix_s']:.2f}x the exact path's time")
+                    route["chosen"], route["why"] = "exact", decision["why"]
+                else:
+                    decision["why"] += (f"; measured on {m} matrices: "
+                                        f"{per / exact_choice['per_matrix_s']:.2f}x the exact path's time")
+                    route["why"] = decision["why"]
+                    good[m:] = _fast_region(t[m:], geo, x[m:], bound[m:], steps[m:], flags["outside"][m:],
+                                            max_steps=k_run, lane=lane, **kw)
+            elif todo is None:
                 good |= _fast_region(t, geo, x, bound, steps, flags["outside"], max_steps=k_run, lane=lane, **kw)
             elif todo.numel():
                 xs, bs, ks, os = x[todo], bound[todo], steps[todo], flags["outside"][todo]
