@@ -249,3 +249,18 @@ def test_auto_remembers_a_regions_probe(rng):
         probed += "remembered" not in last.route["why"]
     assert probed == 1
     assert (rel_errors(last, a) <= last.bound).all()
+
+
+def test_timings_are_remembered_between_processes(tmp_path, monkeypatch):
+    """A calibration is stored in NEURALINV_CACHE and read back by a fresh process state; "off" stores nothing."""
+    monkeypatch.setenv("NEURALINV_CACHE", str(tmp_path))
+    monkeypatch.setattr(exact, "_CHOICES", {})
+    first = exact.calibrate(7, torch.float64, "cpu")
+    assert (tmp_path / "timings.json").is_file()
+    monkeypatch.setattr(exact, "_CHOICES", {})
+    monkeypatch.setattr(exact, "_synthetic", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-measured")))
+    assert exact.calibrate(7, torch.float64, "cpu") == first
+    monkeypatch.setenv("NEURALINV_CACHE", "off")
+    monkeypatch.setattr(exact, "_CHOICES", {})
+    with pytest.raises(AssertionError, match="re-measured"):
+        exact.calibrate(7, torch.float64, "cpu")

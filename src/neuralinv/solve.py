@@ -51,7 +51,7 @@ import numpy as np
 import torch
 
 from neuralinv import exact
-from neuralinv.environment import cpu_name
+from neuralinv.environment import cpu_name, remember_timing, remembered_timing
 from neuralinv.errors import InputError
 from neuralinv.models import Network
 from neuralinv.regions import Box, Equilibrated, Region, Union, get_dataset, load_region, sigma_min
@@ -634,6 +634,8 @@ _UNIT_COSTS: dict = {}
 def _unit_costs(n: int, w: torch.dtype, device) -> dict:
     """Per-matrix seconds of one batched product and of one elementwise pass in w, measured once (cached)."""
     key = (n, w, str(device), torch.get_num_threads())
+    if key not in _UNIT_COSTS and (stored := remembered_timing("unit", key)) is not None:
+        _UNIT_COSTS[key] = stored
     if key not in _UNIT_COSTS:
         count = max(256, min(4096, CHUNK_ENTRIES // n ** 2))
         a = torch.randn((count, n, n), generator=torch.Generator().manual_seed(0), dtype=w).to(device)
@@ -650,6 +652,7 @@ def _unit_costs(n: int, w: torch.dtype, device) -> dict:
         with torch.no_grad():
             _UNIT_COSTS[key] = {"product": best(lambda: torch.bmm(a, a, out=out)),
                                 "pass": best(lambda: torch.add(a, a, out=out))}
+        remember_timing("unit", key, _UNIT_COSTS[key])
     return _UNIT_COSTS[key]
 
 

@@ -137,8 +137,10 @@ def run(args) -> int:
         rows = [["certified by Newton-Schulz", info["certified_by_newton_schulz"],
                  ", ".join(f"after {k} step{'' if k == '1' else 's'}: {v}" for k, v in info["steps"].items()) or "-"],
                 ["exact path", info["exact_path"],
-                 f"outside the region: {info['outside_region']}, not certified: "
-                 f"{info['not_certified_by_newton_schulz']}, singular (NaN): {info['singular']}"],
+                 (f"the whole batch ({route['exact_path']}), singular (NaN): {info['singular']}"
+                  if route["chosen"] == "exact" else
+                  f"outside the region: {info['outside_region']}, not certified: "
+                  f"{info['not_certified_by_newton_schulz']}, singular (NaN): {info['singular']}")],
                 ["within tol", info["within_tol"], f"of {info['count']}"],
                 ["bound (relative, Frobenius)", "",
                  "  ".join(f"{k} {v:.3g}" for k, v in q.items()) or "-"],
