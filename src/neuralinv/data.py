@@ -243,15 +243,9 @@ def load_matrices(path: str | Path, *, n: int | None = None, name: str = "--matr
     .npy array, wrong shape or size, NaN/Inf, fewer than minimum)."""
     from neuralinv.fit import check_samples
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{name}: no such file {str(path)!r}")
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
-        raise InputError(f"{name}: {str(path)!r} is not a .npy array of numbers ({str(err).splitlines()[0]})") from None
-    if not isinstance(arr, np.ndarray):
-        raise InputError(f"{name}: {str(path)!r} holds several arrays (.npz); give one .npy array of shape (m, n, n)")
+    from neuralinv.files import read_npy
+
+    arr = read_npy(path, name=name)
     if arr.ndim != 3:
         raise InputError(f"{name}: expected an array of shape (m, n, n), got {arr.shape}")
     a = check_samples(arr, name=name, n=n)

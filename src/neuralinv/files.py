@@ -34,3 +34,22 @@ def write_text(path: str | Path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
     return Path(path)
+
+
+def read_npy(path: str | Path, *, name: str):
+    """The one array of a .npy file, never unpickling; a one-line InputError when the file is missing or is not one
+    .npy array (name says which argument it came from)."""
+    import numpy as np
+
+    from neuralinv.errors import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{name}: no such file {str(path)!r}")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise InputError(f"{name}: {str(path)!r} is not a .npy array of numbers ({str(err).splitlines()[0]})") from None
+    if not isinstance(arr, np.ndarray):
+        raise InputError(f"{name}: {str(path)!r} holds several arrays (.npz); give one .npy array")
+    return arr

@@ -83,7 +83,7 @@ def fit_region(a, *, shape: str = "auto", norm: str = "spectral", centres: int =
     (K > 1 gives a Union); coverage in (0, 1]; equilibrate: "auto", True or False; seed: k-means seeding.
     """
     a = check_samples(a)
-    m, n = a.shape[0], a.shape[-1]
+    m = a.shape[0]
     if shape not in FIT_SHAPES:
         raise InputError(f"shape: expected one of {', '.join(FIT_SHAPES)}, got {shape!r}")
     if norm not in ("spectral", "fro"):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 from neuralinv import checkpoint
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.errors import InputError
-from neuralinv.files import atomic_path
+from neuralinv.files import atomic_path, read_npy
 from neuralinv.regions import load_region
 from neuralinv.solve import INITS, METHODS, certified_inverse
 
@@ -60,14 +59,7 @@ def register(sub) -> None:
 def load_matrices(path: str, n: int | None) -> np.ndarray:
     """The (..., n, n) float32/float64/integer array in path (any n when n is None), checked; one-line InputError
     otherwise."""
-    if not Path(path).is_file():
-        raise InputError(f"{path}: no such file")
-    try:
-        a = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
-        raise InputError(f"{path}: not a readable .npy array ({str(err).splitlines()[0]})") from None
-    if not isinstance(a, np.ndarray):
-        raise InputError(f"{path}: expected a .npy array, got a .npz archive")
+    a = read_npy(path, name=path)
     if a.dtype.kind not in "fiu" or (a.dtype.kind == "f" and a.dtype.itemsize not in (4, 8)):
         raise InputError(f"{path}: expected float32, float64 or integer entries, got dtype {a.dtype}")
     if n is None and (a.ndim < 2 or a.shape[-1] != a.shape[-2]):
