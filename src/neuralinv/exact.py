@@ -37,7 +37,8 @@ from neuralinv.environment import remember_timing, remembered_timing
 _U64 = 2.0 ** -53
 _SAFE = 1 + 256 * _U64
 CANDIDATES = ("lu", "numpy", "cholesky", "gauss-jordan")
-CALIBRATION_SIZE = 2048  # matrices per candidate timing
+CALIBRATION_ENTRIES = 1 << 21  # matrix entries per candidate timing (20,971 10x10 matrices): batches of a realistic
+# size, since which candidate wins depends on whether the batch fits in cache; measured once per machine
 GJ_CHUNK_ENTRIES = 1 << 17  # matrix entries per Gauss-Jordan chunk (512 KB in float32): its n passes stay in cache
 _CHOICES: dict = {}
 
@@ -183,8 +184,8 @@ def calibrate(n: int, w: torch.dtype, device="cpu", *, spd: bool = False, sample
     if stored is not None:
         _CHOICES[key] = stored
         return stored
-    a = sample[:CALIBRATION_SIZE] if sample is not None and sample.shape[0] >= 64 else \
-        _synthetic(n, CALIBRATION_SIZE, w, spd, device)
+    count = max(256, CALIBRATION_ENTRIES // (n * n))
+    a = sample[:count] if sample is not None and sample.shape[0] >= 64 else _synthetic(n, count, w, spd, device)
     timings = {}
     for method, dtype in _candidates(w, spd, device):
         runs = []

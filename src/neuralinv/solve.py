@@ -54,7 +54,7 @@ from neuralinv import exact
 from neuralinv.environment import cpu_name, remember_timing, remembered_timing
 from neuralinv.errors import InputError
 from neuralinv.models import Network
-from neuralinv.regions import Box, Equilibrated, Region, Union, get_dataset, load_region, sigma_min
+from neuralinv.regions import Box, Equilibrated, Region, Symmetric, Union, get_dataset, load_region, sigma_min
 
 INITS = ("taylor1", "taylor2")
 # Matrix entries per chunk (2048 16x16 matrices): a chunk's work tensors (2 MB each in float32) stay in cache; measured
@@ -751,6 +751,13 @@ def _float32_residual_suffices(geo: _Geometry, w: torch.dtype, tol: float) -> bo
     return _gamma(n + 1, _u(torch.float32)) * (math.sqrt(n) + 2 * spread) < tol / 4
 
 
+def _symmetric_region(region: Region) -> bool:
+    """Every matrix of the region is symmetric (symmetric perturbations, possibly equilibrated or several)."""
+    inner = region.inner if isinstance(region, Equilibrated) else region
+    members = inner.members if isinstance(inner, Union) else [inner]
+    return all(isinstance(m, Symmetric) for m in members)
+
+
 def _singular_centre(geo: _Geometry, w: torch.dtype) -> str:
     """Why no fast path exists around the region's centres ("" when one does): a centre singular in w."""
     for c in geo.centers:
@@ -787,8 +794,9 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
     max_steps: the most Newton-Schulz steps (None: 3 for "fast", chosen by the probe for "auto", at most 6).
     residual_dtype: precision of the first-order residual eps0 = R_C - C (A - A0) (None: the input's dtype, or
         float64 where float32 cannot reach tol); the higher-order products stay in the input's dtype.
-    spd: the matrices are symmetric positive definite (None: when the region certifies it), so the exact path may
-        use Cholesky; a wrong declaration costs time, never correctness (a posteriori bounds catch it).
+    spd: the matrices are symmetric positive definite, so the exact path may use Cholesky (None: when the region
+        holds symmetric matrices only); a wrong declaration costs time, never correctness (a posteriori bounds catch
+        it and LU redoes those matrices).
     Matrices not certified go to the fastest exact path measured on this machine (see neuralinv.exact), with a bound.
     Returns a CertifiedInverse (see its docstring); its route says what was chosen and why.
     """
@@ -809,7 +817,9 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
         if geo.scale is not None or len(geo.centers) > 1:
             raise InputError("init: a network's guess needs a single-centre region without equilibration")
         init = init.to(dev)
-    spd = reg.positive_definite if spd is None else bool(spd)
+    # Cholesky is worth trying wherever the region's matrices are symmetric (certified definite or not): a matrix
+    # that is not positive definite fails it, or gets a large bound, and is redone by LU.
+    spd = _symmetric_region(reg) if spd is None else bool(spd)
     x = torch.empty_like(t)
     bound = torch.full((bsz,), math.inf, dtype=torch.float64, device=dev)
     steps = torch.zeros(bsz, dtype=torch.int64, device=dev)
