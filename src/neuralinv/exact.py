@@ -134,6 +134,8 @@ def exact_inverse(a: torch.Tensor, *, method: str, dtype: torch.dtype, out_dtype
     only the matrices whose bound then exceeds tol get the float64 residual; the caller passes it when float32's
     rounding, gamma_{n+1} (sqrt(n) + ||X||_F ||A||_F), is expected well below tol."""
     out_dtype = out_dtype or a.dtype
+    if a.dtype != dtype:  # one conversion serves the inverse and its residual (float32 values are exact in float64)
+        a = a.to(dtype)
     x, failed = invert(a, method, dtype)
     if tol is not None and a.dtype == x.dtype == torch.float32:
         bound = bound_of(a, x, out_dtype, residual=torch.float32)
