@@ -33,7 +33,7 @@ def test_invert_region_json(capsys, tmp_path):
     a = sample("16x16", 300).reshape(3, 100, 16, 16)
     np.save(tmp_path / "a.npy", a)
     code, out, _ = run_cli(capsys, "invert", "--region", "16x16", tmp_path / "a.npy", "--out", tmp_path / "x.npy",
-                           "--bounds", tmp_path / "b.npy", "--json")
+                           "--bounds", tmp_path / "b.npy", "--json", "--method", "fast")
     info = json.loads(out)
     x, b = np.load(tmp_path / "x.npy"), np.load(tmp_path / "b.npy")
     assert code == 0 and x.shape == a.shape and x.dtype == np.float32 and b.shape == (3, 100)
@@ -49,7 +49,7 @@ def test_invert_text_summary_and_outside(capsys, tmp_path):
     a[:2] += 0.5
     np.save(tmp_path / "a.npy", a)
     code, out, _ = run_cli(capsys, "invert", "--region", "3x3", tmp_path / "a.npy", "--out", tmp_path / "x.npy",
-                           "--tol", "1e-8", "--init", "taylor2")
+                           "--tol", "1e-8", "--init", "taylor2", "--method", "fast")
     assert code == 0 and "outside the region: 2" in out and "matrices/s" in out
     assert np.all(rel_errors(np.load(tmp_path / "x.npy"), a) <= 1e-8)
 
@@ -59,7 +59,7 @@ def test_invert_checkpoint(capsys, tmp_path):
     path = checkpoint.save(linear_network(get_dataset("2x2-first").box), tmp_path / "eq11.safetensors")
     np.save(tmp_path / "a.npy", sample("2x2-first", 50))
     code, out, _ = run_cli(capsys, "invert", "--checkpoint", path, tmp_path / "a.npy", "--out", tmp_path / "x.npy",
-                           "--json")
+                           "--json", "--method", "fast")
     assert code == 0 and json.loads(out)["certified_by_newton_schulz"] == 50
 
 
@@ -116,3 +116,15 @@ def test_init_with_checkpoint_rejected(capsys, tmp_path):
     code, _, err = run_cli(capsys, "invert", "--checkpoint", path, tmp_path / "a.npy", "--out", tmp_path / "x.npy",
                            "--init", "taylor2")
     assert code == 2 and "--init" in err
+
+
+@pytest.mark.parametrize("method", ["auto", "exact"])
+def test_invert_says_what_it_chose(method, capsys, tmp_path):
+    """Whatever route is taken, the summary names it and why, and every bound holds and is within tol."""
+    a = sample("16x16", 1200)
+    np.save(tmp_path / "a.npy", a)
+    code, out, _ = run_cli(capsys, "invert", "--region", "16x16", tmp_path / "a.npy", "--out", tmp_path / "x.npy",
+                           "--bounds", tmp_path / "b.npy", "--method", method)
+    x, b = np.load(tmp_path / "x.npy"), np.load(tmp_path / "b.npy")
+    assert code == 0 and f"method {method}: " in out and "the exact path (" in out
+    assert np.all(rel_errors(x, a) <= b) and np.all(b <= 1e-4)

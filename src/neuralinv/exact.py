@@ -7,8 +7,8 @@ Candidates (chosen by measurement, never assumed: which one wins depends on n, t
     gauss-jordan-float32 / -64     Gauss-Jordan without pivoting, vectorised across the batch in cache-sized chunks:
                                    n rank-1 updates of whole chunks instead of one LAPACK call per matrix, which is
                                    what costs most for small n. Without pivoting it is stable for symmetric positive
-                                   definite and diagonally dominant matrices; for any other matrix the bound below
-                                   tells, and a matrix whose bound fails is redone by LU.
+                                   definite matrices, so it is a candidate only for those, like Cholesky; a matrix
+                                   whose bound then exceeds tol (or sqrt(eps)) is redone by LU.
 A float32 input may be inverted in float64 (on some machines LAPACK's float64 batch is even the faster one) and is
 returned in float32. calibrate() times each candidate, its bound included, on matrices of the caller's kind, and the
 choice is cached per (n, dtype, device, threads, spd), in memory and between processes (environment.remember_timing).
@@ -41,6 +41,7 @@ CALIBRATION_ENTRIES = 1 << 21  # matrix entries per candidate timing (20,971 10x
 # size, since which candidate wins depends on whether the batch fits in cache; measured once per machine
 GJ_CHUNK_ENTRIES = 1 << 17  # matrix entries per Gauss-Jordan chunk (512 KB in float32): its n passes stay in cache
 _CHOICES: dict = {}
+CALIBRATION_KIND = "exact-2"  # bumped whenever the candidates change, so that stored choices are measured again
 
 
 def _gamma(k: int, u: float) -> float:
@@ -127,17 +128,18 @@ def bound_of(a: torch.Tensor, x: torch.Tensor, out_dtype: torch.dtype, *,
 
 
 def exact_inverse(a: torch.Tensor, *, method: str, dtype: torch.dtype, out_dtype: torch.dtype | None = None,
-                  tol: float | None = None):
+                  tol: float | None = None, float32_residual: bool = False):
     """(X in out_dtype, bound (B,) float64, singular (B,)) for a (B, n, n) by one candidate; see the module docstring.
 
-    tol: when given and everything is float32, the residual is formed in float32 first (one float32 product) and
-    only the matrices whose bound then exceeds tol get the float64 residual; the caller passes it when float32's
-    rounding, gamma_{n+1} (sqrt(n) + ||X||_F ||A||_F), is expected well below tol."""
+    tol: Cholesky and Gauss-Jordan answers with a bound above it (default sqrt(eps)) are redone by LU.
+    float32_residual (with tol, everything float32): the residual is formed in float32 first (one float32 product)
+    and only the matrices whose bound then exceeds tol get the float64 residual; for callers that expect float32's
+    rounding, gamma_{n+1} (sqrt(n) + ||X||_F ||A||_F), well below tol."""
     out_dtype = out_dtype or a.dtype
     if a.dtype != dtype:  # one conversion serves the inverse and its residual (float32 values are exact in float64)
         a = a.to(dtype)
     x, failed = invert(a, method, dtype)
-    if tol is not None and a.dtype == x.dtype == torch.float32:
+    if float32_residual and tol is not None and a.dtype == x.dtype == torch.float32:
         bound = bound_of(a, x, out_dtype, residual=torch.float32)
         loose = ~(bound <= tol)
         if bool(loose.any()):
@@ -146,7 +148,9 @@ def exact_inverse(a: torch.Tensor, *, method: str, dtype: torch.dtype, out_dtype
     else:
         bound = bound_of(a, x, out_dtype)
     if method in ("cholesky", "gauss-jordan"):  # not positive definite, or unstable without pivoting: LU instead
-        redo = failed | ~(bound < 1)
+        # LU's own answers have bounds near n u cond(A); anything far above that (or above tol) is redone by LU.
+        limit = tol if tol is not None else math.sqrt(torch.finfo(dtype).eps)
+        redo = failed | ~(bound <= limit)
         if bool(redo.any()):
             pos = redo.nonzero().squeeze(1)
             xr, fr = invert(a[pos], "lu", dtype)
@@ -164,7 +168,10 @@ def exact_inverse(a: torch.Tensor, *, method: str, dtype: torch.dtype, out_dtype
 
 def _candidates(w: torch.dtype, spd: bool, device) -> list[tuple[str, torch.dtype]]:
     dtypes = [w] if w == torch.float64 else [w, torch.float64]
-    methods = [m for m in CANDIDATES if (m != "cholesky" or spd) and (m != "numpy" or torch.device(device).type == "cpu")]
+    # Cholesky and Gauss-Jordan without pivoting are for symmetric (positive definite) matrices: on others the first
+    # fails and the second can lose all accuracy, and either would then be redone by LU.
+    methods = [m for m in CANDIDATES if (m not in ("cholesky", "gauss-jordan") or spd)
+               and (m != "numpy" or torch.device(device).type == "cpu")]
     return [(m, d) for m in methods for d in dtypes]
 
 
@@ -182,7 +189,7 @@ def calibrate(n: int, w: torch.dtype, device="cpu", *, spd: bool = False, sample
     key = (n, w, str(device), torch.get_num_threads(), bool(spd))
     if key in _CHOICES:
         return _CHOICES[key]
-    stored = remembered_timing("exact", key)
+    stored = remembered_timing(CALIBRATION_KIND, key)
     if stored is not None:
         _CHOICES[key] = stored
         return stored
@@ -204,7 +211,7 @@ def calibrate(n: int, w: torch.dtype, device="cpu", *, spd: bool = False, sample
     method, dtype = best.rsplit("-", 1)
     _CHOICES[key] = {"method": method, "dtype": dtype, "per_matrix_s": timings[best], "timings": timings,
                      "calibrated_on": int(a.shape[0])}
-    remember_timing("exact", key, _CHOICES[key])
+    remember_timing(CALIBRATION_KIND, key, _CHOICES[key])
     return _CHOICES[key]
 
 

@@ -920,7 +920,7 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
             route["chosen"] = "exact"
             route["why"] = "method exact" if method == "exact" else singular or "empty batch"
         x, bound = _exact_rest(t, x, bound, steps, flags, good, spd=spd, choice=exact_choice,
-                               tol32=tol if _float32_residual_suffices(geo, w, tol) else None)
+                               tol=tol, float32_residual=_float32_residual_suffices(geo, w, tol))
     route["exact_alone_s_estimate"] = exact_choice["per_matrix_s"] * bsz
     fallback, singular, nonfinite, outside = (flags[k] for k in _FLAGS)
     message = _message(bsz, tol, fallback, singular, nonfinite, outside, bound)
@@ -935,15 +935,18 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
         outside=back(outside, batch), tol=float(tol), message=message, route=route)
 
 
-def _exact_rest(t, x, bound, steps, flags: dict, good, *, spd: bool, choice: dict, tol32: float | None):
+def _exact_rest(t, x, bound, steps, flags: dict, good, *, spd: bool, choice: dict, tol: float,
+                float32_residual: bool):
     """The exact path for every matrix not certified (good False); NaN/Inf are not inverted. Returns (x, bound): the
     destinations, or for a batch that goes exact whole, the exact path's own tensors (no copies, no gathers).
-    tol32: try a float32 residual first for the bounds, redoing in float64 those above it (see exact.exact_inverse)."""
+    float32_residual: try a float32 residual first for the bounds, redoing in float64 those above tol (see
+    exact.exact_inverse)."""
     flags["outside"] &= ~good
     dtype = torch.float64 if choice["dtype"] == "float64" else torch.float32
     if not bool(good.any()):
         # NaN/Inf need no pass of their own: their inverse has a non-finite bound, so they come back singular.
-        xe, be, se = exact.exact_inverse(t, method=choice["method"], dtype=dtype, out_dtype=t.dtype, tol=tol32)
+        xe, be, se = exact.exact_inverse(t, method=choice["method"], dtype=dtype, out_dtype=t.dtype, tol=tol,
+                                         float32_residual=float32_residual)
         flags["fallback"].fill_(True)
         flags["singular"].copy_(se)
         if bool(se.any()):
@@ -962,7 +965,8 @@ def _exact_rest(t, x, bound, steps, flags: dict, good, *, spd: bool, choice: dic
     se = torch.zeros(pos.numel(), dtype=torch.bool, device=t.device)
     if bool(fin.any()):
         part = sub if bool(fin.all()) else sub[fin]
-        xf, bf, sf = exact.exact_inverse(part, method=choice["method"], dtype=dtype, out_dtype=t.dtype, tol=tol32)
+        xf, bf, sf = exact.exact_inverse(part, method=choice["method"], dtype=dtype, out_dtype=t.dtype, tol=tol,
+                                         float32_residual=float32_residual)
         if bool(fin.all()):
             xe, be, se = xf, bf, sf
         else:
