@@ -148,9 +148,12 @@ def exact_inverse(a: torch.Tensor, *, method: str, dtype: torch.dtype, out_dtype
     else:
         bound = bound_of(a, x, out_dtype)
     if method in ("cholesky", "gauss-jordan"):  # not positive definite, or unstable without pivoting: LU instead
-        # LU's own answers have bounds near n u cond(A); anything far above that (or above tol) is redone by LU.
+        # A stable inverse has a bound near n u ||X|| ||A|| (LU's would be no better); one far above that, and above
+        # tol (default sqrt(eps)), lost accuracy without pivoting and is redone by LU.
+        n = a.shape[-1]
+        stable = 16 * _gamma(n, torch.finfo(dtype).eps / 2) * _norm_bound(x) * _norm_bound(a)
         limit = tol if tol is not None else math.sqrt(torch.finfo(dtype).eps)
-        redo = failed | ~(bound <= limit)
+        redo = failed | ~((bound <= limit) | (bound <= stable))
         if bool(redo.any()):
             pos = redo.nonzero().squeeze(1)
             xr, fr = invert(a[pos], "lu", dtype)
