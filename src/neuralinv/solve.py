@@ -677,6 +677,7 @@ def _steps_worth_trying(c_exact: float, unit: dict, *, converted: bool, geo: _Ge
 
 
 REPROBE_EVERY = 32  # auto remembers a region's probe for this many calls, then probes again
+VERIFY_ABOVE = 0.4  # a fast choice estimated at this share of the exact path's time or more is checked by timing
 _DECISIONS: dict = {}
 
 
@@ -886,8 +887,11 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
                                 f"a batch of {bsz} is too small to probe: the fast path where it certifies, at most "
                                 f"{k_run} steps (more would cost more than the exact path)")
             route["max_steps"] = k_run
+            # Only a close call is timed: a cold process (fresh buffers, first kernel calls) makes the first timed
+            # eighth look slower than it is, which must not overturn a clear estimate.
             verify = method == "auto" and decision is not None and not decision.get("verified") and \
-                decision["max_steps"] is not None and bsz >= 4 * PROBE_MIN
+                decision["max_steps"] is not None and bsz >= 4 * PROBE_MIN and \
+                decision["probe"]["estimated_time_vs_exact"] >= VERIFY_ABOVE
             if verify:
                 # The cost model chose the fast path; time it on the first eighth of the batch (answers kept) against
                 # the exact path's measured cost, and keep going only if it really is faster here.

@@ -130,7 +130,7 @@ def run(args) -> int:
                  ", ".join(f"after {k} step{'' if k == '1' else 's'}: {v}" for k, v in info["steps"].items()) or "-"],
                 ["exact path", info["exact_path"],
                  (f"the whole batch ({route['exact_path']}), singular (NaN): {info['singular']}"
-                  if route["chosen"] == "exact" else
+                  if route["chosen"] == "exact" and not info["certified_by_newton_schulz"] else
                   f"outside the region: {info['outside_region']}, not certified: "
                   f"{info['not_certified_by_newton_schulz']}, singular (NaN): {info['singular']}")],
                 ["within tol", info["within_tol"], f"of {info['count']}"],
