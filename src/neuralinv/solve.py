@@ -1,6 +1,9 @@
-"""The certified inverse: fast approximate inverses of matrices from a box region, each with a rigorous error bound.
+"""The certified inverse: fast approximate inverses of matrices from a region, each with a rigorous error bound, and
+the choice ("auto") between that fast path and the exact one.
 
-Method. Write A = A0 + E for the box centre A0 (as stored in the working dtype) and fix C ~= A0^-1. Every
+Method. Write A = A0 + E for the region's centre A0 nearest to A (as stored in the working dtype; for an equilibrated
+region everything below happens to B = D A D, D of powers of two, and is carried back exactly, see _fast_region) and
+fix C ~= A0^-1. Every
 approximate inverse is kept in the form Y = (I + D) C with a small per-matrix D, whose exact right residual is
 
     eps(D) = I - Y A = I - (I + D)(I - eps0),    eps0 = I - C A = R_C - N,    R_C = I - C A0,  N = C E.
@@ -31,10 +34,15 @@ The common case (taylor1, a loose tol, r = w, max_steps >= 1) runs in _lane: one
 M = (I + S1)(I + S0), M C) and the bound arithmetic once per batch; its bound, with the identity inside M, is about
 2 gamma_n looser than the general step's, and what it does not certify (or taylor1 alone would) is redone generally.
 
-Matrices outside the box, with NaN/Inf, whose residual does not contract, or whose bound stays above tol go to the
-exact path: float64 LAPACK, with its own a posteriori bound from a float64 residual. A matrix that is singular there
-(a zero pivot, an inverse that overflows the output dtype, or a residual >= 1 so that not even invertibility is
-proved) is not inverted: NaN, bound inf. So every returned inverse has a finite bound.
+Nothing above needs A to lie in the region: the bound is a posteriori. Matrices outside a box region (the one shape
+with a membership test this cheap), with NaN/Inf, whose residual stops shrinking, or whose bound stays above tol go
+to the exact path: the fastest exact inverse measured on this machine (neuralinv.exact), with its own a posteriori
+bound from a float64 residual. A matrix that is singular there (a zero pivot, an inverse that overflows the output
+dtype, or a residual >= 1 so that not even invertibility is proved) is not inverted: NaN, bound inf. So every
+returned inverse has a finite bound.
+
+Auto (see certified_inverse): a probe of the batch and costs measured on this machine decide, per batch, which path
+is cheaper; the exact path always remains available and correct.
 """
 
 from __future__ import annotations
