@@ -32,13 +32,14 @@ def shapes(rng):
         "ball-fro": Ball(c, 0.9 * sigma_min(c), norm="fro"),
         "symmetric": Symmetric(s, 0.9 * lam),
         "symmetric-fro": Symmetric(s, 0.5 * lam, norm="fro"),
+        "symmetric-relative": Symmetric(s, 0.9, norm="relative"),
         "union": Union([Box(c, 0.05), Ball(c + 0.3, 0.5, norm="fro")], weights=[3, 1]),
         "equilibrated": Equilibrated(Symmetric(s, 0.8 * lam), d),
     }
 
 
 @pytest.mark.parametrize("name", ["box-uniform", "box-entries", "ball-spectral", "ball-fro", "symmetric",
-                                  "symmetric-fro", "union", "equilibrated"])
+                                  "symmetric-fro", "symmetric-relative", "union", "equilibrated"])
 def test_certificate_holds_against_sampled_sigma_min(name, rng):
     """Every sample lies in its region and has sigma_min at least the region's certified distance."""
     region = shapes(rng)[name]
@@ -80,8 +81,8 @@ def test_box_entries_bound_is_the_spectral_norm_of_the_widths(rng):
     assert Box(c, 0.1).certified_distance == pytest.approx(sigma_min(c) - 0.4)
 
 
-@pytest.mark.parametrize("name", ["box-uniform", "box-entries", "ball-spectral", "ball-fro", "symmetric", "union",
-                                  "equilibrated"])
+@pytest.mark.parametrize("name", ["box-uniform", "box-entries", "ball-spectral", "ball-fro", "symmetric",
+                                  "symmetric-relative", "union", "equilibrated"])
 def test_region_files_round_trip(name, rng, tmp_path):
     """save then load_region gives a region with the same JSON, membership and certificate."""
     region = shapes(rng)[name]
@@ -172,7 +173,8 @@ def test_fit_equilibrates_unequal_scales(rng):
     assert region.contains(a, slack=1e-9).all()
     b = region.scale_matrix(a)
     assert np.median(np.abs(np.diagonal(b, axis1=1, axis2=2))) == pytest.approx(1, rel=1)
-    assert fit_region(a, equilibrate=False).certified_distance < region.certified_distance
+    spectral = fit_region(a, norm="spectral")
+    assert fit_region(a, equilibrate=False, norm="spectral").certified_distance < spectral.certified_distance
 
 
 def test_fit_several_centres(rng):
@@ -211,3 +213,31 @@ def test_matrix_norm_matches_numpy(rng):
     e = rng.standard_normal((10, 4, 4))
     assert np.allclose(matrix_norm(e, "spectral"), np.linalg.norm(e, 2, axis=(1, 2)))
     assert np.allclose(matrix_norm(e, "fro"), np.linalg.norm(e, axis=(1, 2)))
+
+
+def test_relative_certificate_is_attained_and_definite(rng):
+    """Relative to A0: (1 - r) A0 lies in the region with sigma_min exactly (1 - r) lambda_min(A0), and r < 1
+    certifies positive definiteness; r >= 1 does not."""
+    s = spd_center(rng, 5)
+    region = Symmetric(s, 0.6, norm="relative")
+    (worst,) = region.extreme_points()
+    assert region.contains(worst[None], slack=1e-12)[0] and region.positive_definite
+    assert sigma_min(worst) == pytest.approx(region.certified_distance, rel=1e-9)
+    assert region.certified_distance == pytest.approx(0.4 * np.linalg.eigvalsh(s)[0])
+    assert not Symmetric(s, 1.2, norm="relative").positive_definite
+    with pytest.raises(InputError, match="positive definite"):
+        Symmetric(-s, 0.5, norm="relative")
+
+
+def test_fit_picks_relative_for_proportional_perturbations(rng):
+    """Perturbations proportional to an ill-conditioned A0 (as bootstrap covariances are): the fit's auto norm takes
+    the relative shape, which is certified where the spectral ball around the same centre is not."""
+    q, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    c = q @ np.diag([100.0, 30, 10, 3, 1, 0.3]) @ q.T
+    half = np.linalg.cholesky(c)
+    g = rng.standard_normal((500, 6, 6)) * 0.08
+    a = c + half @ ((g + np.swapaxes(g, 1, 2)) / 2) @ half.T
+    auto = fit_region(a)
+    assert isinstance(auto, Symmetric) and auto.norm == "relative" and auto.positive_definite
+    assert auto.contains(a, slack=1e-9).all() and auto.certified_distance > 0
+    assert fit_region(a, norm="spectral").certified_distance < 0 < auto.certified_distance

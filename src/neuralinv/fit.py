@@ -12,8 +12,9 @@ fit_region(a) takes (m, n, n) samples of a family and returns a Region (see neur
 3. Radius: the coverage-quantile of ||B - B0|| over the sample (per member), in the shape's norm; for a box, per-entry
    quantiles of |B_ij - B0_ij|. coverage = 1 takes the largest, so the region holds the whole sample.
 
-Shapes: "symmetric" (symmetric perturbations; chosen by "auto" when every sample is symmetric), "ball" (spectral or
-Frobenius; "auto" otherwise) and "box".
+Shapes: "symmetric" (symmetric perturbations; chosen by "auto" when every sample is symmetric; in the spectral norm,
+or relative to a positive definite centre, whichever is certified further from the singular set), "ball" (spectral
+or Frobenius; "auto" otherwise) and "box".
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from neuralinv.errors import InputError
 from neuralinv.regions import Ball, Box, Equilibrated, Region, Symmetric, Union, matrix_norm
 
 FIT_SHAPES = ("auto", "symmetric", "ball", "box")
+FIT_NORMS = ("auto", "spectral", "fro", "relative")
 MIN_PER_CENTRE = 10  # fewer samples per centre than this cannot say where a region is
 EQUILIBRATE_ABOVE = 10.0  # "auto" equilibrates when the variable scales s_i span more than this ratio
 
@@ -68,26 +70,39 @@ def _fit_one(b: np.ndarray, shape: str, norm: str, coverage: float) -> Region:
         return Box(center, np.maximum(w * (1 + 1e-9), 1e-12 * max(1.0, float(np.abs(center).max()))))
     if shape == "symmetric":
         center = (center + center.T) / 2
+        if norm == "auto":  # the norm whose region is certified furthest from the singular set
+            options = [_fit_one(b, shape, "spectral", coverage)]
+            if np.linalg.eigvalsh(center)[0] > 0:
+                options.append(_fit_one(b, shape, "relative", coverage))
+            return max(options, key=lambda r: r.certified_distance)
         e = b - center
-        dev = matrix_norm(e, "fro") if norm == "fro" else np.abs(np.linalg.eigvalsh(e)).max(-1)
+        if norm == "relative":
+            whiten = np.linalg.inv(np.linalg.cholesky(center))
+            f = whiten @ e @ whiten.T
+            dev = np.abs(np.linalg.eigvalsh((f + np.swapaxes(f, -1, -2)) / 2)).max(-1)
+        else:
+            dev = matrix_norm(e, "fro") if norm == "fro" else np.abs(np.linalg.eigvalsh(e)).max(-1)
         return Symmetric(center, _radius(dev, coverage), norm=norm)
+    norm = "spectral" if norm == "auto" else norm
     return Ball(center, _radius(matrix_norm(b - center, norm), coverage), norm=norm)
 
 
-def fit_region(a, *, shape: str = "auto", norm: str = "spectral", centres: int = 1, coverage: float = 1.0,
+def fit_region(a, *, shape: str = "auto", norm: str = "auto", centres: int = 1, coverage: float = 1.0,
                equilibrate="auto", seed: int = 0) -> Region:
     """A region fitted to the samples a (m, n, n); see the module docstring. region.info records the sample size,
     the share of the sample the region holds ("coverage"), the equilibration and the certificate.
 
-    shape: "auto", "symmetric", "ball" or "box"; norm: "spectral" or "fro" (ball and symmetric); centres: K >= 1
+    shape: "auto", "symmetric", "ball" or "box"; norm: "spectral", "fro", "relative" (symmetric only: perturbations
+    measured against a positive definite centre) or "auto" (symmetric: whichever of spectral and relative certifies
+    further from the singular set; ball: spectral); centres: K >= 1
     (K > 1 gives a Union); coverage in (0, 1]; equilibrate: "auto", True or False; seed: k-means seeding.
     """
     a = check_samples(a)
     m = a.shape[0]
     if shape not in FIT_SHAPES:
         raise InputError(f"shape: expected one of {', '.join(FIT_SHAPES)}, got {shape!r}")
-    if norm not in ("spectral", "fro"):
-        raise InputError(f"norm: expected spectral or fro, got {norm!r}")
+    if norm not in FIT_NORMS:
+        raise InputError(f"norm: expected one of {', '.join(FIT_NORMS)}, got {norm!r}")
     if not (isinstance(centres, (int, np.integer)) and centres >= 1):
         raise InputError(f"centres: expected an integer >= 1, got {centres!r}")
     if not (0 < coverage <= 1):
@@ -95,9 +110,13 @@ def fit_region(a, *, shape: str = "auto", norm: str = "spectral", centres: int =
     if m < MIN_PER_CENTRE * centres:
         raise InputError(f"matrices: {m} samples are too few to fit {centres} centre(s); give at least "
                          f"{MIN_PER_CENTRE * centres}")
-    symmetric = bool(np.array_equal(a, np.swapaxes(a, -1, -2)))
+    # Symmetric to rounding (a product like X^T X need not come out exactly symmetric): then fitted as symmetric.
+    asym = np.abs(a - np.swapaxes(a, -1, -2)).max(axis=(-2, -1))
+    symmetric = bool(np.all(asym <= 64 * np.finfo(float).eps * np.abs(a).max(axis=(-2, -1))))
     if shape == "auto":
         shape = "symmetric" if symmetric else "ball"
+    if norm == "relative" and shape != "symmetric":
+        raise InputError(f"norm: 'relative' goes with symmetric perturbations, not shape {shape!r}")
     elif shape == "symmetric" and not symmetric:
         worst = float(np.abs(a - np.swapaxes(a, -1, -2)).max())
         raise InputError(f"shape: 'symmetric' needs symmetric matrices; the sample has max |A - A^T| = {worst:.3g}")
@@ -110,6 +129,8 @@ def fit_region(a, *, shape: str = "auto", norm: str = "spectral", centres: int =
     # Powers of two: D A D is then exact in floating point, and so is the way back.
     d = np.exp2(np.round(np.log2(1 / np.sqrt(s)))) if equilibrate else None
     b = a * (d[:, None] * d[None, :]) if equilibrate else a
+    if shape == "symmetric":
+        b = (b + np.swapaxes(b, -1, -2)) / 2
     if centres == 1:
         members, sizes = [_fit_one(b, shape, norm, coverage)], [m]
     else:
@@ -126,7 +147,7 @@ def fit_region(a, *, shape: str = "auto", norm: str = "spectral", centres: int =
     region = Equilibrated(inner, d) if equilibrate else inner
     held = float(region.contains(a, slack=1e-9 * (1 + float(np.abs(b).max()))).mean())
     region.info.update({
-        "fitted_from": m, "shape": shape, "norm": norm if shape != "box" else None, "centres": len(members),
+        "fitted_from": m, "shape": shape, "norm": getattr(members[0], "norm", None), "centres": len(members),
         "requested_coverage": coverage, "coverage": held, "symmetric_sample": symmetric,
         "equilibrated": bool(equilibrate), "variable_scale_spread": spread,
         "certified_distance": region.certified_distance, "center_sigma_min": region.center_sigma_min,

@@ -316,20 +316,50 @@ class Ball(Region):
 
 
 class Symmetric(Ball):
-    """Symmetric perturbations A = A0 + E of a symmetric A0, E = E^T, ||E|| <= r (spectral or Frobenius), for
-    covariance-like families. Weyl: |lambda_i(A) - lambda_i(A0)| <= ||E||_2 <= r, so sigma_min(A) >= min |lambda(A0)| - r,
-    and every A is positive definite when lambda_min(A0) > r."""
+    """Symmetric perturbations A = A0 + E of a symmetric A0, E = E^T, ||E|| <= r, for covariance-like families.
+
+    norm "spectral" or "fro": Weyl, |lambda_i(A) - lambda_i(A0)| <= ||E||_2 <= r, so sigma_min(A) >= min |lambda(A0)| - r,
+    and every A is positive definite when lambda_min(A0) > r.
+    norm "relative" (A0 positive definite, A0 = L L^T): ||L^-1 E L^-T||_2 <= r, i.e. (1 - r) A0 <= A <= (1 + r) A0 in the
+    Loewner order, so for r < 1 every A is positive definite with sigma_min(A) = lambda_min(A) >= (1 - r) lambda_min(A0)
+    (attained by (1 - r) A0). Perturbations proportional to A0, as bootstrap covariances are, fit this shape far more
+    tightly than a ball, and r is the quantity that decides whether Newton-Schulz from A0^-1 converges.
+    """
 
     shape = "symmetric"
 
     def __init__(self, center, radius, *, norm: str = "spectral", info: dict | None = None):
-        super().__init__(center, radius, norm=norm, info=info)
+        relative = norm == "relative"
+        super().__init__(center, radius, norm="spectral" if relative else norm, info=info)
         c = self.center
         if not np.array_equal(c, c.T):
             asym = float(np.abs(c - c.T).max())
             if asym > 1e-12 * max(1.0, float(np.abs(c).max())):
                 raise InputError(f"center: a symmetric region needs a symmetric centre, max |A0 - A0^T| = {asym:.3g}")
             self.center = _frozen((c + c.T) / 2)
+        if relative:
+            self.norm = "relative"
+            try:
+                self._chol = np.linalg.cholesky(self.center)
+            except np.linalg.LinAlgError:
+                raise InputError("center: norm 'relative' needs a positive definite centre") from None
+            self._whiten = np.linalg.inv(self._chol)
+            self.radius = float(self.ball_radius * self.center_eigenvalues[-1])  # |E_ij| <= ||E||_2 <= r ||A0||_2
+
+    def _whitened(self, e: np.ndarray) -> np.ndarray:
+        """L^-1 E L^-T for e (..., n, n)."""
+        return self._whiten @ e @ self._whiten.T
+
+    def perturbation_bound(self) -> float:
+        if self.norm == "relative":
+            return self.ball_radius * float(self.center_eigenvalues[-1])
+        return self.ball_radius
+
+    @property
+    def certified_distance(self) -> float:
+        if self.norm == "relative":
+            return (1 - self.ball_radius) * float(self.center_eigenvalues[0])
+        return super().certified_distance
 
     def __repr__(self) -> str:
         return f"Symmetric(n={self.n}, radius={self.ball_radius:g}, norm={self.norm!r})"
@@ -340,22 +370,35 @@ class Symmetric(Ball):
 
     @property
     def positive_definite(self) -> bool:
+        if self.norm == "relative":
+            return self.ball_radius < 1
         return bool(self.center_eigenvalues[0] > self.ball_radius)
 
     def contains(self, a, *, slack: float = 0.0) -> np.ndarray:
         a = np.asarray(a, dtype=np.float64)
         sym = np.all(np.abs(a - np.swapaxes(a, -1, -2)) <= slack, axis=(-2, -1))
         e = (a + np.swapaxes(a, -1, -2)) / 2 - self.center
-        size = matrix_norm(e, "fro") if self.norm == "fro" else np.abs(np.linalg.eigvalsh(e)).max(-1)
+        if self.norm == "relative":
+            f = self._whitened(e)
+            size = np.abs(np.linalg.eigvalsh((f + np.swapaxes(f, -1, -2)) / 2)).max(-1)
+        else:
+            size = matrix_norm(e, "fro") if self.norm == "fro" else np.abs(np.linalg.eigvalsh(e)).max(-1)
         return sym & (size <= self.ball_radius + slack)
 
     def sample(self, count: int, *, generator: torch.Generator, dtype=torch.float64) -> torch.Tensor:
-        """A symmetric Gaussian direction normalised in the norm, at a radius r U^(1/(n(n+1)/2))."""
-        e = _unit_directions(count, self.center.shape, generator, symmetric=True, norm=self.norm)
+        """A symmetric Gaussian direction normalised in the norm (for "relative": F in the spectral norm, then
+        E = L F L^T), at a radius r U^(1/(n(n+1)/2))."""
+        norm = "spectral" if self.norm == "relative" else self.norm
+        e = _unit_directions(count, self.center.shape, generator, symmetric=True, norm=norm)
+        if self.norm == "relative":
+            low = torch.tensor(self._chol, dtype=torch.float64, device=generator.device)
+            e = low @ e @ low.T
         a = self._scale(e, generator, self.n * (self.n + 1) // 2)
         return ((a + a.mT) / 2).to(dtype)
 
     def extreme_points(self) -> np.ndarray:
+        if self.norm == "relative":
+            return ((1 - min(self.ball_radius, 1.0)) * self.center)[None]
         lam, vec = np.linalg.eigh(self.center)
         i = int(np.argmin(np.abs(lam)))
         step = min(abs(lam[i]), self.ball_radius) * np.sign(lam[i] if lam[i] != 0 else 1.0)
@@ -363,6 +406,9 @@ class Symmetric(Ball):
 
     def describe(self) -> str:
         pd = "; every matrix positive definite" if self.positive_definite else ""
+        if self.norm == "relative":
+            return (f"{self.n}x{self.n} symmetric perturbations relative to A0, ||A0^-1/2 E A0^-1/2|| <= "
+                    f"{self.ball_radius:.4g}{pd}")
         return f"{self.n}x{self.n} symmetric perturbations, ||E|| <= {self.ball_radius:.4g} ({self.norm} norm){pd}"
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.data import singular_center
 from neuralinv.errors import InputError
-from neuralinv.fit import FIT_SHAPES, check_samples, fit_region
+from neuralinv.fit import FIT_NORMS, FIT_SHAPES, check_samples, fit_region
 from neuralinv.regions import Box, Region, as_matrix, get_dataset, load_region
 
 
@@ -48,8 +48,10 @@ def register(sub) -> None:
     f.add_argument("--out", required=True, metavar="REGION.json", help="where to write the region file")
     f.add_argument("--shape", choices=FIT_SHAPES, default="auto",
                    help="auto: symmetric perturbations when every sample is symmetric, else a ball (default auto)")
-    f.add_argument("--norm", choices=["spectral", "fro"], default="spectral",
-                   help="norm of a ball or of symmetric perturbations (default spectral)")
+    f.add_argument("--norm", choices=FIT_NORMS, default="auto",
+                   help="norm of a ball or of symmetric perturbations; relative: ||A0^-1/2 E A0^-1/2||, for symmetric "
+                        "perturbations of a positive definite centre (default auto: for symmetric samples whichever of "
+                        "spectral and relative certifies further from the singular set, else spectral)")
     f.add_argument("--centres", "--centers", type=int, default=1, metavar="K", help="number of centres (default 1)")
     f.add_argument("--coverage", type=float, default=1.0, metavar="Q",
                    help="share of the sample the region holds, in (0, 1] (default 1: all of it)")
@@ -77,7 +79,8 @@ def describe(box: Region, eps: float, samples: int) -> dict:
 
 
 CERTIFICATES = {"box": "sigma_min(A0) - ||W||_2, W the half-widths (n c when uniform)",
-                "ball": "sigma_min(A0) - r", "symmetric": "min |lambda(A0)| - r (Weyl)",
+                "ball": "sigma_min(A0) - r",
+                "symmetric": "min |lambda(A0)| - r (Weyl), or (1 - r) lambda_min(A0) relative to A0",
                 "union": "the smallest over the centres",
                 "equilibrated": "the inner region's, over max(d)^2"}
 
