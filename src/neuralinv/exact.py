@@ -33,19 +33,13 @@ import numpy as np
 import torch
 
 from neuralinv.environment import remember_timing, remembered_timing
-
-_U64 = 2.0 ** -53
-_SAFE = 1 + 256 * _U64
+from neuralinv.rounding import SAFE, U64, fro_upper, gamma, unit_roundoff
 CANDIDATES = ("lu", "numpy", "cholesky", "gauss-jordan")
 CALIBRATION_ENTRIES = 1 << 21  # matrix entries per candidate timing (20,971 10x10 matrices): batches of a realistic
 # size, since which candidate wins depends on whether the batch fits in cache; measured once per machine
 GJ_CHUNK_ENTRIES = 1 << 17  # matrix entries per Gauss-Jordan chunk (512 KB in float32): its n passes stay in cache
 _CHOICES: dict = {}
 CALIBRATION_KIND = "exact-2"  # bumped whenever the candidates change, so that stored choices are measured again
-
-
-def _gamma(k: int, u: float) -> float:
-    return k * u / (1 - k * u)
 
 
 def gauss_jordan(a: torch.Tensor) -> torch.Tensor:
@@ -101,30 +95,22 @@ def _buffer(name: str, like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return t[:like.numel()].view(like.shape)
 
 
-def _norm_bound(m: torch.Tensor) -> torch.Tensor:
-    """Upper bound (B,) float64 on ||m||_F of m (B, n, n), computed in m's dtype, its rounding covered."""
-    n = m.shape[-1]
-    u = torch.finfo(m.dtype).eps / 2
-    v = torch.linalg.vector_norm(m, dim=(-2, -1)).double()
-    return v / (1 - (n * n + 8) * u) + n * math.sqrt(torch.finfo(m.dtype).tiny)
-
-
 def bound_of(a: torch.Tensor, x: torch.Tensor, out_dtype: torch.dtype, *,
              residual: torch.dtype = torch.float64) -> torch.Tensor:
     """rho (B,) float64 of the module docstring for inputs a and inverses x (B, n, n), plus the output rounding.
     residual: the precision of R-hat (float32 only for float32 a and x: cheaper, with gamma_{n+1} of float32)."""
     n = a.shape[-1]
     if residual == torch.float32 and a.dtype == x.dtype == torch.float32:
-        a_r, x_r, u = a, x, torch.finfo(torch.float32).eps / 2
+        a_r, x_r, u = a, x, unit_roundoff(torch.float32)
     else:
         a_r = a if a.dtype == torch.float64 else _buffer("a", a, torch.float64).copy_(a)
         x_r = x if x.dtype == torch.float64 else _buffer("x", x, torch.float64).copy_(x)
-        u = _U64
+        u = U64
     eye = torch.eye(n, dtype=a_r.dtype, device=a.device).expand_as(a_r)
     res = torch.baddbmm(eye, x_r, a_r, alpha=-1, out=_buffer("r", a, a_r.dtype))  # I - X A in one kernel
-    rho = _norm_bound(res) + _gamma(n + 1, u) * (math.sqrt(n) + _norm_bound(x) * _norm_bound(a))
-    u_out = torch.finfo(out_dtype).eps / 2 if out_dtype != torch.float64 else 0.0
-    return (rho + u_out * (1 + rho)) * _SAFE
+    rho = fro_upper(res) + gamma(n + 1, u) * (math.sqrt(n) + fro_upper(x) * fro_upper(a))
+    u_out = unit_roundoff(out_dtype) if out_dtype != torch.float64 else 0.0
+    return (rho + u_out * (1 + rho)) * SAFE
 
 
 def exact_inverse(a: torch.Tensor, *, method: str, dtype: torch.dtype, out_dtype: torch.dtype | None = None,
@@ -151,7 +137,7 @@ def exact_inverse(a: torch.Tensor, *, method: str, dtype: torch.dtype, out_dtype
         # A stable inverse has a bound near n u ||X|| ||A|| (LU's would be no better); one far above that, and above
         # tol (default sqrt(eps)), lost accuracy without pivoting and is redone by LU.
         n = a.shape[-1]
-        stable = 16 * _gamma(n, torch.finfo(dtype).eps / 2) * _norm_bound(x) * _norm_bound(a)
+        stable = 16 * gamma(n, unit_roundoff(dtype)) * fro_upper(x) * fro_upper(a)
         limit = tol if tol is not None else math.sqrt(torch.finfo(dtype).eps)
         redo = failed | ~((bound <= limit) | (bound <= stable))
         if bool(redo.any()):

@@ -63,6 +63,8 @@ from neuralinv.environment import cpu_name, remember_timing, remembered_timing
 from neuralinv.errors import InputError
 from neuralinv.models import Network
 from neuralinv.regions import Box, Equilibrated, Region, Symmetric, Union, get_dataset, load_region, sigma_min
+from neuralinv.rounding import SAFE as _SAFE, U64 as _U64, fro_bound as _fro_bound, gamma as _gamma, \
+    unit_roundoff as _u
 
 INITS = ("taylor1", "taylor2")
 # Matrix entries per chunk (2048 16x16 matrices): a chunk's work tensors (2 MB each in float32) stay in cache; measured
@@ -73,9 +75,6 @@ CHUNK_ENTRIES = 1 << 19
 FUSE_BELOW_TOL = 64
 # Newton-Schulz goes on only while ||S||_F shrinks, and not at all from above this (hopeless within a few steps).
 RESIDUAL_CAP = 16.0
-_U64 = 2.0 ** -53
-# Every bound is multiplied by this to cover the float64 rounding of the bound arithmetic itself (a few dozen ops).
-_SAFE = 1 + 256 * _U64
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -111,15 +110,6 @@ class CertifiedInverse:
 # Rounding constants
 
 
-def _u(dtype: torch.dtype) -> float:
-    """Unit roundoff of dtype (round to nearest)."""
-    return torch.finfo(dtype).eps / 2
-
-
-def _gamma(k: int, u: float) -> float:
-    return k * u / (1 - k * u)
-
-
 def _host(t: torch.Tensor):
     """Per-matrix scalars (B,) live in NumPy on the CPU (small-array ops cost a few us there, ~8 us in torch), and
     stay torch tensors on other devices; the bound arithmetic is written for both."""
@@ -136,18 +126,9 @@ def _flat(mask):
 
 
 def _fro(m: torch.Tensor):
-    """Upper bound (...) float64 on ||m||_F of m (..., n, n), covering the rounding of the norm's own computation.
-
-    The computed norm of n^2 squares is within a relative (n^2 + 8) u of the true one (any summation order, with or
-    without scaling); squares that underflow lose at most tiny each (also under flush-to-zero), hence + n sqrt(tiny).
-    Inf or NaN stay inf or NaN, so such matrices are never certified.
-    """
+    """Upper bound (...) on ||m||_F of m (..., n, n) (rounding.fro_bound), on the host for CPU tensors (see _host).
+    Inf or NaN stay inf or NaN, so such matrices are never certified."""
     return _fro_bound(_host(torch.linalg.vector_norm(m, dim=(-2, -1)).double()), m.shape[-1], m.dtype)
-
-
-def _fro_bound(v, n: int, dtype: torch.dtype):
-    """The upper bound of _fro from v, the norms of (n, n) matrices as computed in dtype (by any summation order)."""
-    return v / (1 - (n * n + 8) * _u(dtype)) + n * math.sqrt(torch.finfo(dtype).tiny)
 
 
 @contextmanager
