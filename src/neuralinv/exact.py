@@ -172,9 +172,9 @@ def _synthetic(n: int, count: int, w: torch.dtype, spd: bool, device) -> torch.T
     return a.to(w).to(device)
 
 
-def calibrate(n: int, w: torch.dtype, device="cpu", *, spd: bool = False, sample: torch.Tensor | None = None) -> dict:
-    """The fastest exact candidate for (n, w, device, spd), timed with its bound: {"method", "dtype", "per_matrix_s",
-    "timings": {name: per-matrix seconds}}; cached. sample, when given, supplies the matrices to time on."""
+def calibrate(n: int, w: torch.dtype, device="cpu", *, spd: bool = False) -> dict:
+    """The fastest exact candidate for (n, w, device, spd), timed with its bound on matrices of that kind:
+    {"method", "dtype", "per_matrix_s", "timings": {name: per-matrix seconds}}; cached."""
     key = (n, w, str(device), torch.get_num_threads(), bool(spd))
     if key in _CHOICES:
         return _CHOICES[key]
@@ -183,7 +183,7 @@ def calibrate(n: int, w: torch.dtype, device="cpu", *, spd: bool = False, sample
         _CHOICES[key] = stored
         return stored
     count = max(256, CALIBRATION_ENTRIES // (n * n))
-    a = sample[:count] if sample is not None and sample.shape[0] >= 64 else _synthetic(n, count, w, spd, device)
+    a = _synthetic(n, count, w, spd, device)
     timings = {}
     for method, dtype in _candidates(w, spd, device):
         runs = []
@@ -202,10 +202,3 @@ def calibrate(n: int, w: torch.dtype, device="cpu", *, spd: bool = False, sample
                      "calibrated_on": int(a.shape[0])}
     remember_timing(CALIBRATION_KIND, key, _CHOICES[key])
     return _CHOICES[key]
-
-
-def fastest_exact(a: torch.Tensor, *, spd: bool = False, out_dtype: torch.dtype | None = None):
-    """exact_inverse by the calibrated fastest candidate: (X, bound, singular, choice)."""
-    choice = calibrate(a.shape[-1], a.dtype, a.device, spd=spd)
-    dtype = torch.float64 if choice["dtype"] == "float64" else torch.float32
-    return (*exact_inverse(a, method=choice["method"], dtype=dtype, out_dtype=out_dtype), choice)

@@ -34,7 +34,8 @@ import torch
 from neuralinv.baselines import exact_inverse, taylor_inverse
 from neuralinv.errors import InputError
 from neuralinv.models import Network
-from neuralinv.regions import DATASETS, Ball, Box, Equilibrated, Region, Symmetric, matrix_norm, sigma_min
+from neuralinv.regions import (DATASETS, Ball, Box, Equilibrated, Region, Symmetric, matrix_norm, positive_number,
+                               sigma_min)
 
 Model = Union[Network, Callable[[torch.Tensor], torch.Tensor]]
 NORMS = ("fro", "l1", "linf")
@@ -75,13 +76,7 @@ def error_norm(diff: np.ndarray, norm: str = "fro") -> np.ndarray:
 
 
 def check_threshold(threshold) -> float:
-    try:
-        e = float(threshold)
-    except (TypeError, ValueError):
-        raise InputError(f"threshold: expected a number > 0, got {threshold!r}") from None
-    if not (math.isfinite(e) and e > 0):
-        raise InputError(f"threshold: expected a finite number > 0, got {threshold!r}")
-    return e
+    return positive_number(threshold, "threshold")
 
 
 def check_norm(norm: str) -> str:

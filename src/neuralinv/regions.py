@@ -85,7 +85,8 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _positive(value, name: str) -> float:
+def positive_number(value, name: str) -> float:
+    """value as a finite float > 0; a one-line InputError naming it otherwise."""
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -229,7 +230,7 @@ class Box(Region):
             self.uniform = bool(np.all(w == w.flat[0]))
             self.radius = float(w.max())
         else:
-            self.radius = _positive(radius, "radius")
+            self.radius = positive_number(radius, "radius")
             self.half_widths = _frozen(np.full(self.center.shape, self.radius))
             self.uniform = True
         self.info = dict(info or {})
@@ -281,7 +282,7 @@ class Ball(Region):
 
     def __init__(self, center, radius, *, norm: str = "spectral", info: dict | None = None):
         self.center = _frozen(as_matrix(center, name="center"))
-        self.ball_radius = _positive(radius, "radius")
+        self.ball_radius = positive_number(radius, "radius")
         self.norm = _norm_name(norm)
         self.radius = self.ball_radius  # |E_ij| <= ||E||_2 <= ||E||_F
         self.info = dict(info or {})

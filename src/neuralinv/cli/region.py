@@ -10,7 +10,7 @@ import numpy as np
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.data import singular_center
 from neuralinv.errors import InputError
-from neuralinv.fit import FIT_NORMS, FIT_SHAPES, check_samples, fit_region
+from neuralinv.fit import FIT_NORMS, FIT_SHAPES, fit_region
 from neuralinv.regions import Box, Region, as_matrix, get_dataset, load_region
 
 
@@ -132,14 +132,14 @@ def run(args) -> int:
 
 
 def run_fit(args) -> int:
-    from neuralinv.cli.invert import load_matrices
+    from neuralinv.data import load_matrices
     from neuralinv.solve import assess
 
     if not (0 < args.tol < 1):
         raise InputError(f"--tol: expected a number in (0, 1), got {args.tol}")
     if args.sub_sample <= 0:
         raise InputError(f"--sub-sample: expected a positive integer, got {args.sub_sample}")
-    a = check_samples(load_matrices(args.matrices, None), name=args.matrices)
+    a = load_matrices(args.matrices, name=args.matrices)
     equilibrate = {"auto": "auto", "yes": True, "no": False}[args.equilibrate]
     region = fit_region(a, shape=args.shape, norm=args.norm, centres=args.centres, coverage=args.coverage,
                         equilibrate=equilibrate, seed=args.seed)
