@@ -91,7 +91,7 @@ def unit(product=1.0, passes=0.1):
     return {"product": product, "pass": passes}
 
 
-GEO = _Geometry(None, np.eye(4)[None], (np.inf,), 1.0)
+GEO = _Geometry(None, np.eye(4)[None], (np.inf,), 1.0, False)
 
 
 def test_decide_prefers_fast_when_it_certifies_early():
@@ -266,3 +266,16 @@ def test_timings_are_remembered_between_processes(tmp_path, monkeypatch):
     monkeypatch.setattr(exact, "_CHOICES", {})
     with pytest.raises(AssertionError, match="re-measured"):
         exact.calibrate(7, torch.float64, "cpu")
+
+
+def test_equilibrated_region_with_a_singular_centre(tmp_path, capsys):
+    """A region file whose (equilibrated) centre is singular: invert goes exact and says why; no traceback."""
+    path = tmp_path / "r.json"
+    path.write_text('{"shape": "equilibrated", "scale": [1.0, 2.0], "region": {"shape": "symmetric", '
+                    '"center": [[1.0, 1.0], [1.0, 1.0]], "radius": 0.1}}')
+    a = np.array([[[2.0, 0.5], [0.5, 1.0]]] * 600)
+    np.save(tmp_path / "a.npy", a)
+    code = main(["invert", "--region", str(path), str(tmp_path / "a.npy"), "--out", str(tmp_path / "x.npy")])
+    out = capsys.readouterr().out
+    assert code == 0 and "exact path (the centre is singular" in out
+    assert np.allclose(np.load(tmp_path / "x.npy"), np.linalg.inv(a))

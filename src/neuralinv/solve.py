@@ -539,19 +539,25 @@ class _Geometry:
     centers: np.ndarray  # (K, n, n)
     radii: tuple[float, ...]
     growth: float  # d_max^2 ||B0^-1||_F / ||A0^-1||_F: how much the bound grows from B to A (1 without scaling)
+    symmetric: bool  # every member holds symmetric matrices only (the exact path may then try Cholesky)
 
     @classmethod
     def of(cls, region: Region) -> "_Geometry":
         inner = region.inner if isinstance(region, Equilibrated) else region
         members = inner.members if isinstance(inner, Union) else [inner]
         radii = tuple(m.radius if isinstance(m, Box) and m.uniform else math.inf for m in members)
+        symmetric = all(isinstance(m, Symmetric) for m in members)
         if not isinstance(region, Equilibrated):
-            return cls(None, np.stack([m.center for m in members]), radii, 1.0)
+            return cls(None, np.stack([m.center for m in members]), radii, 1.0, symmetric)
         d = _pow2(region.scale)
         centers = region.centers * np.outer(d, d)  # A-space centres in the power-of-two scaled space
         a0, b0 = region.centers[0], centers[0]
-        growth = float(d.max() ** 2 * np.linalg.norm(np.linalg.inv(b0)) / np.linalg.norm(np.linalg.inv(a0)))
-        return cls(d, centers, radii if np.array_equal(d, region.scale) else (math.inf,) * len(members), growth)
+        try:
+            growth = float(d.max() ** 2 * np.linalg.norm(np.linalg.inv(b0)) / np.linalg.norm(np.linalg.inv(a0)))
+        except np.linalg.LinAlgError:
+            growth = math.inf  # a singular centre: no fast path (see _singular_centre)
+        radii = radii if np.array_equal(d, region.scale) else (math.inf,) * len(members)
+        return cls(d, centers, radii, growth, symmetric)
 
 
 def _nearest(t: torch.Tensor, centers: np.ndarray) -> torch.Tensor:
@@ -741,13 +747,6 @@ def _float32_residual_suffices(geo: _Geometry, w: torch.dtype, tol: float) -> bo
     return _gamma(n + 1, _u(torch.float32)) * (math.sqrt(n) + 2 * spread) < tol / 4
 
 
-def _symmetric_region(region: Region) -> bool:
-    """Every matrix of the region is symmetric (symmetric perturbations, possibly equilibrated or several)."""
-    inner = region.inner if isinstance(region, Equilibrated) else region
-    members = inner.members if isinstance(inner, Union) else [inner]
-    return all(isinstance(m, Symmetric) for m in members)
-
-
 def _singular_centre(geo: _Geometry, w: torch.dtype) -> str:
     """Why no fast path exists around the region's centres ("" when one does): a centre singular in w."""
     for c in geo.centers:
@@ -809,7 +808,7 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
         init = init.to(dev)
     # Cholesky is worth trying wherever the region's matrices are symmetric (certified definite or not): a matrix
     # that is not positive definite fails it, or gets a large bound, and is redone by LU.
-    spd = _symmetric_region(reg) if spd is None else bool(spd)
+    spd = geo.symmetric if spd is None else bool(spd)
     x = torch.empty_like(t)
     bound = torch.full((bsz,), math.inf, dtype=torch.float64, device=dev)
     steps = torch.zeros(bsz, dtype=torch.int64, device=dev)
