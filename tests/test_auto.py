@@ -279,3 +279,22 @@ def test_equilibrated_region_with_a_singular_centre(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0 and "exact path (the centre is singular" in out
     assert np.allclose(np.load(tmp_path / "x.npy"), np.linalg.inv(a))
+
+
+@pytest.mark.parametrize("fill", [0.0, 1.0])
+def test_cli_fit_on_a_singular_family(fill, tmp_path, capsys):
+    """Matrices that are all singular (zero, rank one): region fit writes the region, says the fast path is not
+    available and certifies nothing; no traceback."""
+    np.save(tmp_path / "m.npy", np.full((60, 3, 3), fill))
+    code = main(["region", "fit", str(tmp_path / "m.npy"), "--out", str(tmp_path / "r.json"), "--sub-sample", "30"])
+    out = capsys.readouterr().out
+    assert code == 0 and "none: the centre is singular" in out and "no certificate" in out
+    assert "refuses the singular matrices" in out and (tmp_path / "r.json").is_file()
+
+
+def test_cli_fit_relative_needs_a_definite_mean(tmp_path, capsys):
+    """--norm relative on a family whose mean is not positive definite: exit 2 with a one-line error."""
+    np.save(tmp_path / "m.npy", np.zeros((60, 3, 3)))
+    code = main(["region", "fit", str(tmp_path / "m.npy"), "--out", str(tmp_path / "r.json"), "--norm", "relative"])
+    err = capsys.readouterr().err
+    assert code == 2 and "positive definite" in err and err.count("\n") == 1

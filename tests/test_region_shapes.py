@@ -241,3 +241,10 @@ def test_fit_picks_relative_for_proportional_perturbations(rng):
     assert isinstance(auto, Symmetric) and auto.norm == "relative" and auto.positive_definite
     assert auto.contains(a, slack=1e-9).all() and auto.certified_distance > 0
     assert fit_region(a, norm="spectral").certified_distance < 0 < auto.certified_distance
+
+
+def test_a_centre_singular_to_rounding_certifies_nothing():
+    """A rank-one centre has sigma_min at rounding level: however small the radius, the region does not avoid the
+    singular set."""
+    region = Symmetric(np.ones((3, 3)), 1e-300)
+    assert region.center_singular and not region.avoids(0)

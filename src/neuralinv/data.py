@@ -25,19 +25,15 @@ from neuralinv.regions import Region
 SCALINGS = ("paper", "raw")  # the scalings fixed by the region alone (import accepts these)
 TRAIN_SCALINGS = SCALINGS + ("data",)  # "data" is measured on the training set
 TEST_SEED = 20_250_600  # the fixed seed of every test set unless a caller names another
-# A centre with sigma_min(A0) <= SINGULAR_RTOL max(1, max |A0_ij|) counts as singular: A0^-1 does not exist in float64
-# (or is rounding noise), so nothing built on it (the paper's scaling, the Taylor baselines) can be used.
-SINGULAR_RTOL = 1e3 * float(np.finfo(np.float64).eps)
 
 
 def singular_center(box: Region) -> str | None:
     """Why A0^-1 cannot be used, "the centre is singular (sigma_min(A0) = ...)", or None when the centre is invertible.
 
-    The test is sigma_min(A0) <= 1e3 eps max(1, max |A0_ij|), the same one `neuralinv region` applies.
+    The test is Region.center_singular: sigma_min(A0) <= 1e3 eps max(1, max |A0_ij|).
     """
-    s0 = box.center_sigma_min
-    if s0 <= SINGULAR_RTOL * max(1.0, float(np.abs(box.center).max())):
-        return f"the centre is singular (sigma_min(A0) = {s0:.3g})"
+    if box.center_singular:
+        return f"the centre is singular (sigma_min(A0) = {box.center_sigma_min:.3g})"
     return None
 
 

@@ -77,6 +77,9 @@ def _fit_one(b: np.ndarray, shape: str, norm: str, coverage: float) -> Region:
             return max(options, key=lambda r: r.certified_distance)
         e = b - center
         if norm == "relative":
+            if not np.linalg.eigvalsh(center)[0] > 0:
+                raise InputError("norm: 'relative' needs a positive definite mean of the (equilibrated) sample; its "
+                                 f"smallest eigenvalue is {np.linalg.eigvalsh(center)[0]:.3g}")
             whiten = np.linalg.inv(np.linalg.cholesky(center))
             f = whiten @ e @ whiten.T
             dev = np.abs(np.linalg.eigvalsh((f + np.swapaxes(f, -1, -2)) / 2)).max(-1)

@@ -132,9 +132,15 @@ class Region:
         return np.linalg.inv(self.center)
 
     @property
+    def center_sigma_min_error(self) -> float:
+        """How far the computed sigma_min(A0) may be from the true one (LAPACK's SVD is backward stable:
+        p(n) eps ||A0||_2), taken as 1e3 eps max(1, max |A0_ij|); at or below it the centre counts as singular."""
+        return 1e3 * float(np.finfo(float).eps) * max(1.0, float(np.abs(self.center).max()))
+
+    @property
     def center_singular(self) -> bool:
         """sigma_min(A0) is zero to working precision."""
-        return self.center_sigma_min <= 1e3 * np.finfo(float).eps * max(1.0, float(np.abs(self.center).max()))
+        return self.center_sigma_min <= self.center_sigma_min_error
 
     def perturbation_bound(self) -> float:
         """An upper bound on ||A - A0||_2 over the region."""
@@ -142,12 +148,14 @@ class Region:
 
     @property
     def certified_distance(self) -> float:
-        """Lower bound on sigma_min(A) over the region: sigma_min(A0) - max ||E||_2 (<= 0: no certificate)."""
+        """Lower bound on sigma_min(A) over the region: sigma_min(A0) - max ||E||_2 (<= 0: no certificate; and none
+        either when the centre is singular to working precision, see avoids)."""
         return self.center_sigma_min - self.perturbation_bound()
 
     def avoids(self, eps: float = 0.0) -> bool:
-        """True when the region is certified disjoint from M_eps (every matrix at distance > eps from singular)."""
-        return self.certified_distance > eps
+        """True when the region is certified disjoint from M_eps (every matrix at distance > eps from singular). A
+        centre singular to working precision certifies nothing, whatever its rounding-noise sigma_min says."""
+        return self.certified_distance > eps and not self.center_singular
 
     @property
     def positive_definite(self) -> bool:

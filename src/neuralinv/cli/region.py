@@ -67,15 +67,14 @@ def register(sub) -> None:
 
 def describe(box: Region, eps: float, samples: int) -> dict:
     s0 = box.center_sigma_min
-    # A singular centre (to rounding, see data.singular_center) is in the box: no certificate, whatever
-    # sigma_min(A0) - n c says, since that sigma_min(A0) is rounding noise.
-    singular = singular_center(box) is not None
+    # A centre singular to rounding is in the region: no certificate (Region.avoids), whatever sigma_min(A0) - n c
+    # says, since that sigma_min(A0) is rounding noise.
     return {"n": box.n, "shape": box.shape, "description": box.describe(), "region": box.to_json(),
             "center": box.center.tolist(), "radius": box.radius, "eps": eps,
-            "center_sigma_min": s0, "center_singular": singular, "certified_distance": box.certified_distance,
+            "center_sigma_min": s0, "center_singular": box.center_singular, "certified_distance": box.certified_distance,
             "positive_definite": box.positive_definite,
             "sampled_min_distance": min(box.sampled_min_distance(samples), s0), "samples": samples,
-            "avoids_M_eps": box.avoids(eps) and not singular}
+            "avoids_M_eps": box.avoids(eps)}
 
 
 CERTIFICATES = {"box": "sigma_min(A0) - ||W||_2, W the half-widths (n c when uniform)",
@@ -114,19 +113,19 @@ def run(args) -> int:
         verdict = "avoids" if info["avoids_M_eps"] else "touches" if singular else "may touch"
         print(f"region {verdict} M_eps for eps = {args.eps:g}")
     if singular is not None:
-        print(f"warning: the box is not certified clear of the singular set: {singular}, so the box holds "
+        print(f"warning: the region is not certified clear of the singular set: {singular}, so it holds "
               f"singular matrices, A0 among them (certified distance {info['certified_distance']:.3g}; sampled "
               f"minimum {info['sampled_min_distance']:.3g}); do not train on it, or only with --scaling raw to "
               f"show the failure", file=sys.stderr)
         return 3
     if info["certified_distance"] <= 0:
         sampled = info["sampled_min_distance"]
-        print(f"warning: the box is not certified clear of the singular set (certified distance "
+        print(f"warning: the region is not certified clear of the singular set (certified distance "
               f"{info['certified_distance']:.3g} <= 0; sampled minimum {sampled:.3g}); do not train on it",
               file=sys.stderr)
         return 3
     if not info["avoids_M_eps"]:
-        print(f"warning: the box may touch M_eps: certified distance {info['certified_distance']:.3g} <= eps "
+        print(f"warning: the region may touch M_eps: certified distance {info['certified_distance']:.3g} <= eps "
               f"{args.eps:g}", file=sys.stderr)
     return 0
 
@@ -158,19 +157,22 @@ def run_fit(args) -> int:
           + (f"; variable scales span {fit['variable_scale_spread']:.3g}x, equilibrated" if fit["equilibrated"]
              else ""))
     cert = region.certified_distance
-    verdict = (f"every matrix of the region is at least {cert:.3g} from the singular set"
-               if cert > 0 else "no certificate: the region may hold singular matrices (the fast path still bounds "
-                                "every answer it gives, one by one)")
+    verdict = (f"every matrix of the region is at least {cert:.3g} from the singular set" if region.avoids(0) else
+               "no certificate: the region may hold singular matrices (the fast path still bounds every answer it "
+               "gives, one by one)")
     print(f"certificate: {verdict} ({CERTIFICATES[region.shape]}; sigma_min(A0) = {region.center_sigma_min:.3g})")
     route = speed["auto_route"]
     steps = ", ".join(f"{k}: {v}" for k, v in speed["steps"].items()) or "-"
     rows = [["fast path certifies", f"{speed['fast_share']:.1%}",
-             f"of {speed['matrices']} within tol {args.tol:g} (Newton-Schulz steps {steps}); bound violations "
-             f"{speed['violations']}"],
+             (f"none: {speed['fast_unavailable']}" if speed["fast_unavailable"] else
+              f"of {speed['matrices']} within tol {args.tol:g} (Newton-Schulz steps {steps})")
+             + f"; bound violations {speed['violations']}"],
             ["invert --method auto", f"{speed['auto_s'] * 1e3:.3g} ms",
              f"{route['chosen']} path; {speed['auto_fast_share']:.0%} fast ({route['why']})"],
-            ["best exact inverse", f"{min(speed['torch_inv_s'], speed['numpy_inv_s']) * 1e3:.3g} ms",
-             f"torch.linalg.inv {speed['torch_inv_s'] * 1e3:.3g} ms, numpy.linalg.inv {speed['numpy_inv_s'] * 1e3:.3g} ms"],
+            ["best exact inverse", f"{speed['auto_s'] / speed['time_vs_best_exact'] * 1e3:.3g} ms",
+             f"torch.linalg.inv {speed['torch_inv_s'] * 1e3:.3g} ms, numpy.linalg.inv "
+             + (f"{speed['numpy_inv_s'] * 1e3:.3g} ms" if speed["numpy_inv_s"] is not None else
+                "refuses the singular matrices")],
             ["predicted speed", f"{1 / speed['time_vs_best_exact']:.2f}x",
              f"of the best exact inverse (medians; {speed['processor']}, {speed['threads']} threads)"]]
     print_table(["on a sub-sample", "value", "detail"], rows)
