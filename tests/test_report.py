@@ -48,9 +48,10 @@ def test_report_has_every_table_and_figure(tmp_path):
     fake_results(tmp_path)
     md_path, html_path = report.write(tmp_path)
     md = md_path.read_text()
-    for heading in ["## Table 1", "## Table 2", "## Table 3", "## Figures 1-2", "## Training curves",
-                    "## What the network learned", "## Why can't"]:
-        assert heading in md, heading
+    headings = ["## Summary", "## Table 1", "## Table 2", "## Table 3", "## Figures 1-2", "## Training curves",
+                "## What the network learned", "## Why can't", "## How this report was made"]
+    positions = [md.index(h) for h in headings]
+    assert positions == sorted(positions)  # the Summary first, the set-up last
     for figure in ["figure1_meps_slices.png", "figure2_meps_3d.png", "training_curves.png"]:
         assert f"]({figure})" in md and (tmp_path / figure).is_file()
     assert "PATTERN-TABLE-MARKER" in md and "LIMITS-MARKER" in md
@@ -62,7 +63,8 @@ def test_report_copies_numbers_and_paper_values(tmp_path):
     row = next(line for line in md.splitlines() if line.startswith("| 2x2 (First) | 2-FC"))
     assert "1.11e-05" in row and "2.05e-05" in row and "0.54" in row and "1,234 / 156,250" in row
     row16 = next(line for line in md.splitlines() if line.startswith("| 16x16 | 2-FC"))
-    assert "1.68e-04" in row16 and "more than 2x" in row16 and row16.split("|")[8].strip() == "**no**"
+    cells = [c.strip() for c in row16.split("|")]
+    assert "1.68e-04" in row16 and cells[6] == "**no**" and cells[8] == "**no**"  # not within 2x; loses to linear
     assert "1.97e-04" in md and "1.95e-04" in md  # Table 2: paper's and ours for the linear approximation
     assert "0.432" in md and "1.7" in md  # Table 3: our batch-1 time and the paper's CPU time (1.703)
     assert "eps = 0.2" in md and "Test CPU" in md and "42 s" in md
@@ -119,3 +121,78 @@ def test_reproduce_bad_input(tmp_path):
         reproduce(tmp_path, only=["tables"], progress=False)
     with pytest.raises(InputError, match="budget"):
         reproduce(tmp_path, budget="huge", progress=False)
+
+
+def html_text(html: str) -> str:
+    """The page's visible text, roughly: tags and the style block removed."""
+    html = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", "", html)
+
+
+def test_summary_is_computed_from_results(tmp_path):
+    """Every verdict in the Summary follows the numbers: change a number and the verdict changes."""
+    results = fake_results(tmp_path)
+    md = report.write(tmp_path)[0].read_text()
+    summary = md[md.index("## Summary"):md.index("## Table 1")]
+    assert "1 of 2 cells are within 2x" in summary
+    assert "16x16 2-FC (9.88e-04 against 1.68e-04, 1,234 of the paper's 156,250 steps (0.8%))" in summary
+    assert "the paper's ordering holds" in summary  # Table 2: the linear approximation only, one row rated
+    assert ("is Exact, closed form on 2x2 (First) (0.000333 s); the fastest network is 13.7x slower than that"
+            in summary)  # Table 3
+    results["table1"][1].update(mae_mean=1.0e-4, ratio=1.0e-4 / 1.68e-4, flag=False)
+    results["table3"]["rows"][0]["times"]["10000"]["seconds"] = 0.0001
+    write_json(tmp_path / "results.json", results)
+    summary = report.write(tmp_path)[0].read_text().split("## Table 1")[0]
+    assert "2 of 2 cells are within 2x" in summary and "not within 2x" not in summary
+    assert "is 2-FC network on 2x2 (First) (0.0001 s)." in summary  # the network is now the fastest
+    assert "Second-order Taylor (3.88e-06) beats every network" not in summary  # no network row in this Table 2
+
+
+def test_table2_ordering_and_classical_verdicts(tmp_path):
+    results = fake_results(tmp_path)
+    results["table2"][1:1] = [
+        {"method": "2fc", "label": "2-FC", "mae": 3.0e-4, "mae_std": 1e-6, "paper": paper.TABLE2["2fc"],
+         "ratio": 3.0e-4 / paper.TABLE2["2fc"], "flag": True, "steps": 1234, "paper_steps": 156250},
+        {"method": "3fc", "label": "3-FC", "mae": 1.0e-5, "mae_std": 1e-6, "paper": paper.TABLE2["3fc"],
+         "ratio": 1.0e-5 / paper.TABLE2["3fc"], "flag": False, "steps": 1234, "paper_steps": 156250}]
+    write_json(tmp_path / "results.json", results)
+    md = report.write(tmp_path)[0].read_text()
+    summary = md.split("## Table 1")[0]
+    # Ours: 3-FC < linear < 2-FC; the paper's: 3-FC < 2-FC < linear.
+    assert ("the ordering differs from the paper's: ours 3-FC network < Linear approximation (Taylor-1) < 2-FC "
+            "network; the paper's 3-FC network < 2-FC network < Linear approximation (Taylor-1)") in summary
+    assert "Second-order Taylor (3.88e-06) beats every network: the best network here reaches 1.00e-05" in summary
+    row = next(line for line in md.splitlines() if line.startswith("| 2-FC network |"))
+    assert "**no**" in row and "1,234 / 156,250" in row  # Table 2 has a filled within-2x column and the steps
+    assert "| Second-order Taylor (not in the paper) | 3.88e-06 | - | - | - | closed form |" in md
+
+
+def test_figures_are_numbered_with_captions(tmp_path):
+    fake_results(tmp_path)
+    md, page = (p.read_text() for p in report.write(tmp_path))
+    numbers = [int(n) for n in re.findall(r"\*\*Figure (\d+)\.\*\*", md)]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) == 3
+    figures = re.findall(r'<figure id="figure-(\d+)"><img [^>]*/><figcaption><strong>Figure (\d+)\.</strong> ([^<]+)',
+                         page)
+    assert [(int(a), int(b)) for a, b, _ in figures] == [(n, n) for n in numbers]
+    assert all(len(caption) > 40 for _, _, caption in figures)
+    assert "{fig:" not in md and "{fig:" not in page
+
+
+def test_html_reads_on_any_screen(tmp_path):
+    """The page's structure: viewport, lang, title, contents linking every h2, scroll containers, no raw fences."""
+    results = fake_results(tmp_path)
+    results["analysis"]["markdown"] += "\n```\nb11 = 1 + 2 a'11\nb12 = 3\n```\n"
+    write_json(tmp_path / "results.json", results)
+    page = report.write(tmp_path)[1].read_text()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert '<html lang="en">' in page
+    title = re.search(r"<title>([^<]+)</title>", page).group(1)
+    assert "Rethinking" in title and "quick budget" in title and "2026-01-01" in title
+    ids = re.findall(r'<h2 id="([^"]+)"', page)
+    nav = re.search(r"<nav[^>]*>(.*?)</nav>", page, re.S).group(1)
+    assert ids and set(re.findall(r'href="#([^"]+)"', nav)) == set(ids)
+    assert page.count("<table>") == page.count('<div class="scroll"><table>')
+    assert "```" not in html_text(page) and "<pre><code>b11 = 1 + 2 a'11\nb12 = 3" in page
+    assert '<span class="num">2.05e-05</span>' in page  # never split at the exponent's hyphen
+    assert "break-after:avoid" in page  # print CSS keeps headings with their content

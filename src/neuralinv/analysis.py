@@ -116,6 +116,23 @@ class Analysis:
     def region_shape(self) -> str:
         return self.box.get("shape", "box")
 
+    @classmethod
+    def from_json(cls, data: dict) -> "Analysis":
+        """The inverse of to_json (reports rebuild their sections from stored results)."""
+        def arr(x):
+            return None if x is None else np.asarray(x, dtype=float)
+        patterns = [Pattern(rank=p["rank"], bits=p["bits"], count=p["count"], share=p["share"],
+                            intercept=arr(p["intercept"]), slopes=arr(p["slopes"]), slope_gap=p["slope_gap"],
+                            intercept_gap=p["intercept_gap"], sampled_max=arr(p["sampled_max"]),
+                            lp_bound=arr(p["lp_bound"]), status=p["status"]) for p in data["patterns"]]
+        return cls(n=data["n"], layer_sizes=data["layer_sizes"], box=data["box"], scaling=data["scaling"],
+                   samples=data["samples"], seed=data["seed"], num_patterns=data["num_patterns"], patterns=patterns,
+                   other_count=round(data["other_patterns_share"] * data["samples"]),
+                   linear_intercept=arr(data["linear"]["intercept"]), linear_slopes=arr(data["linear"]["slopes"]),
+                   distinct_maps=data["distinct_maps"], wall_time_s=data["wall_time_s"],
+                   info=data.get("network_info", {}), region_text=data.get("region", ""),
+                   lp_domain=data.get("lp_bounding_box"), lp_note=data.get("lp_note"))
+
     def to_json(self) -> dict:
         bounded = [p for p in self.patterns if p.lp_bound is not None]
         return {"n": self.n, "layer_sizes": self.layer_sizes, "box": self.box, "region_shape": self.region_shape,
@@ -402,9 +419,12 @@ SUMMARY_HEADERS = ["#", "pattern", "share", "slope gap", "intercept gap", "sampl
 
 
 def markdown(result: Analysis, *, title: str = "What the network learned", figure: str | None = None,
-             top: int = 20, level: int = 2) -> str:
-    """A Markdown section: summary, pattern table, per-entry LP tables (n <= 3), Eq. 13 comparison of the top two."""
-    n, d = result.n, result.n**2
+             top: int = 20, level: int = 2, entries: bool = True) -> str:
+    """A Markdown section: summary, pattern table, Eq. 13 comparison of the top two, and (entries, n <= 3) the
+    per-entry LP tables folded at the end (entry_tables gives them on their own, for an appendix)."""
+    from neuralinv.document import figure as numbered_figure, table
+
+    n = result.n
     h = "#" * level
     lines = [f"{h} {title}", ""]
     top_share = sum(p.share for p in result.patterns[:3])
@@ -424,38 +444,77 @@ def markdown(result: Analysis, *, title: str = "What the network learned", figur
         f"{result.samples:,} {drawn} (sampling seed {result.seed}) fall into {result.num_patterns} activation "
         f"patterns; "
         f"the largest {min(3, len(result.patterns))} hold {100 * top_share:.1f}% of them. Inside a pattern the network "
-        f"is affine, A^-1 ~= K + J (A - A0); the slope gap is max |J - J_lin| and the intercept gap max |K - A0^-1| "
-        f"against the linear approximation (Taylor-1, Eq. 10). The LP bound is max |net - Taylor-1| over the whole "
-        f"polytope ({domain} intersected with the pattern's half-spaces), by linear programming (HiGHS), in units of "
-        f"A^-1; it is never below the sampled maximum. {result.distinct_maps} distinct affine map(s) among the "
+        f"is affine, A^-1 ~= K + J (A - A0). {result.distinct_maps} distinct affine map(s) among the "
         f"{len(result.patterns)} analysed patterns." + (f" Note: {result.lp_note}." if result.lp_note else ""))
     if result.other_count:
         lines.append(f"Patterns beyond the {len(result.patterns)} largest hold "
                      f"{100 * result.other_count / result.samples:.3f}% of the samples and are not analysed.")
-    headers = [name.replace("|", "\\|") for name in SUMMARY_HEADERS]  # a bare "|" would split the cell
-    lines += ["", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    for row in summary_rows(result, top):
-        cells = [str(row[0]), f"`{row[1]}`", row[2], *(_sci(v) if not isinstance(v, str) else v for v in row[3:])]
-        lines.append("| " + " | ".join(cells) + " |")
+    rows = [[str(row[0]), f"`{row[1]}`", row[2], *(_sci(v) if not isinstance(v, str) else v for v in row[3:])]
+            for row in summary_rows(result, top)]
+    lines += ["", table(SUMMARY_HEADERS, rows, total=result.num_patterns, what="patterns (the largest, by share)"),
+              "", f"Columns: **pattern** is which hidden units are on (1) or off (0), layers separated by /; "
+              f"**share** the share of the samples in it; **slope gap** max |J - J_lin| and **intercept gap** "
+              f"max |K - A0^-1| against the linear approximation (Taylor-1, Eq. 10); **sampled max** the largest "
+              f"|net - Taylor-1| over the samples in the pattern; **LP bound** max |net - Taylor-1| over the whole "
+              f"polytope ({domain} intersected with the pattern's half-spaces), by linear programming (HiGHS), in "
+              f"units of A^-1: it is never below the sampled maximum."]
     if figure:
-        lines += ["", f"![Share of samples and LP bound per activation pattern]({figure})"]
-    if d <= 9:
-        lines += ["", f"{h}# Per output entry (as the paper's Tables 4-7)", ""]
-        for m in range(d):
-            name = entry_name(n, m)
-            lines += [f"**{name}** (linear approximation: {name} = "
-                      f"{affine_text(n, result.linear_intercept.ravel()[m], result.linear_slopes.reshape(d, d)[m])})",
-                      "", "| # | share | affine map | slope gap | sampled max | LP bound |", "|---|---|---|---|---|---|"]
-            for p in result.patterns[:top]:
-                coeffs = p.slopes.reshape(d, d)[m]
-                gap = np.abs(coeffs - result.linear_slopes.reshape(d, d)[m]).max()
-                lp = None if p.lp_bound is None else float(p.lp_bound.ravel()[m])
-                lines.append(f"| {p.rank} | {share_text(p.share)} | {affine_text(n, p.intercept.ravel()[m], coeffs)} | "
-                             f"{_sci(float(gap))} | {_sci(float(p.sampled_max.ravel()[m]))} | "
-                             f"{_sci(lp) if lp is not None else p.status} |")
-            lines.append("")
-        lines += eq13_lines(result, level=level + 1)
+        lines += ["", numbered_figure(
+            "patterns", figure,
+            f"The largest activation patterns of the {'-'.join(map(str, result.layer_sizes))} network over its "
+            f"{'box' if result.region_shape == 'box' else 'region'} ({result.samples:,} samples), by share of the "
+            "samples (top, log scale: the shares span decades), and "
+            "the largest |net - Taylor-1| in each (bottom): the LP bound over the pattern's whole polytope beside the "
+            "maximum over the samples that fell into it.")]
+    if n * n <= 9:
+        lines += [""] + eq13_lines(result, level=level + 1)
+        if entries:
+            lines += ["", entry_tables(result, title="Per output entry (as the paper's Tables 4-7)", level=level + 1,
+                                       top=top)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def document(result: Analysis, figure: str | None, *, top: int = 20):
+    """The stand-alone report of `neuralinv analyze --out` (analysis.md and analysis.html)."""
+    from neuralinv.document import Document
+
+    bounded = [p for p in result.patterns if p.lp_bound is not None]
+    points = [f"{result.samples:,} samples fall into {result.num_patterns} activation patterns; the largest "
+              f"{min(3, len(result.patterns))} hold {100 * sum(p.share for p in result.patterns[:3]):.1f}% of them, "
+              f"with {result.distinct_maps} distinct affine map(s) among the {len(result.patterns)} analysed."]
+    if bounded:
+        worst = max(bounded, key=lambda p: float(p.lp_bound.max()))
+        points.append(f"The largest LP bound on |net - Taylor-1| is {_sci(float(worst.lp_bound.max()))} (pattern "
+                      f"{worst.rank}, {share_text(worst.share)} of the samples); every bound is at least its sampled "
+                      f"maximum: {'yes' if all(p.lp_ok for p in bounded) else 'no'}.")
+    return Document(title=f"Activation patterns of a {'-'.join(map(str, result.layer_sizes))} ReLU MLP",
+                    html_title=f"neuralinv analyze: {'-'.join(map(str, result.layer_sizes))} ReLU MLP",
+                    summary=points, sections=[markdown(result, figure=figure, top=top)])
+
+
+def entry_tables(result: Analysis, *, title: str, level: int = 2, top: int = 20) -> str:
+    """The per-output-entry tables (the paper's Tables 4-7), each folded in a <details> block."""
+    from neuralinv.document import details, table
+
+    n, d = result.n, result.n ** 2
+    lines = [f"{'#' * level} {title}", "",
+             "For each entry bkl of A^-1: each pattern's affine map in the perturbations a'ij = (A - A0)ij, its largest "
+             "slope difference from the linear approximation, and |net - Taylor-1| sampled and bounded by LP."]
+    for m in range(d):
+        name = entry_name(n, m)
+        rows = []
+        for p in result.patterns[:top]:
+            coeffs = p.slopes.reshape(d, d)[m]
+            gap = np.abs(coeffs - result.linear_slopes.reshape(d, d)[m]).max()
+            lp = None if p.lp_bound is None else float(p.lp_bound.ravel()[m])
+            rows.append([p.rank, share_text(p.share), affine_text(n, p.intercept.ravel()[m], coeffs), _sci(float(gap)),
+                         _sci(float(p.sampled_max.ravel()[m])), _sci(lp) if lp is not None else p.status])
+        body = (f"Linear approximation: {name} = "
+                f"{affine_text(n, result.linear_intercept.ravel()[m], result.linear_slopes.reshape(d, d)[m])}\n\n"
+                + table(["#", "share", "affine map", "slope gap", "sampled max", "LP bound"], rows,
+                        total=result.num_patterns, what="patterns"))
+        lines += ["", details(f"{name}: {len(rows)} patterns", body)]
+    return "\n".join(lines) + "\n"
 
 
 def eq13_lines(result: Analysis, *, level: int = 3) -> list[str]:
@@ -478,32 +537,55 @@ def eq13_lines(result: Analysis, *, level: int = 3) -> list[str]:
 
 
 def plot(result: Analysis, path: str | Path, *, top: int = 20) -> Path:
-    """PNG: share of samples (bars) and max LP bound / sampled max (markers) of the largest patterns."""
+    """PNG: share of samples (bars, log scale so the small patterns show) and max LP bound / sampled max (markers)
+    of the largest patterns. No title: the report's caption says which network and how many samples."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import ticker
+
+    def log_ticks(ax, values, formatter):
+        """Labelled ticks on a log axis whatever its range: decades when it spans two of them, else 1-2-5 steps."""
+        v = np.asarray([x for x in values if np.isfinite(x) and x > 0])
+        if v.size and [t for t in ticker.LogLocator(numticks=6).tick_values(v.min(), v.max())
+                       if v.min() <= t <= v.max()][1:]:
+            ax.yaxis.set_major_locator(ticker.LogLocator(numticks=6))
+        else:
+            ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0), numticks=12))
+        ax.yaxis.set_major_formatter(formatter)
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
 
     pats = result.patterns[:top]
     ranks = [p.rank for p in pats]
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True)
-    ax1.bar(ranks, [100 * p.share for p in pats], color="tab:blue")
-    ax1.set_ylabel("share of samples (%)")
-    where = "box" if result.region_shape == "box" else "region"
-    ax1.set_title(f"Activation patterns of {'-'.join(map(str, result.layer_sizes))} over its {where} "
-                  f"({result.samples:,} samples)")
-    lp = [np.nan if p.lp_bound is None else p.lp_bound.max() for p in pats]
-    ax2.semilogy(ranks, lp, "o", color="tab:red", label="LP bound over the polytope")
-    ax2.semilogy(ranks, [max(p.sampled_max.max(), 1e-300) for p in pats], "x", color="k", label="sampled max")
-    ax2.set_ylabel("max |net - Taylor-1|")
-    ax2.set_xlabel("pattern (by share)")
-    ax2.set_xticks(ranks)
-    ax2.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    shares = [100 * p.share for p in pats]
+    with plt.rc_context({"font.size": 10, "axes.labelsize": 10.5, "xtick.labelsize": 10, "ytick.labelsize": 10,
+                         "legend.fontsize": 10}):
+        fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7.5, 5.8), sharex=True, layout="constrained")
+        ax1.bar(ranks, shares, color="tab:blue")
+        ax1.set_yscale("log")
+        if pats and min(shares) > 0:  # bars start at the decade below the smallest share, not at an arbitrary floor
+            ax1.set_ylim(bottom=10.0 ** np.floor(np.log10(min(shares))))
+        log_ticks(ax1, shares, ticker.FuncFormatter(lambda v, _pos: f"{v:.3g}%"))
+        ax1.set_ylabel("share of samples\n(log scale)")
+        ax1.grid(True, axis="y", which="major", alpha=0.3)
+        lp = [np.nan if p.lp_bound is None else p.lp_bound.max() for p in pats]
+        sampled = [max(p.sampled_max.max(), 1e-300) for p in pats]
+        ax2.semilogy(ranks, lp, "o", ms=7, color="tab:red", label="LP bound over the polytope")
+        ax2.semilogy(ranks, sampled, "x", ms=7, mew=1.5, color="k", label="sampled max")
+        log_ticks(ax2, lp + sampled, ticker.LogFormatterSciNotation(labelOnlyBase=False))
+        ax2.set_ylabel("max |net - Taylor-1|")
+        ax2.set_xlabel("pattern (rank by share)")
+        ax2.grid(True, axis="y", which="major", alpha=0.3)
+        if len(ranks) <= 20:
+            ax2.set_xticks(ranks)
+        else:
+            ax2.xaxis.set_major_locator(ticker.MaxNLocator(10, integer=True))
+        fig.legend(*ax2.get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
     return path
 
 

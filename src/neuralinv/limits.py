@@ -671,86 +671,147 @@ def pyplot():
 
 def plot_error_vs_distance(result: dict, path: str | Path, *, paths: dict[str, list[dict]] | None = None,
                            max_points: int = 5000) -> Path:
-    """Log-log scatter of error against sigma_min per model, with ||A^-1|| beside it; counterexample paths as lines."""
+    """Log-log scatter of error against sigma_min per model, with ||A^-1|| and 1 / sigma_min beside it; counterexample
+    search paths as lines, each with its own marker and line style, so paths that run on top of one another all stay
+    visible. The legend sits below the axes, clear of the data; no title (the report's caption says what it shows)."""
     plt = pyplot()
+    from matplotlib.lines import Line2D
+
     sig = result["sigma_min"]
-    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    norm = result.get("summary", {}).get("norm", "fro")
+    sub = {"fro": "F", "l1": "1", "linf": r"\max"}.get(norm, norm)
     stride = max(1, len(sig) // max_points)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, (name, err) in enumerate(result["errors"].items()):
-        ax.scatter(sig[::stride], err[::stride], s=2, alpha=0.25, color=colors[i % len(colors)],
-                   label=f"{name}: ||A^-1 - F(A)|| (uniform samples)", rasterized=True)
+    # paths drawn in order, largest hollow marker first: a later, smaller marker shows inside an earlier one
+    styles = [("o", "-", 10), ("s", "--", 7), ("^", ":", 5), ("D", "-.", 4), ("v", (0, (1, 3)), 3)]
+    with plt.rc_context({"font.size": 10, "axes.labelsize": 10.5, "xtick.labelsize": 10, "ytick.labelsize": 10,
+                         "legend.fontsize": 9.5}):
+        fig, ax = plt.subplots(figsize=(8, 6.4), layout="constrained")
+        handles = []
+        order = np.argsort(sig)
+        ax.plot(sig[order], result["inverse_norm"][order], "-", color="0.72", lw=5, solid_capstyle="round", zorder=1)
+        for i, (name, err) in enumerate(result["errors"].items()):
+            color = colors[i % len(colors)]
+            ax.scatter(sig[::stride], err[::stride], s=3, alpha=0.3, color=color, lw=0, zorder=2, rasterized=True)
+            handles.append(Line2D([], [], ls="none", marker="o", ms=5, color=color,
+                                  label=f"{name}: uniform samples of the box"))
+        lo = min([sig.min()] + [p["sigma_min"] for steps in (paths or {}).values() for p in steps])
+        grid = np.geomspace(lo, sig.max(), 50)
+        ax.plot(grid, 1 / grid, "--", color="black", lw=1, zorder=3)
+        names = list(result["errors"])
         for j, (pname, steps) in enumerate((paths or {}).items()):
-            if pname == name:
-                ax.plot([p["sigma_min"] for p in steps], [p["error"] for p in steps], "-o", ms=3,
-                        color=colors[i % len(colors)], label=f"{name}: counterexample search path")
-    order = np.argsort(sig)
-    ax.plot(sig[order], result["inverse_norm"][order], "k-", lw=1, label="||A^-1|| (the exact inverse)")
-    lo = min([sig.min()] + [p["sigma_min"] for steps in (paths or {}).values() for p in steps])
-    grid = np.geomspace(lo, sig.max(), 50)
-    ax.plot(grid, 1 / grid, "k:", lw=1, label="1 / sigma_min")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("sigma_min(A) = distance to the nearest singular matrix")
-    ax.set_ylabel("error ||A^-1 - F(A)||_F")
-    ax.set_title("Error against distance to the singular set")
-    ax.legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+            if not steps:
+                continue
+            color = colors[names.index(pname) % len(colors)] if pname in names else colors[(len(names) + j) % 10]
+            marker, ls, ms = styles[j % len(styles)]
+            hollow = j < len(paths) - 1  # the last one drawn (smallest) is filled
+            ax.plot([p["sigma_min"] for p in steps], [p["error"] for p in steps], ls=ls, lw=1.6, color=color,
+                    marker=marker, ms=ms, mew=1.5, mfc="none" if hollow else color, zorder=4 + j)
+            handles.append(Line2D([], [], ls=ls, lw=1.6, color=color, marker=marker, ms=min(ms, 8), mew=1.5,
+                                  mfc="none" if hollow else color, label=f"{pname}: counterexample search path"))
+        # two columns, filled column by column: samples and ||A^-1|| on the left, paths and 1 / sigma_min on the right
+        handles.insert(len(names), Line2D([], [], color="0.72", lw=5,
+                                          label=f"$\\|A^{{-1}}\\|_{{{sub}}}$ (the exact inverse)"))
+        handles.append(Line2D([], [], color="black", ls="--", lw=1,
+                              label=r"$1/\sigma_{\min}$ (nearly coincides with $\|A^{-1}\|$)"))
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(r"$\sigma_{\min}(A)$ = distance to the nearest singular matrix")
+        ax.set_ylabel(f"error $\\|A^{{-1}} - F(A)\\|_{{{sub}}}$")
+        ax.grid(True, which="major", alpha=0.3)
+        fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False, handlelength=3)
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
     return Path(path)
 
 
 def plot_moments(results: dict[str, dict], path: str | Path) -> Path:
-    """Typical N-sample estimate of E||A^-1 - F||^k relative to N = 10^3, against N, one panel per box (solid: median
-    over disjoint blocks; faint: one running mean). Growth means the moment is infinite, flat means finite."""
+    """Typical N-sample estimate of E||A^-1 - F||^k relative to the smallest N, against N, one panel per box (at most
+    2 columns; solid with markers: median over disjoint blocks of N samples; faint: one running mean over a single
+    sample path, both explained in the legend). Growth means the moment is infinite, flat means finite."""
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(results), figsize=(5.2 * len(results), 4.2), squeeze=False, sharey=True)
+    from matplotlib import ticker
+    from matplotlib.lines import Line2D
+
+    count = max(1, len(results))
+    cols = min(2, count)
+    rows = (count + cols - 1) // cols
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, (title, summary) in zip(axes[0], results.items()):
-        sizes = summary["sizes"]
-        for i, (k, values) in enumerate(summary["typical"].items()):
-            color = colors[i % len(colors)]
-            ax.plot(sizes, np.array(values) / values[0], "-o", ms=3, color=color,
-                    label=f"k = {k}: slope {summary['slope'][k]:.2f}")
-            ax.plot(sizes, np.array(summary["running"][k]) / values[0], "-", lw=0.8, alpha=0.4, color=color)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("sample size N")
-        bounded = " (bounded error: no power-law tail)" if summary["certified_distance"] > 0 else ""
-        ax.set_title(f"{title}\nHill tail index {summary['tail_index']:.2f}{bounded}", fontsize=9)
-        ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=8)
-    axes[0][0].set_ylabel("N-sample mean of ||A^-1 - F||^k, relative to N = 1000")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with plt.rc_context({"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "xtick.labelsize": 10,
+                         "ytick.labelsize": 10, "legend.fontsize": 9.5}):
+        fig, axes = plt.subplots(rows, cols, figsize=(8.5, 3.9 * rows + 0.7), squeeze=False, sharey=True,
+                                 layout="constrained")
+        lo, hi = np.inf, 0.0
+        for ax, (title, summary) in zip(axes.flat, results.items()):
+            sizes = summary["sizes"]
+            for i, (k, values) in enumerate(summary["typical"].items()):
+                color = colors[i % len(colors)]
+                typical = np.array(values) / values[0]
+                running = np.array(summary["running"][k]) / values[0]
+                ax.plot(sizes, typical, "-o", ms=4, lw=1.6, color=color,
+                        label=f"k = {k}: slope {summary['slope'][k]:.2f}")
+                ax.plot(sizes, running, "-", lw=1, alpha=0.35, color=color)
+                both = np.concatenate([typical, running])
+                both = both[np.isfinite(both) & (both > 0)]
+                if both.size:
+                    lo, hi = min(lo, both.min()), max(hi, both.max())
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("sample size N")
+            head = f"{title}\nHill tail index {summary['tail_index']:.2f}"
+            if summary["certified_distance"] > 0:
+                head += " (bounded error:\nno power-law tail)"
+            ax.set_title(head)
+            ax.grid(True, which="major", alpha=0.3)
+            ax.legend(loc="upper left", framealpha=0.8)
+        for ax in list(axes.flat)[len(results):]:
+            ax.axis("off")
+        if 0 < lo <= hi < np.inf:  # headroom above the data for the legends (shared y axis)
+            axes[0, 0].set_ylim(lo / (hi / lo) ** 0.05, hi * (hi / lo) ** 0.4)
+        if 0 < lo <= hi < np.inf and hi / lo < 30:  # under ~1.5 decades a log axis may show no labelled tick
+            for ax in axes.flat:
+                ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0), numticks=12))
+                ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:.3g}"))
+                ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+        first = next(iter(results.values()), {"sizes": [1000]})
+        for ax in axes[:, 0]:
+            ax.set_ylabel(f"N-sample mean of $\\|A^{{-1}} - F\\|^k$,\nrelative to N = {first['sizes'][0]:,}")
+        fig.legend(handles=[Line2D([], [], color="0.25", marker="o", ms=4, lw=1.6,
+                                   label="median over disjoint blocks of N samples (typical N-sample mean)"),
+                            Line2D([], [], color="0.25", lw=1, alpha=0.35,
+                                   label="faint: one running mean over a single sample path (first N samples)")],
+                   loc="outside lower center", ncol=1, frameon=False)
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
     return Path(path)
 
 
 def plot_tail(errors: dict[str, np.ndarray], path: str | Path) -> Path:
-    """Empirical survival function P(error > t) on log-log axes, with a C / t reference line."""
+    """Empirical survival function P(error > t) on log-log axes, with a C / t reference line. No title: the report's
+    caption says what it shows."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.0, 4.4))
-    for name, err in errors.items():
-        srt = np.sort(err)
-        surv = 1.0 - np.arange(len(srt)) / len(srt)
-        stride = max(1, len(srt) // 4000)
-        idx = np.unique(np.concatenate([np.arange(0, len(srt), stride), np.arange(max(0, len(srt) - 2000), len(srt))]))
-        ax.plot(srt[idx], surv[idx], "-", label=name)
-    first = next(iter(errors.values()))
-    t0 = np.quantile(first, 0.99)
-    grid = np.geomspace(t0, first.max(), 20)
-    ax.plot(grid, 0.01 * t0 / grid, "k:", label="C / t (tail index 1)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("t")
-    ax.set_ylabel("P(||A^-1 - F(A)|| > t)")
-    ax.set_title("Tail of the error")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with plt.rc_context({"font.size": 10, "axes.labelsize": 10.5, "xtick.labelsize": 10, "ytick.labelsize": 10,
+                         "legend.fontsize": 10}):
+        fig, ax = plt.subplots(figsize=(7, 4.6), layout="constrained")
+        for name, err in errors.items():
+            srt = np.sort(err)
+            surv = 1.0 - np.arange(len(srt)) / len(srt)
+            stride = max(1, len(srt) // 4000)
+            idx = np.unique(np.concatenate([np.arange(0, len(srt), stride),
+                                            np.arange(max(0, len(srt) - 2000), len(srt))]))
+            ax.plot(srt[idx], surv[idx], "-", lw=1.8, label=name)
+        first = next(iter(errors.values()))
+        t0 = np.quantile(first, 0.99)
+        grid = np.geomspace(t0, first.max(), 20)
+        ax.plot(grid, 0.01 * t0 / grid, "--", color="black", lw=1.2, label="C / t (tail index 1)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("t (error threshold)")
+        ax.set_ylabel(r"$P(\|A^{-1} - F(A)\| > t)$")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(loc="upper right", framealpha=0.85)
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
     return Path(path)
 
 
@@ -766,6 +827,9 @@ BUDGET_SETTINGS = {
     "paper": {"steps": 20_000, "train_size": 100_000, "seeds": (0, 1, 2), "lr": 1e-3, "scatter": 100_000,
               "moment_samples": 1_000_000},
 }
+
+
+FIGURES = ("limits_error_vs_distance.png", "limits_moments.png", "limits_tail.png")
 
 
 def linear_model(box: Box) -> tuple[str, Model]:
@@ -847,12 +911,12 @@ def report_section(out_dir: str | Path, *, budget: str = "quick", progress: bool
     timings["moments_s"] = time.perf_counter() - t
 
     figures = [
-        plot_error_vs_distance(evd, out_dir / "limits_error_vs_distance.png",
+        plot_error_vs_distance(evd, out_dir / FIGURES[0],
                                paths={name: ces[name].path for name in evd["errors"] if name in ces}),
         plot_moments({f"singular box, {moment_name}": singular_moments["summary"],
-                      f"safe box, {safe_name}": safe_moments["summary"]}, out_dir / "limits_moments.png"),
+                      f"safe box, {safe_name}": safe_moments["summary"]}, out_dir / FIGURES[1]),
         plot_tail({f"singular box, {moment_name}": singular_moments["errors"],
-                   f"safe box, {safe_name}": safe_moments["errors"]}, out_dir / "limits_tail.png"),
+                   f"safe box, {safe_name}": safe_moments["errors"]}, out_dir / FIGURES[2]),
     ]
     timings["total_s"] = time.perf_counter() - start
 
@@ -877,6 +941,8 @@ def report_section(out_dir: str | Path, *, budget: str = "quick", progress: bool
 
 def section_markdown(results: dict, figures: list[str]) -> str:
     """The "Why can't" section in Markdown; every number comes from results, figures are file names in out_dir."""
+    from neuralinv.document import figure, table
+
     sing, safe = results["moments"]["singular"], results["moments"]["safe"]
     sb, fb = results["singular_box"], results["safe_box"]
     evd = results["error_vs_distance"]
@@ -898,14 +964,14 @@ def section_markdown(results: dict, figures: list[str]) -> str:
         "and confirmed independently in float64 (numpy's LAPACK inverse, with the rounding bound of inv(x) "
         "subtracted):",
         "",
-        "| model | region | found | sigma_min(x) | error | norm of F(x) |",
-        "|---|---|---|---|---|---|",
     ]
+    rows = []
     for name, ce in results["counterexamples"].items():
         region = ("own box" if ce["region_note"].startswith("the model's own box")
                   else f"own box widened to c = {ce['region']['radius']:.3g}")
-        lines.append(f"| {name} | {region} | {'yes' if ce['found'] else 'no'} | {fmt(ce['sigma_min'])} | "
-                     f"{fmt(ce['error'])} | {fmt(ce['model_norm'])} |")
+        rows.append([name, region, "yes" if ce["found"] else "no", fmt(ce["sigma_min"]), fmt(ce["error"]),
+                     fmt(ce["model_norm"])])
+    lines.append(table(["Model", "Region", "Found", "sigma_min(x)", "||inv(x) - F(x)||_F", "||F(x)||_F"], rows))
     cert = results["safe_box_certificate"]
     lines += [
         "",
@@ -913,7 +979,10 @@ def section_markdown(results: dict, figures: list[str]) -> str:
         f"there is nothing to find: it is certified free of singular matrices, so ||A^-1||_2 <= "
         f"{cert['max_inverse_norm']:.4g} on all of it.",
         "",
-        f"![error against sigma_min]({figures[0]})",
+        figure("error-vs-distance", figures[0],
+               "Error against the distance to the singular set, log-log. Dots: one uniform sample of the singular "
+               "box each, per model; lines with markers: the counterexample searches; grey and dashed lines: "
+               "||A^-1|| and 1 / sigma_min, which nearly coincide. The error follows ||A^-1|| as sigma_min falls."),
         "",
         "**Error against distance to the singular set.** Each dot is one uniform sample of the singular box. The "
         "error follows ||A^-1|| ~ 1 / sigma_min: the fitted log-log slope over the 5% of samples closest to the "
@@ -929,7 +998,11 @@ def section_markdown(results: dict, figures: list[str]) -> str:
         + ", ".join(f"{v['final_loss']:.3g} ({name})" for name, v in train.items() if v.get("final_loss") is not None)
         + ".",
         "",
-        f"![moment growth]({figures[1]})",
+        figure("moments", figures[1],
+               "The typical N-sample mean of ||A^-1 - F(A)||^k against N, relative to N = 1000, on the singular box "
+               "(left) and the safe box (right). Solid lines with markers: the median over disjoint blocks of N "
+               "samples; faint lines: one running mean over a single sample path. Growth with N means the moment is "
+               "infinite; a flat line means it is finite."),
         "",
         "**Moments that do not settle (Theorems 3.8-3.9).** The typical N-sample mean of ||A^-1 - F(A)||^k (median "
         f"over disjoint blocks of N samples) for k = {', '.join(map(str, sing['orders']))}, N = {sing['sizes'][0]} "
@@ -945,7 +1018,9 @@ def section_markdown(results: dict, figures: list[str]) -> str:
         + " in all, is the skew of a bounded error, not growth). The k = 1 mean on the singular box grows only like "
         "log N, so its slope is small but not 0.",
         "",
-        f"![tail of the error]({figures[2]})",
+        figure("tail", figures[2],
+               "The tail of the error: P(error > t) against t, log-log, on the singular and the safe box, with a "
+               "C / t line (tail index 1). A tail parallel to that line has infinite mean."),
         "",
         f"**Tail index.** The Hill estimate of the error's tail index on the singular box, from the top "
         f"{sing['hill_k']} of {sing['sizes'][-1]} samples, is **{alpha:.3f}** (standard error "
@@ -964,6 +1039,29 @@ def section_markdown(results: dict, figures: list[str]) -> str:
         f"{results['timings']['total_s']:.0f} s for the whole section.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def verdict(results: dict) -> str:
+    """One sentence for a Summary: the slopes near the singular set, the tail index, the counterexamples found."""
+    evd = results["error_vs_distance"]["models"]
+    sing = results["moments"]["singular"]
+    found = sum(1 for c in results["counterexamples"].values() if c["found"])
+    slopes = ", ".join(f"{m['slope_near_singular']:.2f} ({name})" for name, m in evd.items())
+    return (f"on a box the singular set cuts through, the error grows like 1 / sigma_min: log-log slopes near the "
+            f"singular set {slopes} (-1 is exact 1 / sigma_min); the error's tail index is {sing['tail_index']:.2f} "
+            f"(standard error {sing['tail_index_se']:.2f}), so its mean and its MSE are infinite; counterexamples "
+            f"with error above 10^6 were found for {found} of {len(results['counterexamples'])} models.")
+
+
+def document(results: dict, figures: list[str]):
+    """The stand-alone report of `neuralinv limits report` (limits.md and limits.html)."""
+    from neuralinv.document import Document
+
+    return Document(title="Why can't: neural inverses near singular matrices",
+                    html_title=f"neuralinv limits report, {results['budget']} budget",
+                    header=[f"`neuralinv limits report --budget {results['budget']}`."],
+                    summary=[verdict(results)[0].upper() + verdict(results)[1:]],
+                    sections=[section_markdown(results, figures)])
 
 
 def sb_n(box_json: dict) -> int:

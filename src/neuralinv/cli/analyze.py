@@ -10,7 +10,7 @@ from neuralinv import analysis, checkpoint
 from neuralinv.cli.limits import parse_region
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.errors import InputError
-from neuralinv.files import write_json, write_text
+from neuralinv.files import write_json
 from neuralinv.regions import Box
 
 
@@ -62,7 +62,7 @@ def run(args) -> int:
         out = Path(args.out)
         figure = analysis.plot(result, out / analysis.FIGURE_NAME, top=args.top)
         write_json(out / "analysis.json", data)
-        write_text(out / "analysis.md", analysis.markdown(result, figure=figure.name, top=args.top, level=1))
+        analysis.document(result, figure.name, top=args.top).write(out, "analysis")
     if args.json:
         print_json(data)
         return 0

@@ -13,7 +13,7 @@ from neuralinv import bench
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.environment import describe, machine_line
 from neuralinv.errors import InputError
-from neuralinv.files import write_json, write_text
+from neuralinv.files import write_json
 from neuralinv.models import MODELS
 from neuralinv.regions import DATASETS
 
@@ -28,7 +28,7 @@ def register(sub) -> None:
                     "paths (closed form for n <= 3, numpy and torch batched LAPACK), Taylor-1, Taylor-2 and "
                     "Taylor-1 + one Newton-Schulz step, with the paper's Table 3 times. Each network's time at "
                     "batch 10,000 is compared with its roofline bound, max(FLOPs / GEMM rate, bytes / bandwidth), "
-                    "both rates measured in the same run. Writes DIR/bench.json, DIR/bench.md and "
+                    "both rates measured in the same run. Writes DIR/bench.json, DIR/bench.md, DIR/bench.html and "
                     "DIR/frontier.png (MAE against seconds, log-log, one panel per data set). With --region (a preset "
                     "or a region file of any shape) the certified section times certified_inverse(method='auto') on "
                     "samples of that region, or on --matrices, against torch.linalg.inv and numpy.linalg.inv instead.")
@@ -71,7 +71,7 @@ def register(sub) -> None:
     c.add_argument("--tol", type=float, default=1e-4, metavar="TOL",
                    help="relative error bound asked of the certified inverse with --region (default 1e-4)")
     c.add_argument("--seed", type=int, default=0, help="sampling seed for --region (default 0)")
-    p.add_argument("--out", default=None, metavar="DIR", help="write bench.json, bench.md and frontier.png here")
+    p.add_argument("--out", default=None, metavar="DIR", help="write bench.json, bench.md, bench.html and frontier.png here")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
     p.set_defaults(run=run)
 
@@ -261,13 +261,16 @@ SECTIONS = [
 ]
 
 
-def markdown(tables, header: str) -> str:
-    lines = [header, ""]
-    for title, headers, rows in tables:
-        lines += [f"## {title}", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-        lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
-        lines.append("")
-    return "\n".join(lines)
+def document(tables, header: str, frontier: str | None = None):
+    """bench.md and bench.html: one section per table, and the accuracy-time frontier when measured."""
+    from neuralinv.document import Document, figure, table
+
+    sections = [f"## {title}\n\n" + table(headers, rows) for title, headers, rows in tables]
+    if frontier:
+        sections.append("## Accuracy against time\n\n" + figure(
+            "frontier", frontier, "Test MAE against seconds per 10,000 matrices for every path measured: the lower "
+            "left is better; a method is worth its time only if no other is both faster and more accurate."))
+    return Document(title="neuralinv bench", html_title="neuralinv bench", header=[header], sections=sections)
 
 
 def load_note(load: dict | None) -> str:
@@ -294,22 +297,24 @@ def run(args) -> int:
         tables += make_tables(result[key])
     result["wall_time_s"] = time.perf_counter() - start
     busy = load_note(result.get("inference", {}).get("load_average"))
-    header = (f"# neuralinv bench\n\n{machine_line(result['machine'])}; device {args.device}, "
+    header = (f"{machine_line(result['machine'])}; device {args.device}, "
               f"{result['threads']} threads; {'quick' if args.quick else 'full'} settings; "
               f"wall time {result['wall_time_s']:.0f} s. Medians over repeats after warm-up.{busy}")
     if args.out:
         out = Path(args.out)
         write_json(out / "bench.json", result)
-        write_text(out / "bench.md", markdown(tables, header))
+        frontier = None
         if "inference" in result:
             bench.frontier_figure(result["inference"], out / "frontier.png")
+            frontier = "frontier.png"
+        document(tables, header, frontier).write(out, "bench")
     if args.json:
         print_json(result)
         return 0
-    print(header.removeprefix("# neuralinv bench\n\n"))
+    print(header)
     for title, headers, rows in tables:
         print(f"\n{title}")
         print_table(headers, rows)
     if args.out:
-        print(f"\nwrote {args.out}/bench.json, bench.md" + (", frontier.png" if "inference" in result else ""))
+        print(f"\nwrote {args.out}/bench.json, bench.md, bench.html" + (", frontier.png" if "inference" in result else ""))
     return 0

@@ -12,7 +12,7 @@ import numpy as np
 from neuralinv import checkpoint, limits
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.errors import InputError
-from neuralinv.files import write_json, write_text
+from neuralinv.files import write_json
 from neuralinv.regions import Box, Region, load_region
 
 DESCRIPTION = """\
@@ -277,8 +277,8 @@ def run_moments(args) -> int:
 def run_report(args) -> int:
     out = Path(args.out)
     section = limits.report_section(out, budget=args.budget, progress=not args.quiet)
-    write_text(out / "limits.md", section["markdown"])
     write_json(out / "limits.json", section["results"])
-    print(f"wrote {out / 'limits.md'}, {out / 'limits.json'} and {len(section['figures'])} figures "
+    limits.document(section["results"], [Path(f).name for f in section["figures"]]).write(out, "limits")
+    print(f"wrote {out / 'limits.md'}, {out / 'limits.html'}, {out / 'limits.json'} and {len(section['figures'])} figures "
           f"({section['results']['timings']['total_s']:.0f} s)")
     return 0
