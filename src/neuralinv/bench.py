@@ -17,7 +17,7 @@ import math
 import os
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -548,31 +548,36 @@ def frontier_figure(result: dict, path, *, batch: int | None = None) -> None:
     plt.close(fig)
 
 
+def per_step_seconds(run: Callable[[int], object], steps=(500, 2500), repeats: int = 5, device="cpu") -> float:
+    """(t(steps[1]) - t(steps[0])) / (steps[1] - steps[0]) of run(n_steps), median over repeats after one untimed
+    run, so set-up (data, initialisation) cancels."""
+    # The untimed run pays one-off costs (a thread pool resized by set_num_threads, first-touch allocations) that
+    # would otherwise land in t(steps[0]) alone and can make the difference < 0.
+    run(steps[0])
+    samples = []
+    for _ in range(repeats):
+        ends = []
+        for n in steps:
+            synchronize(device)
+            start = time.perf_counter()
+            run(n)
+            synchronize(device)
+            ends.append(time.perf_counter() - start)
+        samples.append((ends[1] - ends[0]) / (steps[1] - steps[0]))
+    return statistics.median(samples)
+
+
 def time_training(*, models=(1, 3, 6, 24), dataset: str = "2x2-first", model: str = "2fc", steps=(500, 2500),
                   repeats: int = 5, device="cpu") -> dict:
     """Per-model step time of the batched ensemble against a plain one-model PyTorch loop, in the same run.
 
-    Each time is (t(steps[1]) - t(steps[0])) / (steps[1] - steps[0]), median over repeats after one untimed
-    warm-up run, so set-up (data, initialisation) cancels. The plain loop (train.train_plain: nn.Sequential, torch.optim.Adam, the scheduler) is
-    timed with the default thread count and with one thread, and the faster is the baseline.
+    Each time is per_step_seconds. The plain loop (train.train_plain: nn.Sequential, torch.optim.Adam, the scheduler)
+    is timed with the default thread count and with one thread, and the faster is the baseline.
     """
     from neuralinv.train import TrainConfig, train_ensemble, train_plain
 
     def per_step(run) -> float:
-        # One untimed run first: a path's first run pays one-off costs (a thread pool resized by set_num_threads,
-        # first-touch allocations) that would otherwise land in t(steps[0]) alone and can make the difference < 0.
-        run(steps[0])
-        samples = []
-        for _ in range(repeats):
-            ends = []
-            for n in steps:
-                synchronize(device)
-                start = time.perf_counter()
-                run(n)
-                synchronize(device)
-                ends.append(time.perf_counter() - start)
-            samples.append((ends[1] - ends[0]) / (steps[1] - steps[0]))
-        return statistics.median(samples)
+        return per_step_seconds(run, steps, repeats, device)
 
     def config(n_steps, seeds):
         return TrainConfig.resolve(dataset, model, steps=n_steps, seeds=seeds, train_size=20_000, device=device)
@@ -592,6 +597,39 @@ def time_training(*, models=(1, 3, 6, 24), dataset: str = "2x2-first", model: st
         rows.append({"models": count, "step_s": step, "per_model_s": step / count, "speedup": baseline / (step / count)})
     return {"dataset": dataset, "model": model, "batch": 128, "device": str(device),
             "plain_step_s": {str(k): v for k, v in plain.items()}, "baseline_s": baseline, "rows": rows}
+
+
+def time_packing(*, shapes=((2, "2fc"), (3, "2fc"), (4, "3fc"), (8, "3fc")), pack: int = 24, steps=(200, 1000),
+                 repeats: int = 3, device="cpu") -> dict:
+    """A sweep's packing, measured: per-model step time of one pack of `pack` models (different boxes and seeds,
+    as sweep_pack trains them) against one model per trial, both on one thread, a worker's share of a 1-CPU trial."""
+    from neuralinv.sweep_pack import config_for
+    from neuralinv.sweep_spec import parse_spec
+    from neuralinv.train import train_group
+
+    threads = torch.get_num_threads()
+    rows = []
+    torch.set_num_threads(1)
+    try:
+        for n, model in shapes:
+            spec = parse_spec({"sweep": {"seeds": list(range(pack // 4)), "steps": steps[1], "train_size": 20_000},
+                               "grid": {"n": [n], "relative_radius": [0.05, 0.1, 0.2, 0.4], "model": [model]}})
+            trial = spec.trials[0]
+
+            def packed(k):
+                configs = [replace(config_for(t, spec.seeds, str(device)), steps=k) for t in spec.trials]
+                return train_group(configs, progress=False)
+
+            def single(k):
+                return train_group([replace(config_for(trial, (0,), str(device)), steps=k)], progress=False)
+
+            one = per_step_seconds(single, steps, repeats, device)
+            many = per_step_seconds(packed, steps, repeats, device) / pack
+            rows.append({"n": n, "model": model, "layer_sizes": get_model(model).layer_sizes(n), "pack": pack,
+                         "single_model_step_s": one, "packed_model_step_s": many, "speedup": one / many})
+    finally:
+        torch.set_num_threads(threads)
+    return {"device": str(device), "threads": 1, "batch": 128, "rows": rows}
 
 
 # ---------------------------------------------------------------------------------------------------------------------

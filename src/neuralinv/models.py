@@ -9,6 +9,7 @@ call and kept on the network); Network.forward_reference is the straightforward 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -26,11 +27,12 @@ class ModelPreset:
     name: str
     title: str
     depth: int  # number of hidden layers
-    width_per_entry: int  # hidden width h = width_per_entry * n^2
+    width_per_entry: int  # hidden width h = width_per_entry * n^2 ...
+    width: int | None = None  # ... unless an absolute width is given
 
     def layer_sizes(self, n: int) -> list[int]:
         d = n * n
-        return [d] + [self.width_per_entry * d] * self.depth + [d]
+        return [d] + [self.width or self.width_per_entry * d] * self.depth + [d]
 
 
 # The paper's widths are h = 8 n^2 (32 for 2x2, 72 for 3x3, 2048 for 16x16); the "small" net (Sec. 5.3, 2x2 only in
@@ -45,11 +47,21 @@ MODELS: dict[str, ModelPreset] = {
 }
 
 
+# Any depth and width: "fc-d3-w8n2" (3 hidden layers of 8 n^2 units) or "fc-d2-h64" (2 hidden layers of 64 units).
+PARAMETRIC = re.compile(r"fc-d([1-9]\d*)-(?:w([1-9]\d*)n2|h([1-9]\d*))")
+
+
 def get_model(name: str) -> ModelPreset:
-    try:
+    if name in MODELS:
         return MODELS[name]
-    except KeyError:
-        raise InputError(f"model: unknown preset {name!r}; choose one of {', '.join(MODELS)}") from None
+    match = PARAMETRIC.fullmatch(name) if isinstance(name, str) else None
+    if match is None:
+        raise InputError(f"model: unknown preset {name!r}; choose one of {', '.join(MODELS)}, or fc-dD-wKn2 / "
+                         "fc-dD-hH (D hidden layers of K n^2 or H units)")
+    depth, per_entry, width = int(match[1]), match[2], match[3]
+    size = f"{per_entry} n^2" if per_entry else width
+    return ModelPreset(name, f"{depth + 1}-FC (h = {size})", depth=depth, width_per_entry=int(per_entry or 0),
+                       width=int(width) if width else None)
 
 
 def init_layers(layer_sizes: list[int], seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -11,7 +11,7 @@ from neuralinv.errors import InputError
 
 # Subcommand modules under neuralinv.cli, in the order --help lists them.
 COMMANDS = ["presets", "region", "train", "evaluate", "reproduce", "construct", "import_weights", "analyze",
-            "limits", "bench", "invert"]
+            "limits", "bench", "invert", "sweep"]
 
 
 def build_parser() -> argparse.ArgumentParser:
