@@ -63,3 +63,13 @@ def test_blocks_keep_their_order(tmp_path):
     order = [page.index(marker) for marker in ("First.", 'id="figure-1"', "Second.", "<th>t1</th>", "Third.",
                                                'id="figure-2"', "Fourth.", "<th>t2</th>", "Fifth.")]
     assert order == sorted(order)
+
+
+def test_written_files_are_readable_by_others(tmp_path):
+    """Atomic writes go through mkstemp (mode 0600); the result gets the usual mode for the umask instead."""
+    import os
+    import stat
+
+    from neuralinv.files import UMASK, write_text
+    path = write_text(tmp_path / "r.md", "x")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~UMASK

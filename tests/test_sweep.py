@@ -7,6 +7,7 @@
 """
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -119,16 +120,28 @@ with two_node_cluster(cpus_per_node=1) as cluster:
     ray.shutdown()  # the sweep joins the cluster itself, as a user's command would
     proc = subprocess.run([sys.executable, "-m", "neuralinv", "sweep", "run", sys.argv[1], "--out", sys.argv[2],
                            "--address", address, "--quiet"], capture_output=True, text=True)
-    print(json.dumps({"rc": proc.returncode, "address": address, "stderr": proc.stderr[-2000:]}))
+    rep = subprocess.run([sys.executable, "-m", "neuralinv", "reproduce", "--only", "table1", "--steps", "12",
+                          "--out", sys.argv[3], "--address", address, "--quiet"], capture_output=True, text=True)
+    print(json.dumps({"rc": proc.returncode, "address": address, "stderr": proc.stderr[-2000:],
+                      "reproduce_rc": rep.returncode, "reproduce_stderr": rep.stderr[-2000:]}))
 """
 
 
 def test_two_node_cluster(tmp_path):
-    out = tmp_path / "sweep"
-    proc = python_in_namespace(CLUSTER, str(TINY), str(out), timeout=300)
+    """A sweep and `reproduce --address` on a real two-node cluster: work lands on both nodes, results come back."""
+    out, rep = tmp_path / "sweep", tmp_path / "reproduce"
+    proc = python_in_namespace(CLUSTER, str(TINY), str(out), str(rep), timeout=400)
     result = last_json(proc)
     assert result["rc"] == 0, result["stderr"]
     assert result["address"].startswith("127.0.0.1:")
     rows = read_csv(out / "results.csv")
     assert len(rows) == 16 and all(r["status"] == "ok" for r in rows)
     assert len({r["node"] for r in rows}) == 2  # trials landed on both nodes
+    # reproduce --address: the Table 1 groups trained on the cluster, their run directories back in DIR/runs.
+    assert result["reproduce_rc"] == 0, result["reproduce_stderr"]
+    runs = [json.loads(p.read_text()) for p in sorted((rep / "runs").glob("*/run.json"))]
+    assert len(runs) == 8 and all(r["steps"] == 12 and r["trained_on"]["device"] == "cpu" for r in runs)
+    assert len({r["trained_on"]["node"] for r in runs}) == 2  # the groups were spread over both nodes
+    assert all(len(list(p.parent.glob("*.safetensors"))) == 3 for p in (rep / "runs").glob("*/run.json"))
+    assert "## Table 1" in (rep / "report.md").read_text()
+

@@ -79,3 +79,30 @@ def test_cli_rejects_a_bad_spec_before_any_work(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "may hold singular matrices" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_fast_budget_is_the_recipe_the_search_found():
+    """`--budget fast` (train.FAST_LR, a tenth of the steps) is a recipe that reached Table 1's MAE on all six 2x2 and
+    3x3 cells in the recorded recipe search (docs/recipe), and its configuration is the one the search trained."""
+    import csv
+    import statistics
+
+    from neuralinv import paper
+    from neuralinv.sweep_pack import config_for
+    from neuralinv.train import FAST_LR, TrainConfig
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "recipe"
+    rows = [r for name in ("results-2x2.csv", "results-3x3.csv") for r in csv.DictReader(open(docs / name))]
+    cells = {}
+    for r in rows:
+        if r["status"] == "ok" and float(r["lr"]) == FAST_LR and r["schedule"] == "paper" and r["batch_size"] == "128":
+            cells.setdefault((r["center"], r["model"]), []).append(float(r["mae"]))
+    assert len(cells) == 6 and all(len(v) == 3 for v in cells.values())
+    assert all(statistics.mean(v) <= paper.TABLE1[cell] for cell, v in cells.items())
+    spec = load_spec(docs / "recipe-3x3.toml")
+    trial = next(t for t in spec.trials if t.lr == FAST_LR and t.schedule == "paper" and t.batch_size == 128
+                 and t.model == "2fc")
+    searched, fast = config_for(trial, (0, 1, 2)), TrainConfig.resolve("3x3", "2fc", budget="fast")
+    for field in ("steps", "epoch_steps", "lr", "batch_size", "t_0", "t_mult", "eta_min", "weight_decay", "train_size",
+                  "scaling", "seeds"):
+        assert getattr(fast, field) == getattr(searched, field), field

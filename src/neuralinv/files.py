@@ -9,6 +9,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()
+
+
 @contextmanager
 def atomic_path(path: str | Path):
     """Yield a temporary path beside path; on success it replaces path in one rename."""
@@ -18,6 +27,7 @@ def atomic_path(path: str | Path):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp's 0600 would make every result private to its writer
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

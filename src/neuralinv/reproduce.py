@@ -23,7 +23,7 @@ from neuralinv.files import write_json
 from neuralinv.metrics import summarize
 from neuralinv.models import get_model
 from neuralinv.regions import get_dataset
-from neuralinv.runs import checkpoint_name, run_group
+from neuralinv.runs import checkpoint_name, finished, run_group
 from neuralinv.train import BUDGETS, TrainConfig
 
 PARTS = ("table1", "table2", "table3", "figures", "analysis", "limits")
@@ -40,7 +40,7 @@ def quick_steps(dataset: str, model: str) -> int:
 
 
 def cell_config(dataset: str, model: str, budget: str, device: str, steps: int | None = None) -> TrainConfig:
-    if steps is None and budget != "paper":
+    if steps is None and budget == "quick":
         steps = quick_steps(dataset, model)
     return TrainConfig.resolve(dataset, model, steps=steps, budget=budget, seeds=(0, 1, 2), device=device)
 
@@ -67,10 +67,20 @@ def run_dir(out: Path, config: TrainConfig) -> Path:
 
 
 def train_all(out: Path, parts: set[str], budget: str, device: str, progress: bool,
-              steps: int | None = None) -> dict[tuple, dict]:
+              steps: int | None = None, cluster: dict | None = None) -> dict[tuple, dict]:
+    """Train every group (locally, or with cluster = {"address", "cpus_per_trial", "gpus_per_trial"} on Ray) and
+    return the run summaries keyed by (dataset, model)."""
+    groups = [(name, configs, [run_dir(out, c) for c in configs])
+              for name, configs in training_groups(parts, budget, device, steps)]
+    if cluster is not None:
+        from neuralinv.ray_runs import train_groups
+
+        todo = [g for g in groups if any(finished(d, c) is None for c, d in zip(g[1], g[2]))]
+        errors = train_groups(todo, progress=progress, **cluster) if todo else []
+        if errors:
+            raise InputError("training on the cluster failed for " + "; ".join(errors))
     runs = {}
-    for name, configs in training_groups(parts, budget, device, steps):
-        dirs = [run_dir(out, c) for c in configs]
+    for name, configs, dirs in groups:
         summaries = run_group(configs, dirs, state_path=out / "runs" / f".{name}.state.safetensors",
                               progress=progress)
         for config, summary in zip(configs, summaries):
@@ -121,6 +131,11 @@ def table2(runs: dict) -> list[dict]:
     return rows
 
 
+def light(budget: str) -> str:
+    """The settings of the parts that do not train Table 1 (timing, why can't): "fast" runs them as "quick" does."""
+    return "quick" if budget == "fast" else budget
+
+
 def cached(path: Path, compute):
     """JSON at path if a previous call wrote it, else compute() written there."""
     if path.is_file():
@@ -131,10 +146,13 @@ def cached(path: Path, compute):
 
 
 def reproduce(out: str | Path, *, budget: str = "quick", only: list[str] | None = None, device: str = "cpu",
-              progress: bool = True, steps: int | None = None) -> dict:
+              progress: bool = True, steps: int | None = None, address: str | None = None,
+              cpus_per_trial: int = 1, gpus_per_trial: float = 0) -> dict:
     """Run the selected parts into out and write results.json, report.md, report.html and the figures.
 
     steps, when given, overrides every cell's step count (smoke tests); the report shows it beside the paper's.
+    address: train the Table 1 groups as tasks on the Ray cluster there (GPUs with gpus_per_trial > 0); everything
+    else runs here.
     """
     from neuralinv import report
 
@@ -164,7 +182,10 @@ def reproduce(out: str | Path, *, budget: str = "quick", only: list[str] | None 
     if steps is not None and steps <= 0:
         raise InputError(f"steps: expected a positive integer, got {steps}")
     results["steps_override"] = steps
-    runs = step("training", lambda: train_all(out, parts, budget, device, progress, steps))
+    cluster = None if address is None else {"address": address, "cpus_per_trial": cpus_per_trial,
+                                            "gpus_per_trial": gpus_per_trial}
+    results["cluster"] = cluster
+    runs = step("training", lambda: train_all(out, parts, budget, device, progress, steps, cluster))
     if "table1" in parts:
         results["table1"] = table1(runs)
     if "table2" in parts:
@@ -184,7 +205,7 @@ def reproduce(out: str | Path, *, budget: str = "quick", only: list[str] | None 
     if "limits" in parts:
         from neuralinv.limits import report_section as limits_section
         results["limits"] = step("why can't", lambda: cached(
-            out / f"limits-{budget}.json", lambda: limits_section(out, budget=budget, progress=progress)))
+            out / f"limits-{budget}.json", lambda: limits_section(out, budget=light(budget), progress=progress)))
     results["timings_s"] = timings
     results["wall_time_s"] = time.perf_counter() - start
     write_json(out / "results.json", results)
@@ -200,6 +221,6 @@ def time_table3(runs: dict, out: Path, budget: str, device: str, progress: bool)
     for (dataset, model), run in runs.items():
         if dataset in TABLE1_DATASETS and model in TABLE1_MODELS:
             networks[(dataset, model)] = checkpoint.load(out / "runs" / f"{dataset}-{model}" / checkpoint_name(0))
-    settings = Settings.quick() if budget == "quick" else Settings()
+    settings = Settings.quick() if light(budget) == "quick" else Settings()
     say = (lambda msg: print(f"  {msg}", flush=True)) if progress else None
     return table3(device, settings=settings, networks=networks, progress=say)

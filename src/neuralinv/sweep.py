@@ -11,22 +11,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
-import os
 import shutil
 import time
 from pathlib import Path
 
 from neuralinv.errors import InputError
 from neuralinv.files import write_json, write_text
+from neuralinv.ray_runs import ray_init
 from neuralinv.sweep_spec import Trial, Unit, load_spec, packs
 
 COLUMNS = ["trial_id", "n", "center", "radius", "relative_radius", "model", "depth", "width", "lr", "steps",
            "batch_size", "schedule", "seed", "status", "error", "mae", "max_error", "taylor1_mae", "taylor2_mae",
            "ns1_mae", "net_seconds_per_10k", "taylor1_seconds_per_10k", "taylor2_seconds_per_10k",
            "ns1_seconds_per_10k", "exact_seconds_per_10k", "train_seconds", "final_loss", "node"]
-# Ray's own processes: no usage reporting, no dashboard, quiet logs (see `ray_init`).
-RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_DEDUP_LOGS": "0", "RAY_AIR_NEW_OUTPUT": "0"}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -98,20 +95,6 @@ class Progress:
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Ray
-
-
-def ray_init(address: str | None, cpus: int | None, gpus: int | None):
-    """Join the cluster at address, or start a local Ray (this machine's cores, or cpus)."""
-    import ray
-
-    for key, value in RAY_ENV.items():
-        os.environ.setdefault(key, value)
-    logging.getLogger("ray.tune").setLevel(logging.CRITICAL)  # a failed trial is recorded in results.csv instead
-    kwargs = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
-    if address:
-        return ray.init(address=address, **kwargs)
-    # A local Ray serves this process alone: it listens on loopback only.
-    return ray.init(num_cpus=cpus, num_gpus=gpus, _node_ip_address="127.0.0.1", **kwargs)
 
 
 def _trainable(config: dict) -> None:

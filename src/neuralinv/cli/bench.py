@@ -55,8 +55,9 @@ def register(sub) -> None:
                    help="torch CPU threads (default: torch's choice)")
     p.add_argument("--sections", default=None, metavar="LIST",
                    help="which parts to run, comma-separated: training (batched ensemble vs a plain loop), inference "
-                        "(Table 3, rooflines, frontier), certified (certified inverse vs torch.linalg.inv) "
-                        "(default: all three; only certified with --region or --matrices)")
+                        "(Table 3, rooflines, frontier), certified (certified inverse vs torch.linalg.inv), packing "
+                        "(a sweep's 24-model pack vs one model per trial) (default: training, inference, certified; "
+                        "only certified with --region or --matrices)")
     c = p.add_argument_group("certified inverse on a region of one's own")
     c.add_argument("--region", metavar="NAME|FILE",
                    help="time certified_inverse(region=REGION, method='auto') against torch.linalg.inv and "
@@ -199,6 +200,20 @@ def training_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
              ["models in the ensemble", "ms per step", "ms per model-step", "speed-up over plain"], rows)]
 
 
+def measure_packing(args) -> dict:
+    say("timing a sweep's packing: a 24-model pack against one model per trial, one thread each (a 1-CPU worker)")
+    steps = (200, 1000) if args.quick else (500, 2500)
+    return bench.time_packing(steps=steps, repeats=3 if args.quick else 5, device=args.device)
+
+
+def packing_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
+    rows = [[r["n"], r["model"], "-".join(map(str, r["layer_sizes"])), f"{r['single_model_step_s'] * 1e3:.4f}",
+             f"{r['packed_model_step_s'] * 1e3:.4f}", f"{r['speedup']:.2f}x"] for r in result["rows"]]
+    return [(f"Sweep packing: ms per model-step, {result['rows'][0]['pack']}-model pack against one model per trial "
+             f"(batch {result['batch']}, {result['threads']} thread, the share of a 1-CPU Ray trial)",
+             ["n", "model", "layers", "one model per trial", "in a pack", "pack speed-up"], rows)]
+
+
 def measure_certified(args) -> dict:
     from neuralinv.solve import benchmark_certified
 
@@ -258,6 +273,7 @@ SECTIONS = [
     ("training", measure_training, training_tables),
     ("inference", measure_inference, inference_tables),
     ("certified", measure_certified, certified_tables),
+    ("packing", measure_packing, packing_tables),
 ]
 
 

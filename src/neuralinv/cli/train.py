@@ -35,8 +35,9 @@ def register(sub) -> None:
                        help="number of training steps (batches); off the presets the schedule is compressed into "
                             "20 epochs over the run")
     steps.add_argument("--budget", choices=BUDGETS, default="quick",
-                       help="quick: a short run (20,000 steps off the presets); paper: the paper's step count "
-                            "(200,000 off the presets, epoch = one pass) (default quick)")
+                       help="quick: a short run (20,000 steps off the presets); fast: a tenth of the paper's steps "
+                            "(20,000 off the presets) with lr 1e-2, the recipe of docs/recipe; paper: the paper's "
+                            "step count (200,000 off the presets, epoch = one pass) (default quick)")
     p.add_argument("--scaling", choices=TRAIN_SCALINGS,
                    help="paper: x = vec(A - A0)/c, y = vec(A^-1 - A0^-1)/c; raw: vec(A) -> vec(A^-1); data: the "
                         "paper's offsets, divided by the RMS of A - A0 and A^-1 - A0^-1 over the training set "
