@@ -548,6 +548,11 @@ def steps_figure(out: Path, ts: list[Trial], axis: Axis) -> str:
                     ax.axhline(t1, color=colour[r], ls=":", lw=1.2, alpha=0.9)
                     ys.append(t1)
             _finish_log_axes(ax, xs, ys)
+            if 0 < len(set(xs)) <= 7:  # the step counts themselves, each labelled (a log axis may skip some)
+                from matplotlib import ticker
+                ax.xaxis.set_major_locator(ticker.FixedLocator(sorted(set(xs))))
+                ax.xaxis.set_major_formatter(ticker.FuncFormatter(tick_text))
+                ax.xaxis.set_minor_formatter(ticker.NullFormatter())
             ax.set_title(f"n = {n}")
             ax.set_xlabel("training steps")
             ax.set_ylabel("test MAE (median over seeds)")
