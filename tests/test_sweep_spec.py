@@ -106,3 +106,14 @@ def test_fast_budget_is_the_recipe_the_search_found():
     for field in ("steps", "epoch_steps", "lr", "batch_size", "t_0", "t_mult", "eta_min", "weight_decay", "train_size",
                   "scaling", "seeds"):
         assert getattr(fast, field) == getattr(searched, field), field
+
+
+@pytest.mark.parametrize("command", [["sweep", "run", str(TINY)], ["reproduce", "--only", "table1"]])
+def test_unreachable_address_is_a_one_line_error(tmp_path, command):
+    """Nothing listens on port 1: a one-line error at once (Ray itself would retry for minutes), nothing written."""
+    out = tmp_path / "out"
+    start = __import__("time").perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "neuralinv", *command, "--out", str(out), "--address", "127.0.0.1:1"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "no Ray head answers there" in proc.stderr
+    assert not out.exists() and __import__("time").perf_counter() - start < 30

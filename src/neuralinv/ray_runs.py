@@ -22,6 +22,20 @@ from neuralinv.files import atomic_path
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_DEDUP_LOGS": "0", "RAY_AIR_NEW_OUTPUT": "0"}
 
 
+def reachable(address: str, timeout: float = 5.0) -> None:
+    """A one-line error now if nothing listens at HOST:PORT: ray.init would retry for minutes before giving up."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "://" in address:
+        return  # "auto", a ray:// client address and the like: left to Ray
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise InputError(f"--address {address}: no Ray head answers there ({err.strerror or err}); start one with "
+                         "`ray start --head --port=PORT` or check the address") from None
+
+
 def ray_init(address: str | None, cpus: int | None = None, gpus: int | None = None):
     """Join the cluster at address, or start a local Ray (this machine's cores, or cpus)."""
     import ray
@@ -31,6 +45,7 @@ def ray_init(address: str | None, cpus: int | None = None, gpus: int | None = No
     logging.getLogger("ray.tune").setLevel(logging.CRITICAL)  # failed trials are recorded by the caller instead
     kwargs = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
     if address:
+        reachable(address)
         try:
             return ray.init(address=address, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as err:

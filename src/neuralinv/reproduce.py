@@ -164,6 +164,9 @@ def reproduce(out: str | Path, *, budget: str = "quick", only: list[str] | None 
         raise InputError(f"--only: unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError(f"device: {device!r} requested but CUDA is not available here; use --device cpu")
+    if address is not None:
+        from neuralinv.ray_runs import reachable
+        reachable(address)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

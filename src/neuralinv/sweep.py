@@ -17,7 +17,7 @@ from pathlib import Path
 
 from neuralinv.errors import InputError
 from neuralinv.files import write_json, write_text
-from neuralinv.ray_runs import ray_init
+from neuralinv.ray_runs import ray_init, reachable
 from neuralinv.sweep_spec import Trial, Unit, load_spec, packs
 
 COLUMNS = ["trial_id", "n", "center", "radius", "relative_radius", "model", "depth", "width", "lr", "steps",
@@ -120,6 +120,8 @@ def run(spec_path: str | Path, out: str | Path, *, address: str | None = None, c
         raise InputError(f"--cpus-per-trial: expected a positive integer, got {cpus_per_trial}")
     if gpus_per_trial < 0:
         raise InputError(f"--gpus-per-trial: expected a number >= 0, got {gpus_per_trial}")
+    if address:
+        reachable(address)  # before anything is written
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     # The spec may change between runs: finished units whose trial id is in the new spec are still reused.
