@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neuralinv.document import Document, details, figure, link, table
+from neuralinv.document import sci as e
 from neuralinv.errors import InputError
+from neuralinv.figures import pyplot
+from neuralinv.sweep import COLUMNS
 
 RESULTS = "results.csv"
-COLUMNS = ["trial_id", "n", "center", "radius", "relative_radius", "model", "depth", "width", "lr", "steps",
-           "batch_size", "schedule", "seed", "status", "error", "mae", "max_error", "taylor1_mae", "taylor2_mae",
-           "ns1_mae", "net_seconds_per_10k", "taylor1_seconds_per_10k", "taylor2_seconds_per_10k",
-           "ns1_seconds_per_10k", "exact_seconds_per_10k", "train_seconds", "final_loss", "node"]
 INTEGERS = ["n", "depth", "width", "steps", "batch_size", "seed"]
 FLOATS = ["radius", "relative_radius", "lr", "mae", "max_error", "taylor1_mae", "taylor2_mae", "ns1_mae",
           "net_seconds_per_10k", "taylor1_seconds_per_10k", "taylor2_seconds_per_10k", "ns1_seconds_per_10k",
@@ -245,10 +244,6 @@ def hidden(t: Trial) -> str:
 # Number formats
 
 
-def e(x, digits: int = 3) -> str:
-    return f"{x:.{digits - 1}e}" if finite(x) else "-"
-
-
 def g(x) -> str:
     return f"{x:.3g}" if finite(x) else "-"
 
@@ -333,13 +328,6 @@ def compare_cell(c: dict) -> str:
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Figures (matplotlib, Agg backend)
-
-
-def pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
 
 
 RC = {"font.size": 10, "axes.titlesize": 10.5, "axes.labelsize": 10, "xtick.labelsize": 9.5, "ytick.labelsize": 9.5,

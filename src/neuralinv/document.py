@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -33,6 +34,13 @@ CONTENTS_MARK = "@@CONTENTS@@"
 NUMBER = re.compile(r"(?<![\w.])\d{4}-\d\d-\d\d(?:T[\d:]+(?:[+-]\d\d:\d\d)?)?|(?<![\w.])[-+−]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?(?:\s?±\s?\d+(?:\.\d+)?(?:e[-+]?\d+)?)?"
                     r"(?=[^\w]|$)")
 SHORT_CELL = 40  # characters: a table cell this short never wraps
+
+
+def sci(x, digits: int = 3) -> str:
+    """A number in scientific notation; a dash for a missing or non-finite one."""
+    if x is None or not math.isfinite(x):
+        return "-"
+    return f"{x:.{digits - 1}e}"
 
 
 def figure(key: str, file: str, caption: str, alt: str | None = None) -> str:

@@ -13,6 +13,11 @@ import numpy as np  # noqa: E402
 from neuralinv.regions import sigma_min  # noqa: E402
 
 
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (no display needed): every figure of the toolkit draws with it."""
+    return plt
+
+
 def _slice_panel(ax, grid_x, grid_y, matrices, eps, xlabel, ylabel, title, curve):
     """One slice: log10 sigma_min on a light grey scale (clipped below at log10(eps) - 1, where the red band already
     covers it), M_eps = {sigma_min < eps} as a solid red band, det = 0 as a black dashed line."""

@@ -663,10 +663,8 @@ def moment_growth(model: Model, box: Region, *, orders: tuple[int, ...] | None =
 # Figures (matplotlib, Agg backend: no display needed).
 
 def pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+    from neuralinv.figures import pyplot as agg  # here, not at the top: the CLI loads this module; matplotlib is slow
+    return agg()
 
 
 def plot_error_vs_distance(result: dict, path: str | Path, *, paths: dict[str, list[dict]] | None = None,

@@ -36,8 +36,18 @@ def reachable(address: str, timeout: float = 5.0) -> None:
                          "`ray start --head --port=PORT` or check the address") from None
 
 
+def trial_device(cpus_per_trial: int, gpus_per_trial: float) -> str:
+    """Check --cpus-per-trial and --gpus-per-trial; the device a trial trains on ("cuda" with GPUs)."""
+    if cpus_per_trial < 1:
+        raise InputError(f"--cpus-per-trial: expected a positive integer, got {cpus_per_trial}")
+    if gpus_per_trial < 0:
+        raise InputError(f"--gpus-per-trial: expected a number >= 0, got {gpus_per_trial}")
+    return "cuda" if gpus_per_trial > 0 else "cpu"
+
+
 def ray_init(address: str | None, cpus: int | None = None, gpus: int | None = None):
-    """Join the cluster at address, or start a local Ray (this machine's cores, or cpus)."""
+    """Join the cluster at address (callers check it with `reachable` first, before writing anything), or start a
+    local Ray (this machine's cores, or cpus)."""
     import ray
 
     for key, value in RAY_ENV.items():
@@ -45,7 +55,6 @@ def ray_init(address: str | None, cpus: int | None = None, gpus: int | None = No
     logging.getLogger("ray.tune").setLevel(logging.CRITICAL)  # failed trials are recorded by the caller instead
     kwargs = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
     if address:
-        reachable(address)
         try:
             return ray.init(address=address, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as err:
@@ -85,11 +94,7 @@ def train_groups(groups: list[tuple[str, list, list[Path]]], *, address: str, cp
     import ray
     from tqdm import tqdm
 
-    if cpus_per_trial < 1:
-        raise InputError(f"--cpus-per-trial: expected a positive integer, got {cpus_per_trial}")
-    if gpus_per_trial < 0:
-        raise InputError(f"--gpus-per-trial: expected a number >= 0, got {gpus_per_trial}")
-    device = "cuda" if gpus_per_trial > 0 else "cpu"
+    device = trial_device(cpus_per_trial, gpus_per_trial)
     started_here = not ray.is_initialized()
     if started_here:
         ray_init(address)

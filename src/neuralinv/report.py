@@ -12,6 +12,7 @@ from pathlib import Path
 
 from neuralinv import paper
 from neuralinv.document import Document, figure, link, table
+from neuralinv.document import sci as e
 
 CURVES_FIGURE = "training_curves.png"
 TITLES = {"table1": "Table 1: test MAE per entry", "table2": "Table 2: 2x2 (First), networks beside classical methods",
@@ -23,13 +24,6 @@ METHODS = {"taylor1": "Linear approximation (Taylor-1)", "taylor2": "Second-orde
            "taylor1+ns1": "Linear + one Newton-Schulz step", "exact closed form": "Exact, closed form",
            "numpy.linalg.inv": "numpy.linalg.inv", "torch.linalg.inv": "torch.linalg.inv"}
 NOT_IN_PAPER = {"taylor2", "taylor1+ns1"}
-
-
-def e(x, digits: int = 3) -> str:
-    """A number in scientific notation, or a dash."""
-    if x is None:
-        return "-"
-    return f"{x:.{digits - 1}e}"
 
 
 def ratio(x) -> str:

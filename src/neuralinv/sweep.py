@@ -15,9 +15,8 @@ import shutil
 import time
 from pathlib import Path
 
-from neuralinv.errors import InputError
 from neuralinv.files import write_json, write_text
-from neuralinv.ray_runs import ray_init, reachable
+from neuralinv.ray_runs import ray_init, reachable, trial_device
 from neuralinv.sweep_spec import Trial, Unit, load_spec, packs
 
 COLUMNS = ["trial_id", "n", "center", "radius", "relative_radius", "model", "depth", "width", "lr", "steps",
@@ -37,29 +36,27 @@ class ResultStore:
         self.out = out
         self.units_dir = out / "units"
         self.units_dir.mkdir(parents=True, exist_ok=True)
-
-    def rows(self) -> dict[str, dict]:
-        rows = {}
+        self.rows: dict[str, dict] = {}  # read once; record() keeps it and the files in step
         for path in sorted(self.units_dir.glob("*.json")):
             try:
-                rows[path.stem] = json.loads(path.read_text())
+                self.rows[path.stem] = json.loads(path.read_text())
             except json.JSONDecodeError:  # pragma: no cover - files are written atomically
                 continue
-        return rows
 
     def done(self) -> set[str]:
-        return {key for key, row in self.rows().items() if row.get("status") == "ok"}
+        return {key for key, row in self.rows.items() if row.get("status") == "ok"}
 
     def record(self, rows: list[dict]) -> None:
         for row in rows:
             write_json(self.units_dir / f"{row['key']}.json", row)
+            self.rows[row["key"]] = row
         self.write_csv()
 
     def write_csv(self) -> Path:
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        for row in sorted(self.rows().values(), key=lambda r: (r["n"], r["model"], r["radius"], r["trial_id"],
+        for row in sorted(self.rows.values(), key=lambda r: (r["n"], r["model"], r["radius"], r["trial_id"],
                                                                r["seed"])):
             writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in COLUMNS})
         return write_text(self.out / "results.csv", buf.getvalue())
@@ -103,8 +100,7 @@ def _trainable(config: dict) -> None:
 
     from neuralinv.sweep_pack import run_pack
 
-    units = [Unit(Trial.from_json(u["trial"]), u["seed"]) for u in config["units"]]
-    rows = run_pack(units, device=config["device"], threads=config["threads"])
+    rows = run_pack(_units(config["units"]), device=config["device"], threads=config["threads"])
     tune.report({"rows": json.dumps(rows)})
 
 
@@ -112,14 +108,16 @@ def _payload(units: list[Unit]) -> list[dict]:
     return [{"trial": u.trial.to_json(), "seed": u.seed} for u in units]
 
 
+def _units(payload: list[dict]) -> list[Unit]:
+    """The inverse of _payload."""
+    return [Unit(Trial.from_json(u["trial"]), u["seed"]) for u in payload]
+
+
 def run(spec_path: str | Path, out: str | Path, *, address: str | None = None, cpus_per_trial: int = 1,
         gpus_per_trial: float = 0, num_cpus: int | None = None, progress: bool = True) -> dict:
     """Run (or resume) the sweep of spec_path into out; returns counts {"units", "skipped", "ok", "failed"}."""
     spec = load_spec(spec_path)
-    if cpus_per_trial < 1:
-        raise InputError(f"--cpus-per-trial: expected a positive integer, got {cpus_per_trial}")
-    if gpus_per_trial < 0:
-        raise InputError(f"--gpus-per-trial: expected a number >= 0, got {gpus_per_trial}")
+    device = trial_device(cpus_per_trial, gpus_per_trial)
     if address:
         reachable(address)  # before anything is written
     out = Path(out).resolve()
@@ -137,7 +135,6 @@ def run(spec_path: str | Path, out: str | Path, *, address: str | None = None, c
     if not units:
         store.write_csv()
         return counts
-    device = "cuda" if gpus_per_trial > 0 else "cpu"
     work = packs(units, spec.pack)
     bar = Progress(len(spec.units()), skipped, progress)
     try:
@@ -174,7 +171,7 @@ def _run_tune(work: list[list[Unit]], store: ResultStore, bar: Progress, counts:
         def on_trial_error(self, iteration, trials, trial, **info):
             if getattr(trial, "custom_recorded", False):
                 return
-            units = [Unit(Trial.from_json(u["trial"]), u["seed"]) for u in trial.config["units"]]
+            units = _units(trial.config["units"])
             message = _error_text(trial)
             store.record(failed_rows(units, message))
             counts["failed"] += len(units)

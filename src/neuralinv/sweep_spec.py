@@ -48,9 +48,6 @@ SWEEP_KEYS = {"seeds", "steps", "budget", "train_size", "test_size", "samples", 
 GRID_KEYS = {"n", "center", "relative_radius", "radius", "model", "depth", "width", "lr", "schedule", "batch_size",
              "steps"}
 SCHEDULES = ("paper", "cosine", "constant")
-# Steps per budget; the paper trains 2x2 for 156,250 and larger sizes for 200,000 steps. "fast" is the recipe
-# search's budget (docs/recipe): a tenth of the paper's steps.
-BUDGET_STEPS = {"quick": 20_000, "paper": 200_000, "fast": 20_000}
 DEFAULT_PACK = 24
 MAX_N = 64
 RANDOM_INT_RADIUS = 0.01  # the 16x16 preset's rule: the first seed whose box of this half-width is certified ...
@@ -58,10 +55,15 @@ RANDOM_INT_MARGIN = 2.0  # ... with sigma_min(A0) >= 2 n c
 
 
 def budget_steps(budget: str, n: int) -> int:
-    if budget not in BUDGET_STEPS:
-        raise InputError(f"sweep.budget: expected one of {', '.join(BUDGET_STEPS)}, got {budget!r}")
-    paper = 156_250 if n == 2 else 200_000
-    return paper if budget == "paper" else paper // 10 if budget == "fast" else BUDGET_STEPS[budget]
+    """train's budgets for a box of size n: the paper trains 2x2 for 156,250 steps and larger sizes for 200,000;
+    "fast" (the recipe search's, docs/recipe) takes a tenth of that, "quick" 20,000."""
+    from neuralinv.regions import get_dataset
+    from neuralinv.train import BUDGETS, CUSTOM_STEPS, FAST_STEP_FRACTION
+
+    if budget not in BUDGETS:
+        raise InputError(f"sweep.budget: expected one of {', '.join(BUDGETS)}, got {budget!r}")
+    paper = get_dataset("2x2-first").paper_steps if n == 2 else CUSTOM_STEPS["paper"]
+    return {"paper": paper, "fast": paper // FAST_STEP_FRACTION}.get(budget, CUSTOM_STEPS[budget])
 
 
 def random_int_center(n: int) -> tuple[np.ndarray, int]:
