@@ -72,6 +72,20 @@ def test_spec_errors(change, message):
         parse_spec(data)
 
 
+def test_singular_centre_is_refused(tmp_path):
+    """A region file whose centre is singular: sigma_min(A0) is rounding noise, so c = r sigma_min / n is too, and the
+    spec must say so before any work (it had run, and every unit failed in the worker)."""
+    (tmp_path / "sing.json").write_text('{"format": "neuralinv-region", "format_version": 1, "shape": "box", '
+                                        '"center": [[1, 2, 0], [2, 4, 0], [0, 0, 1]], "radius": 0.01}')
+    data = {"sweep": {"seeds": [0], "steps": 10},
+            "grid": {"n": [3], "center": ["sing.json"], "relative_radius": [0.1], "model": ["2fc"]}}
+    with pytest.raises(InputError, match="center sing.json .n=3. is singular to working precision"):
+        parse_spec(data, base=tmp_path)
+    data["grid"] = {"n": [3], "center": ["sing.json"], "radius": [0.001], "model": ["2fc"]}
+    with pytest.raises(InputError, match="is singular to working precision"):
+        parse_spec(data, base=tmp_path)
+
+
 def test_cli_rejects_a_bad_spec_before_any_work(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[sweep]\nseeds = [0]\nsteps = 10\n[grid]\nn = [2]\nrelative_radius = [1.0]\nmodel = ["2fc"]\n')

@@ -322,7 +322,10 @@ def parse_spec(data: dict, *, base: Path = Path("."), name: str = "sweep") -> Sw
             s_min = sigma_min(a0)
             c = r * s_min / n if radius_key == "relative_radius" else r
             box = Box(a0, c)
-            if box.certified_distance <= 0:
+            if box.center_singular:
+                _fail(f"grid: center {cname} (n={n}) is singular to working precision (sigma_min(A0) = {s_min:.3g}): "
+                      "every box around it holds singular matrices")
+            if not box.avoids():  # the regions' own test: a certificate above 0, from a centre that is not singular
                 _fail(f"grid: the box n={n}, center {cname}, {radius_key} {r:g} (c = {c:.3g}) may hold singular "
                       f"matrices: sigma_min(A0) - n c = {box.certified_distance:.3g} <= 0; keep relative_radius "
                       "below 1")
