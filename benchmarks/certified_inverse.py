@@ -1,6 +1,6 @@
 """Throughput of the certified inverse against torch.linalg.inv, 16x16 preset box, float32 matrices.
 
-Runs neuralinv.solve.benchmark_certified for: tol 1e-4 with a float32 residual (the SPEC target: >= 3x
+Runs neuralinv.certified.solve.benchmark_certified for: tol 1e-4 with a float32 residual (the SPEC target: >= 3x
 torch.linalg.inv), tol 1e-6 with a float64 residual, and tol 1e-6 with a float32 residual; each at the given thread
 counts. Every configuration checks its answers (bound <= tol, error <= bound) before it is timed. Writes
 benchmarks/results/certified_inverse.json (atomically) and prints a table.
@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 
 from neuralinv.cli.output import print_table
-from neuralinv.files import write_json
-from neuralinv.solve import benchmark_certified
+from neuralinv.common.files import write_json
+from neuralinv.certified.solve import benchmark_certified
 
 CONFIGS = [
     {"tol": 1e-4, "residual_dtype": "float32", "init": "taylor1"},

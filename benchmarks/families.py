@@ -1,6 +1,6 @@
 """certified_inverse(method="auto") on real matrix families against the faster of torch.linalg.inv and numpy.linalg.inv.
 
-For each family of neuralinv.families (bootstrap covariances and correlations of scikit-learn's bundled data sets,
+For each family of neuralinv.regions.families (bootstrap covariances and correlations of scikit-learn's bundled data sets,
 Lorenz-96 implicit-Euler matrices, FPU chain Hessians), a region is fitted on one draw (fit_region, seed 1) and the
 timed batch is another draw (seed 0) of --count matrices. Every answer is first checked against numpy's float64
 inverse (bound violations must be 0). Then auto, torch.linalg.inv and numpy.linalg.inv are timed on the same batch,
@@ -21,11 +21,11 @@ import numpy as np
 import torch
 
 from neuralinv.cli.output import print_table
-from neuralinv.environment import cpu_name
-from neuralinv.families import make_family
-from neuralinv.files import write_json, write_text
-from neuralinv.fit import fit_region
-from neuralinv.solve import benchmark_certified, certified_inverse
+from neuralinv.common.machine import cpu_name
+from neuralinv.regions.families import make_family
+from neuralinv.common.files import write_json, write_text
+from neuralinv.regions.fit import fit_region
+from neuralinv.certified.solve import benchmark_certified, certified_inverse
 
 FAMILIES = ["wine-correlation", "wine-covariance", "diabetes-correlation", "breast-cancer-correlation",
             "lorenz96-jacobian", "fpu-hessian"]

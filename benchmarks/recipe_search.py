@@ -17,9 +17,9 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from neuralinv import paper
-from neuralinv.document import table
-from neuralinv.files import write_text
+from neuralinv.paper import numbers as paper
+from neuralinv.reporting.document import table
+from neuralinv.common.files import write_text
 
 CELLS = [("2x2-first", "2fc"), ("2x2-first", "3fc"), ("2x2-second", "2fc"), ("2x2-second", "3fc"), ("3x3", "2fc"),
          ("3x3", "3fc")]

@@ -13,10 +13,10 @@ import argparse
 import time
 from pathlib import Path
 
-from neuralinv.environment import describe
-from neuralinv.files import write_json
-from neuralinv.reproduce import run_dir, training_groups
-from neuralinv.runs import run_group
+from neuralinv.common.machine import describe
+from neuralinv.common.files import write_json
+from neuralinv.reproduce.pipeline import run_dir, training_groups
+from neuralinv.training.runs import run_group
 
 
 def main() -> None:

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv import checkpoint
-from neuralinv.analysis import analyze, lp_bound, report_section, _Geometry
+from neuralinv.nets import checkpoint
+from neuralinv.experiments.analysis import analyze, lp_bound, report_section, _Geometry
 from neuralinv.cli import main
-from neuralinv.construction import linear_network, network_from_weights
-from neuralinv.data import Scaling
-from neuralinv.models import Network, init_layers
-from neuralinv.regions import get_dataset
+from neuralinv.nets.construction import linear_network, network_from_weights
+from neuralinv.nets.scaling import Scaling
+from neuralinv.nets.mlp import Network, init_layers
+from neuralinv.paper.presets import get_dataset
 
-BOX = get_dataset("2x2-first").box
+BOX = get_dataset("2x2-first").region
 A0_INV = BOX.center_inverse
 J_LIN = -np.kron(A0_INV, A0_INV.T)
 

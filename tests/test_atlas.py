@@ -5,8 +5,8 @@ import csv
 import numpy as np
 import pytest
 
-from neuralinv import atlas
-from neuralinv.errors import InputError
+from neuralinv.sweep import atlas
+from neuralinv.common.errors import InputError
 
 MODELS = {"2fc": 1, "3fc": 2}  # name -> hidden layers
 

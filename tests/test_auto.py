@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv import exact, fit_region
+from neuralinv import fit_region
+from neuralinv.linalg import exact
 from neuralinv.cli import main
-from neuralinv.regions import Ball, Box
-from neuralinv import solve
-from neuralinv.solve import _decide, _fast_cost, _Geometry, _steps_worth_trying, certified_inverse
+from neuralinv.regions.shapes import Ball, Box
+from neuralinv.certified import solve
+from neuralinv.certified.solve import _decide, _fast_cost, _Geometry, _steps_worth_trying, certified_inverse
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv.baselines import exact_inverse, newton_schulz, taylor_inverse
-from neuralinv.regions import DATASETS, Box
+from neuralinv.linalg.classical import exact_inverse, newton_schulz, taylor_inverse
+from neuralinv.paper.presets import DATASETS
+from neuralinv.regions.shapes import Box
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 16])
@@ -17,7 +18,7 @@ def test_exact_inverse_matches_numpy(n, rng):
 @pytest.mark.parametrize("name", list(DATASETS))
 def test_taylor_error_falls_with_order(name, gen):
     """On each preset box, the Taylor series error falls strictly with its order, and order 0 is A0^-1."""
-    box = DATASETS[name].box
+    box = DATASETS[name].region
     a = box.sample(200, generator=gen)
     a_inv = torch.from_numpy(np.linalg.inv(a.numpy()))
     center = torch.tensor(box.center)
@@ -27,7 +28,7 @@ def test_taylor_error_falls_with_order(name, gen):
 
 
 def test_taylor1_is_the_linear_approximation(gen):
-    box = DATASETS["2x2-first"].box
+    box = DATASETS["2x2-first"].region
     a = box.sample(50, generator=gen)
     c0 = torch.tensor(box.center)
     c_inv = torch.linalg.inv(c0)

@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv import bench, models
-from neuralinv.baselines import newton_schulz, taylor_inverse
-from neuralinv.checkpoint import save
+from neuralinv.bench import core as bench
+from neuralinv.nets import mlp as models
+from neuralinv.linalg.classical import newton_schulz, taylor_inverse
+from neuralinv.nets.checkpoint import save
 from neuralinv.cli import main
-from neuralinv.construction import linear_network
-from neuralinv.data import test_set as sample_test_set
-from neuralinv.regions import get_dataset
+from neuralinv.nets.construction import linear_network
+from neuralinv.training.data import test_set as sample_test_set
+from neuralinv.paper.presets import get_dataset
 
 EPS32 = float(torch.finfo(torch.float32).eps)
 
@@ -70,7 +71,7 @@ def test_fast_network_batch_shapes_dtypes_and_fresh_outputs():
 
 def test_fast_network_eq11_equals_linear_approximation():
     """The exact Eq. 11 net through the fast path gives Taylor-1, as through Network.forward_reference."""
-    box = get_dataset("2x2-first").box
+    box = get_dataset("2x2-first").region
     fast = bench.FastNetwork(linear_network(box))
     a, _ = sample_test_set(box, 500, seed=1)
     t1 = taylor_inverse(a, torch.tensor(box.center), 1)
@@ -89,7 +90,7 @@ def test_fast_network_rejects_wrong_size():
 @pytest.mark.parametrize("dataset", ["2x2-first", "3x3", "16x16"])
 def test_classical_fast_paths_match_baselines(dataset):
     """Precomputed Taylor-1/2 and Newton-Schulz equal baselines' functions to float64 rounding."""
-    box = get_dataset(dataset).box
+    box = get_dataset(dataset).region
     a, _ = sample_test_set(box, 200, seed=4)
     center = torch.tensor(box.center)
     cl = bench.Classical(box)
@@ -103,7 +104,7 @@ def test_classical_fast_paths_match_baselines(dataset):
 
 @pytest.mark.parametrize("dataset", ["2x2-first", "3x3"])
 def test_exact_paths_agree_with_numpy(dataset):
-    box = get_dataset(dataset).box
+    box = get_dataset(dataset).region
     a, _ = sample_test_set(box, 100, seed=6)
     ref = torch.from_numpy(np.linalg.inv(a.numpy()))
     paths = bench.classical_paths(box)
@@ -179,7 +180,7 @@ FAKE_RATES = {"gemm_flops": 1e10, "bandwidth": 1e10, "op_overhead_s": 1e-6}
 
 @pytest.fixture(scope="module")
 def tiny_table():
-    box = get_dataset("2x2-first").box
+    box = get_dataset("2x2-first").region
     settings = bench.Settings(repeats=1, max_pass_s=0.01, total=200, batches=(1, 100))
     return bench.table3("cpu", datasets=("2x2-first",), models=("2fc",), settings=settings,
                         networks={("2x2-first", "2fc"): linear_network(box)}, rates=FAKE_RATES)

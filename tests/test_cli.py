@@ -77,12 +77,12 @@ def test_bad_input_one_line_error(capsys, argv, needle):
 
 
 def test_checkpoint_of_another_size(capsys, tmp_path):
-    from neuralinv import checkpoint
-    from neuralinv.data import Scaling
-    from neuralinv.models import Network, init_layers
-    from neuralinv.regions import get_dataset
+    from neuralinv.nets import checkpoint
+    from neuralinv.nets.scaling import Scaling
+    from neuralinv.nets.mlp import Network, init_layers
+    from neuralinv.paper.presets import get_dataset
 
-    box = get_dataset("2x2-first").box
+    box = get_dataset("2x2-first").region
     checkpoint.save(Network(init_layers([4, 8, 4], 0), box, Scaling.for_box(box)), tmp_path / "n.safetensors")
     code, _, err = run_cli(capsys, "evaluate", str(tmp_path / "n.safetensors"), "--dataset", "3x3")
     assert code == 2 and "2x2" in err and "3x3" in err and len(err.strip().splitlines()) == 1

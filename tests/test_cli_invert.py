@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv import checkpoint
+from neuralinv.nets import checkpoint
 from neuralinv.cli import main
-from neuralinv.construction import linear_network
-from neuralinv.regions import get_dataset
+from neuralinv.nets.construction import linear_network
+from neuralinv.paper.presets import get_dataset
 
 
 def run_cli(capsys, *argv):
@@ -19,7 +19,7 @@ def run_cli(capsys, *argv):
 
 
 def sample(name, count, dtype=np.float32):
-    box = get_dataset(name).box
+    box = get_dataset(name).region
     return box.sample(count, generator=torch.Generator().manual_seed(5)).numpy().astype(dtype)
 
 
@@ -56,7 +56,7 @@ def test_invert_text_summary_and_outside(capsys, tmp_path):
 
 def test_invert_checkpoint(capsys, tmp_path):
     """--checkpoint: the network's box is the region and its output the initial guess."""
-    path = checkpoint.save(linear_network(get_dataset("2x2-first").box), tmp_path / "eq11.safetensors")
+    path = checkpoint.save(linear_network(get_dataset("2x2-first").region), tmp_path / "eq11.safetensors")
     np.save(tmp_path / "a.npy", sample("2x2-first", 50))
     code, out, _ = run_cli(capsys, "invert", "--checkpoint", path, tmp_path / "a.npy", "--out", tmp_path / "x.npy",
                            "--json", "--method", "fast")
@@ -111,7 +111,7 @@ def test_bad_files_one_line_error(capsys, tmp_path):
 
 
 def test_init_with_checkpoint_rejected(capsys, tmp_path):
-    path = checkpoint.save(linear_network(get_dataset("2x2-first").box), tmp_path / "n.safetensors")
+    path = checkpoint.save(linear_network(get_dataset("2x2-first").region), tmp_path / "n.safetensors")
     np.save(tmp_path / "a.npy", sample("2x2-first", 3))
     code, _, err = run_cli(capsys, "invert", "--checkpoint", path, tmp_path / "a.npy", "--out", tmp_path / "x.npy",
                            "--init", "taylor2")

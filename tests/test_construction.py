@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv import checkpoint
-from neuralinv.baselines import taylor_inverse
+from neuralinv.nets import checkpoint
+from neuralinv.linalg.classical import taylor_inverse
 from neuralinv.cli import main
-from neuralinv.construction import export_weights, import_weights, linear_matrix, linear_network, read_weights
-from neuralinv.errors import InputError
-from neuralinv.regions import Box, get_dataset
+from neuralinv.nets.construction import export_weights, import_weights, linear_matrix, linear_network, read_weights
+from neuralinv.common.errors import InputError
+from neuralinv.paper.presets import get_dataset
+from neuralinv.regions.shapes import Box
 
 ATOL = 100 * np.finfo(np.float64).eps
 
@@ -17,7 +18,7 @@ ATOL = 100 * np.finfo(np.float64).eps
 @pytest.mark.parametrize("name", ["2x2-first", "2x2-second", "3x3", "16x16"])
 def test_eq11_equals_taylor1(name):
     """The Eq. 11 net's output equals the linear approximation A0^-1 - A0^-1 E A0^-1 to float64 rounding."""
-    box = get_dataset(name).box
+    box = get_dataset(name).region
     net = linear_network(box)
     assert net.layer_sizes == [box.n**2, 2 * box.n**2, box.n**2]
     a = box.sample(2000, generator=torch.Generator().manual_seed(1234))
@@ -44,7 +45,7 @@ def test_eq11_checkpoint_round_trip(tmp_path):
     out = tmp_path / "eq11.safetensors"
     assert main(["construct", "--dataset", "3x3", "--out", str(out)]) == 0
     net = checkpoint.load(out, n=3)
-    ref = linear_network(get_dataset("3x3").box)
+    ref = linear_network(get_dataset("3x3").region)
     assert net.scaling == ref.scaling and net.scaling.name == "paper"
     for (w, b), (w0, b0) in zip(net.layers, ref.layers):
         assert torch.equal(w, w0) and torch.equal(b, b0)

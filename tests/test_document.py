@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from neuralinv.document import Document, details, figure, number_figures, table  # noqa: E402
+from neuralinv.reporting.document import Document, details, figure, number_figures, table  # noqa: E402
 
 
 def test_figures_are_numbered_in_order_of_definition():
@@ -70,6 +70,6 @@ def test_written_files_are_readable_by_others(tmp_path):
     import os
     import stat
 
-    from neuralinv.files import UMASK, write_text
+    from neuralinv.common.files import UMASK, write_text
     path = write_text(tmp_path / "r.md", "x")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~UMASK

@@ -3,8 +3,8 @@ import sys
 import numpy as np
 import pytest
 
-from neuralinv.errors import InputError
-from neuralinv.families import (FAMILIES, _lorenz96_rhs, _lorenz96_trajectory, bootstrap_covariances,
+from neuralinv.common.errors import InputError
+from neuralinv.regions.families import (FAMILIES, _lorenz96_rhs, _lorenz96_trajectory, bootstrap_covariances,
                                 implicit_euler_jacobians, make_family, spring_chain_hessians)
 
 COUNT = 500

@@ -6,15 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv import checkpoint, limits
-from neuralinv.baselines import taylor_inverse
+from neuralinv.nets import checkpoint
+from neuralinv.experiments import limits
+from neuralinv.linalg.classical import taylor_inverse
 from neuralinv.cli import main
-from neuralinv.construction import linear_network
-from neuralinv.data import Scaling
-from neuralinv.errors import InputError
-from neuralinv.models import Network
-from neuralinv.regions import Box, get_dataset
-from neuralinv.train import TrainConfig, train_ensemble
+from neuralinv.nets.construction import linear_network
+from neuralinv.nets.scaling import Scaling
+from neuralinv.common.errors import InputError
+from neuralinv.nets.mlp import Network
+from neuralinv.paper.presets import get_dataset
+from neuralinv.regions.shapes import Box
+from neuralinv.training.train import TrainConfig, train_ensemble
 
 EPS = np.finfo(np.float64).eps
 
@@ -55,7 +57,7 @@ def tiny_nets():
     """A 2-FC net trained briefly on the singular box and one on the paper's (safe) 2x2 (First) box."""
     torch.manual_seed(0)
     out = {}
-    for name, box in (("singular", limits.SINGULAR_BOX), ("safe", get_dataset("2x2-first").box)):
+    for name, box in (("singular", limits.SINGULAR_BOX), ("safe", get_dataset("2x2-first").region)):
         config = TrainConfig.for_box(box, "2fc", steps=300, train_size=2000, seeds=(0,), lr=1e-3)
         out[name] = train_ensemble(config, progress=False).networks[0]
     return out
@@ -65,7 +67,7 @@ def tiny_nets():
 @pytest.mark.parametrize("dataset", ["2x2-first", "3x3", "16x16"])
 def test_eq11_counterexample_is_verified(dataset, threshold):
     """On the Eq. 11 net, a counterexample is found in the widened box and confirmed in float64."""
-    net = linear_network(get_dataset(dataset).box)
+    net = linear_network(get_dataset(dataset).region)
     result = limits.counterexample(net, threshold)
     assert "widened" in result.region_note and result.region.radius > net.box.radius
     assert result.region.certified_distance <= 0
@@ -111,7 +113,7 @@ def test_singular_matrix_found_away_from_the_nearest_one():
 
 def test_safe_box_is_certified_without_counterexample(tiny_nets, gen):
     """A box with sigma_min(A0) - n c > 0 is certified: no x is returned, and 1/distance bounds ||A^-1||_2 there."""
-    box = get_dataset("2x2-first").box
+    box = get_dataset("2x2-first").region
     result = limits.counterexample(tiny_nets["safe"], 1e6, region=box)
     assert result.certified and not result.found and result.x is None
     assert result.max_inverse_norm == pytest.approx(1 / box.certified_distance)
@@ -130,12 +132,12 @@ def test_exact_inverse_is_no_counterexample():
 @pytest.mark.parametrize("threshold", [0, -1.0, float("nan"), float("inf"), "big"])
 def test_bad_threshold(threshold):
     with pytest.raises(InputError, match="threshold"):
-        limits.counterexample(linear_network(get_dataset("2x2-first").box), threshold)
+        limits.counterexample(linear_network(get_dataset("2x2-first").region), threshold)
 
 
 def test_region_of_wrong_size():
     with pytest.raises(InputError, match="3x3 box, but the model is for 2x2"):
-        limits.counterexample(linear_network(get_dataset("2x2-first").box), 1.0, region=get_dataset("3x3").box)
+        limits.counterexample(linear_network(get_dataset("2x2-first").region), 1.0, region=get_dataset("3x3").region)
 
 
 def test_hill_estimate_on_pareto(rng):
@@ -150,7 +152,7 @@ def test_moments_grow_on_singular_box_and_settle_on_safe_box():
                                     max_samples=200_000)["summary"]
     assert 0.8 < singular["tail_index"] < 1.2
     assert singular["growth"]["5"] > 1e6 and singular["slope"]["2"] > 0.5
-    box = get_dataset("2x2-first").box
+    box = get_dataset("2x2-first").region
     safe = limits.moment_growth(linear_network(box), box, max_samples=20_000)["summary"]
     assert safe["tail_index"] > 3
     assert all(0.8 < g < 1.25 for g in safe["growth"].values())
@@ -189,7 +191,7 @@ def run_cli(capsys, *argv):
 @pytest.fixture(scope="module")
 def eq11_checkpoint(tmp_path_factory):
     path = tmp_path_factory.mktemp("limits") / "eq11.safetensors"
-    checkpoint.save(linear_network(get_dataset("2x2-first").box), path)
+    checkpoint.save(linear_network(get_dataset("2x2-first").region), path)
     return path
 
 

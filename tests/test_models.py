@@ -10,18 +10,18 @@ import threading
 import pytest
 import torch
 
-from neuralinv.data import Scaling
-from neuralinv.data import test_set as sample_test_set
-from neuralinv.errors import InputError
-from neuralinv.models import FastNetwork, Network, get_model, init_layers
-from neuralinv.regions import get_dataset
+from neuralinv.nets.scaling import Scaling
+from neuralinv.training.data import test_set as sample_test_set
+from neuralinv.common.errors import InputError
+from neuralinv.nets.mlp import FastNetwork, Network, get_model, init_layers
+from neuralinv.paper.presets import get_dataset
 
 EPS32 = float(torch.finfo(torch.float32).eps)
 BATCHES = (1, 7, 64, 65, 1000)  # 64 is the last batch on the float64 plan of a small net, 65 the first on float32
 
 
 def make_network(dataset: str, model: str = "2fc", seed: int = 0) -> Network:
-    box = get_dataset(dataset).box
+    box = get_dataset(dataset).region
     return Network(init_layers(get_model(model).layer_sizes(box.n), seed), box, Scaling.for_box(box))
 
 

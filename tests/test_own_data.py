@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv import checkpoint
+from neuralinv.nets import checkpoint
 from neuralinv.cli import main
-from neuralinv.data import AcceptRule, sample_matrices, split_matrices
-from neuralinv.errors import InputError
-from neuralinv.regions import Box, load_region
-from neuralinv.train import TrainConfig, evaluation_pairs, training_pairs
+from neuralinv.training.data import AcceptRule, sample_matrices, split_matrices
+from neuralinv.common.errors import InputError
+from neuralinv.regions.files import load_region
+from neuralinv.regions.shapes import Box
+from neuralinv.training.train import TrainConfig, evaluation_pairs, training_pairs
 
 SPD_CENTER = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]])
 ZERO_REGION = {"shape": "box", "center": [[0, 0, 0], [0, 0, 0], [0, 0, 0]], "radius": 1}  # the peer's task

@@ -2,9 +2,9 @@
 
 import pytest
 
-from neuralinv import paper
-from neuralinv.runs import run_training
-from neuralinv.train import TrainConfig
+from neuralinv.paper import numbers as paper
+from neuralinv.training.runs import run_training
+from neuralinv.training.train import TrainConfig
 
 
 @pytest.mark.slow

@@ -7,12 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv import checkpoint, limits
+from neuralinv.nets import checkpoint
+from neuralinv.experiments import limits
 from neuralinv.cli import main
-from neuralinv.construction import linear_network
-from neuralinv.data import Scaling
-from neuralinv.models import Network, init_layers
-from neuralinv.regions import Ball, load_region
+from neuralinv.nets.construction import linear_network
+from neuralinv.nets.scaling import Scaling
+from neuralinv.nets.mlp import Network, init_layers
+from neuralinv.regions.files import load_region
+from neuralinv.regions.shapes import Ball
 
 PRESET = "2x2-first"
 SINGULAR_CENTER = [[1.0, 2.0], [2.0, 4.5]]  # limits.SINGULAR_BOX's centre: sigma_min = 0.092

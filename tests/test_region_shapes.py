@@ -8,9 +8,11 @@ import pytest
 import torch
 
 from neuralinv import fit_region, load_region
-from neuralinv.errors import InputError
-from neuralinv.regions import (DATASETS, Ball, Box, Equilibrated, Symmetric, Union, matrix_norm, preset_names,
-                               region_from_json, sigma_min)
+from neuralinv.common.errors import InputError
+from neuralinv.paper.presets import DATASETS
+from neuralinv.regions.composite import Equilibrated, Union
+from neuralinv.regions.files import preset_names, region_from_json
+from neuralinv.regions.shapes import Ball, Box, Symmetric, matrix_norm, sigma_min
 
 
 def spd_center(rng, n, floor=1.0):
@@ -102,7 +104,7 @@ def test_presets_are_named_region_files():
     assert set(preset_names()) == set(DATASETS)
     for name, preset in DATASETS.items():
         region = load_region(name)
-        assert np.array_equal(region.center, preset.box.center) and region.radius == preset.box.radius
+        assert np.array_equal(region.center, preset.region.center) and region.radius == preset.region.radius
 
 
 def test_checkpoint_region_without_shape_is_a_box():

@@ -2,14 +2,15 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv.errors import InputError
-from neuralinv.regions import CENTER_16X16, DATASETS, Box, as_matrix, sigma_min
+from neuralinv.common.errors import InputError
+from neuralinv.paper.presets import CENTER_16X16, DATASETS
+from neuralinv.regions.shapes import Box, as_matrix, sigma_min
 
 
 @pytest.mark.parametrize("name", list(DATASETS))
 def test_samples_lie_in_their_box(name, gen):
     """Every uniform sample lies in the box, and the samples spread over most of it."""
-    box = DATASETS[name].box
+    box = DATASETS[name].region
     a = box.sample(2000, generator=gen).numpy()
     assert box.contains(a).all()
     spread = np.abs(a - box.center).max(axis=0)
@@ -17,7 +18,7 @@ def test_samples_lie_in_their_box(name, gen):
 
 
 def test_sample_is_reproducible():
-    box = DATASETS["3x3"].box
+    box = DATASETS["3x3"].region
     a = box.sample(10, generator=torch.Generator().manual_seed(7))
     b = box.sample(10, generator=torch.Generator().manual_seed(7))
     assert torch.equal(a, b)
@@ -26,7 +27,7 @@ def test_sample_is_reproducible():
 @pytest.mark.parametrize("name", list(DATASETS))
 def test_certified_distance_is_a_lower_bound(name, gen):
     """sigma_min over samples never falls below sigma_min(A0) - n c."""
-    box = DATASETS[name].box
+    box = DATASETS[name].region
     s = sigma_min(box.sample(5000, generator=gen).numpy())
     assert s.min() >= box.certified_distance - 1e-12
     assert box.sampled_min_distance(2000) >= box.certified_distance - 1e-12
@@ -37,7 +38,7 @@ def test_center16_is_certified_with_margin():
     a = np.array(CENTER_16X16)
     assert a.shape == (16, 16) and set(np.unique(a)) <= {-2, -1, 0, 1, 2}
     assert sigma_min(a) >= 2 * 16 * 0.01
-    assert DATASETS["16x16"].box.avoids(0.1)
+    assert DATASETS["16x16"].region.avoids(0.1)
 
 
 def test_center16_matches_its_documented_draw():

@@ -5,9 +5,10 @@ import re
 
 import pytest
 
-from neuralinv import paper, report
-from neuralinv.files import write_json
-from neuralinv.reproduce import reproduce
+from neuralinv.paper import numbers as paper
+from neuralinv.reproduce import report
+from neuralinv.common.files import write_json
+from neuralinv.reproduce.pipeline import reproduce
 
 
 def fake_results(tmp_path):
@@ -31,7 +32,7 @@ def fake_results(tmp_path):
                         "times": {"1": {"seconds": 0.4321}, "100": {"seconds": 0.0123}, "10000": {"seconds": 0.00456}}},
                        {"dataset": "2x2-first", "n": 2, "method": "exact closed form", "kind": "exact",
                         "times": {"1": {"seconds": 0.111}, "100": {"seconds": 0.00222}, "10000": {"seconds": 0.000333}}}]}
-    from neuralinv.figures import meps_slices
+    from neuralinv.reproduce.figures import meps_slices
     figures = meps_slices(tmp_path, eps=0.2)
     results = {"budget": "quick", "device": "cpu", "started": "2026-01-01T00:00:00+00:00",
                "machine": {"cpu": "Test CPU", "cores": 2, "gpu": None, "python": "3.11",
@@ -116,7 +117,7 @@ def test_reproduce_end_to_end_tiny(tmp_path):
 
 
 def test_reproduce_bad_input(tmp_path):
-    from neuralinv.errors import InputError
+    from neuralinv.common.errors import InputError
     with pytest.raises(InputError, match="tables"):
         reproduce(tmp_path, only=["tables"], progress=False)
     with pytest.raises(InputError, match="budget"):

@@ -172,7 +172,7 @@ CHECKS = {f.__name__: f for f in [summary_before_table1, no_markdown_fences, fit
 @pytest.fixture(scope="module")
 def report_seen(browser_ready, tmp_path_factory):
     """(measurements, budget) for a tiny real report; screenshots and a PDF sit beside the JSON."""
-    from neuralinv.reproduce import reproduce
+    from neuralinv.reproduce.pipeline import reproduce
 
     out = tmp_path_factory.mktemp("browser-report")
     results = reproduce(out / "rep", only=["table1", "table2", "figures"], steps=12, progress=False)

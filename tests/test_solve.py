@@ -7,13 +7,14 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neuralinv import checkpoint
-from neuralinv.construction import linear_network
-from neuralinv.data import Scaling
-from neuralinv.errors import InputError
-from neuralinv.models import Network, init_layers
-from neuralinv.regions import Box, get_dataset
-from neuralinv.solve import benchmark_certified, certified_inverse
+from neuralinv.nets import checkpoint
+from neuralinv.nets.construction import linear_network
+from neuralinv.nets.scaling import Scaling
+from neuralinv.common.errors import InputError
+from neuralinv.nets.mlp import Network, init_layers
+from neuralinv.paper.presets import get_dataset
+from neuralinv.regions.shapes import Box
+from neuralinv.certified.solve import benchmark_certified, certified_inverse
 
 LD_EPS = float(np.finfo(np.longdouble).eps)
 
@@ -59,7 +60,7 @@ def check_bounds(a: np.ndarray, res, *, skip=None) -> np.ndarray:
 
 
 def sample(name: str, count: int, dtype=torch.float32, seed: int = 1234) -> torch.Tensor:
-    return get_dataset(name).box.sample(count, generator=torch.Generator().manual_seed(seed)).to(dtype)
+    return get_dataset(name).region.sample(count, generator=torch.Generator().manual_seed(seed)).to(dtype)
 
 
 def test_16x16_float32_tol_1e4_certifies_every_matrix():
@@ -114,7 +115,7 @@ def test_max_steps_zero():
 
 def test_network_init_from_object_and_checkpoint(tmp_path):
     """The Eq. 11 net (= Taylor-1) as the initial guess, passed as a Network or as a checkpoint path."""
-    box = get_dataset("3x3").box
+    box = get_dataset("3x3").region
     net = linear_network(box)
     path = checkpoint.save(net, tmp_path / "eq11.safetensors")
     a = sample("3x3", 500, dtype=torch.float64)
@@ -129,7 +130,7 @@ def test_bad_network_falls_back_with_valid_bounds():
 
     (Untrained with the paper's scaling it is A0^-1 + O(c), already good enough to be refined and certified.)
     """
-    box = get_dataset("2x2-second").box
+    box = get_dataset("2x2-second").region
     net = Network(init_layers([4, 32, 4], 0), box, Scaling.for_box(box, "raw"))
     a = sample("2x2-second", 100)
     res = certified_inverse(a, init=net, tol=1e-4, method="fast")
@@ -143,7 +144,7 @@ def test_types_shapes_and_devices():
     res = certified_inverse(a, region="2x2-first", tol=1e-8, method="fast")
     assert isinstance(res.inverse, torch.Tensor) and res.inverse.shape == (2, 3, 2, 2)
     assert res.bound.shape == res.steps.shape == res.fallback.shape == (2, 3)
-    box = get_dataset("2x2-first").box
+    box = get_dataset("2x2-first").region
     one = certified_inverse(box.center, region=box, tol=1e-8)  # a read-only NumPy array
     assert isinstance(one.inverse, np.ndarray) and one.inverse.shape == (2, 2) and one.bound.shape == ()
     np.testing.assert_allclose(one.inverse, box.center_inverse, rtol=1e-12)
@@ -220,9 +221,9 @@ def _regions():
     q1, q2 = _orthogonal(rng, 4), _orthogonal(rng, 4)
     ill = q1 @ np.diag([3.0, 1.0, 0.5, 1e-6]) @ q2.T
     return {
-        "16x16": get_dataset("16x16").box,
-        "3x3": get_dataset("3x3").box,
-        "2x2-second": get_dataset("2x2-second").box,
+        "16x16": get_dataset("16x16").region,
+        "3x3": get_dataset("3x3").region,
+        "2x2-second": get_dataset("2x2-second").region,
         # cond 3e6 inside the box: the fast path must certify or give up honestly.
         "ill-conditioned": Box(ill, 1e-8),
         # A box that contains singular matrices: the expansion diverges for some, which must fall back.
@@ -308,13 +309,13 @@ def test_property_no_error_above_bound(case):
 def test_lane_mixed_chunks(monkeypatch):
     """The taylor1 lane (tol 1e-4, float32) over several chunks: a chunk with an outside matrix, one with NaN and one
     with the centre (certified by taylor1 alone) are redone on the general path; the rest keep the lane's answers."""
-    from neuralinv import solve
+    from neuralinv.certified import solve
 
     calls = []
     lane = solve._lane
     monkeypatch.setattr(solve, "_lane", lambda *a, **k: calls.append(1) or lane(*a, **k))
     monkeypatch.setattr(solve, "CHUNK_ENTRIES", 64 * 256)  # chunks of 64 16x16 matrices
-    box = get_dataset("16x16").box
+    box = get_dataset("16x16").region
     a = sample("16x16", 200, seed=3)
     a[10] = torch.tensor(box.center, dtype=torch.float32)
     a[70] += 1.0

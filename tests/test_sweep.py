@@ -19,8 +19,8 @@ import pytest
 
 from ray_harness import RAY_ENV, last_json, namespace_argv, python_in_namespace, ray_tmpdir, \
     require_ray_namespace
-from neuralinv.sweep import COLUMNS
-from neuralinv.sweep_spec import load_spec
+from neuralinv.sweep.run import COLUMNS
+from neuralinv.sweep.spec import load_spec
 
 TINY = Path(__file__).resolve().parents[1] / "examples" / "sweeps" / "tiny.toml"
 REQUIRED = ["n", "center", "radius", "relative_radius", "model", "depth", "width", "lr", "steps", "seed", "status",
@@ -84,7 +84,7 @@ def test_local_sweep_failure_and_resume(tmp_path):
 def _sigma(row: dict, spec) -> float:
     import numpy as np
 
-    from neuralinv.regions import sigma_min
+    from neuralinv.regions.shapes import sigma_min
     trial = next(t for t in spec.trials if t.trial_id == row["trial_id"])
     return sigma_min(np.array(trial.center_matrix))
 

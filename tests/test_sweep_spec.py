@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neuralinv.errors import InputError
-from neuralinv.models import get_model
-from neuralinv.regions import Box, sigma_min
-from neuralinv.sweep_spec import load_spec, packs, parse_spec, random_int_center
+from neuralinv.common.errors import InputError
+from neuralinv.nets.mlp import get_model
+from neuralinv.regions.shapes import Box, sigma_min
+from neuralinv.sweep.spec import load_spec, packs, parse_spec, random_int_center
 
 TINY = Path(__file__).resolve().parents[1] / "examples" / "sweeps" / "tiny.toml"
 
@@ -30,9 +30,9 @@ def test_tiny_example_expands_as_documented():
 
 
 def test_random_int_center_is_the_16x16_presets():
-    from neuralinv.regions import get_dataset
+    from neuralinv.paper.presets import get_dataset
     a, seed = random_int_center(16)
-    assert seed == 1 and np.array_equal(a, get_dataset("16x16").box.center)
+    assert seed == 1 and np.array_equal(a, get_dataset("16x16").region.center)
     a3, _ = random_int_center(3)
     assert set(np.unique(a3)) <= {-2, -1, 0, 1, 2} and sigma_min(a3) >= 2 * 3 * 0.01
 
@@ -101,9 +101,9 @@ def test_fast_budget_is_the_recipe_the_search_found():
     import csv
     import statistics
 
-    from neuralinv import paper
-    from neuralinv.sweep_pack import config_for
-    from neuralinv.train import FAST_LR, TrainConfig
+    from neuralinv.paper import numbers as paper
+    from neuralinv.sweep.pack import config_for
+    from neuralinv.training.train import FAST_LR, TrainConfig
 
     docs = Path(__file__).resolve().parents[1] / "docs" / "recipe"
     rows = [r for name in ("results-2x2.csv", "results-3x3.csv") for r in csv.DictReader(open(docs / name))]

@@ -4,13 +4,14 @@ import math
 import pytest
 import torch
 
-from neuralinv import checkpoint
+from neuralinv.nets import checkpoint
 from neuralinv.cli import main
-from neuralinv.data import BatchStream, Scaling
-from neuralinv.models import init_layers
-from neuralinv.regions import get_dataset
-from neuralinv.runs import run_training
-from neuralinv.train import TrainConfig, lr_at, make_optimizer, train_ensemble, train_group, train_plain
+from neuralinv.nets.scaling import Scaling
+from neuralinv.training.data import BatchStream
+from neuralinv.nets.mlp import init_layers
+from neuralinv.paper.presets import get_dataset
+from neuralinv.training.runs import run_training
+from neuralinv.training.train import TrainConfig, lr_at, make_optimizer, train_ensemble, train_group, train_plain
 
 
 @pytest.mark.parametrize("dataset, model", [("2x2-first", "2fc"), ("3x3", "3fc"), ("16x16", "2fc-small")])
@@ -41,7 +42,7 @@ def test_schedule_matches_pytorch():
 
 def test_batch_stream_is_a_permutation_stream():
     """Over one epoch a fixed set's stream visits every sample exactly once."""
-    box = get_dataset("2x2-first").box
+    box = get_dataset("2x2-first").region
     scaling = Scaling.for_box(box)
     x = torch.arange(640, dtype=torch.float32)[:, None].expand(640, 4).contiguous()
     stream = BatchStream(seed=3, batch_size=64, box=box, scaling=scaling, data=(x, x))
@@ -115,7 +116,7 @@ def test_training_is_deterministic():
 @pytest.mark.parametrize("stop", [137, 400])
 def test_resume_gives_the_same_numbers(tmp_path, stop, monkeypatch):
     """Stopped mid-chunk (137) or at a chunk boundary (400) and resumed: bitwise the uninterrupted run."""
-    monkeypatch.setattr("neuralinv.train.chunk_steps", lambda per_step: 100)
+    monkeypatch.setattr("neuralinv.training.train.chunk_steps", lambda per_step: 100)
     config = TrainConfig.resolve("2x2-first", "2fc", steps=700, seeds=(0, 1), train_size=3000)
     whole = train_ensemble(config, progress=False, curve_points=50)
     state = tmp_path / "state.safetensors"

@@ -7,15 +7,16 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv import checkpoint, limits
+from neuralinv.nets import checkpoint
+from neuralinv.experiments import limits
 from neuralinv.cli import main
 from neuralinv.cli.train import print_summary
-from neuralinv.construction import linear_network
-from neuralinv.data import Scaling
-from neuralinv.errors import InputError
-from neuralinv.regions import Box
-from neuralinv.runs import run_training
-from neuralinv.train import TrainConfig
+from neuralinv.nets.construction import linear_network
+from neuralinv.nets.scaling import Scaling
+from neuralinv.common.errors import InputError
+from neuralinv.regions.shapes import Box
+from neuralinv.training.runs import run_training
+from neuralinv.training.train import TrainConfig
 
 ZERO_BOX = Box(np.zeros((3, 3)), 1.0)  # entries uniform in [-1, 1]: the centre is the zero matrix (rank 0)
 TAYLOR = {"taylor1", "taylor2", "taylor1+ns1"}

@@ -1,15 +1,18 @@
 """neuralinv: neural approximation of the matrix inverse, after Ji, Wu and Xi (arXiv 2506.00642)."""
 
-from neuralinv.baselines import exact_inverse, newton_schulz, taylor_inverse
-from neuralinv.checkpoint import load, save
-from neuralinv.data import Scaling, test_set
-from neuralinv.errors import InputError
-from neuralinv.models import MODELS, Network, get_model
-from neuralinv.fit import fit_region
-from neuralinv.regions import (DATASETS, Ball, Box, Equilibrated, Region, Symmetric, Union, get_dataset, load_region,
-                               sigma_min)
-from neuralinv.solve import certified_inverse
-from neuralinv.train import TrainConfig, train_ensemble
+from neuralinv.linalg.classical import exact_inverse, newton_schulz, taylor_inverse
+from neuralinv.nets.checkpoint import load, save
+from neuralinv.nets.scaling import Scaling
+from neuralinv.training.data import test_set
+from neuralinv.common.errors import InputError
+from neuralinv.nets.mlp import MODELS, Network, get_model
+from neuralinv.regions.fit import fit_region
+from neuralinv.paper.presets import DATASETS, get_dataset
+from neuralinv.regions.composite import Equilibrated, Union
+from neuralinv.regions.files import load_region
+from neuralinv.regions.shapes import Ball, Box, Region, Symmetric, sigma_min
+from neuralinv.certified.solve import certified_inverse
+from neuralinv.training.train import TrainConfig, train_ensemble
 
 __version__ = "0.1.0"
 

@@ -7,7 +7,7 @@ import importlib
 import signal
 import sys
 
-from neuralinv.errors import InputError
+from neuralinv.common.errors import InputError
 
 # Subcommand modules under neuralinv.cli, in the order --help lists them.
 COMMANDS = ["presets", "region", "train", "evaluate", "reproduce", "construct", "import_weights", "analyze",

@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from neuralinv import analysis, checkpoint
+from neuralinv.experiments import analysis
+from neuralinv.nets import checkpoint
 from neuralinv.cli.limits import parse_region
 from neuralinv.cli.output import print_json, print_table
-from neuralinv.errors import InputError
-from neuralinv.files import write_json
-from neuralinv.regions import Box
+from neuralinv.common.errors import InputError
+from neuralinv.common.files import write_json
+from neuralinv.regions.shapes import Box
 
 
 def register(sub) -> None:

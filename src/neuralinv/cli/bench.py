@@ -9,13 +9,13 @@ from pathlib import Path
 
 import torch
 
-from neuralinv import bench
+from neuralinv.bench import core as bench
 from neuralinv.cli.output import print_json, print_table
-from neuralinv.environment import describe, machine_line
-from neuralinv.errors import InputError
-from neuralinv.files import write_json
-from neuralinv.models import MODELS
-from neuralinv.regions import DATASETS
+from neuralinv.common.machine import describe, machine_line
+from neuralinv.common.errors import InputError
+from neuralinv.common.files import write_json
+from neuralinv.nets.mlp import MODELS
+from neuralinv.paper.presets import DATASETS
 
 
 def register(sub) -> None:
@@ -203,7 +203,9 @@ def training_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
 def measure_packing(args) -> dict:
     say("timing a sweep's packing: a 24-model pack against one model per trial, one thread each (a 1-CPU worker)")
     steps = (200, 1000) if args.quick else (500, 2500)
-    return bench.time_packing(steps=steps, repeats=3 if args.quick else 5, device=args.device)
+    from neuralinv.sweep.pack_timing import time_packing
+
+    return time_packing(steps=steps, repeats=3 if args.quick else 5, device=args.device)
 
 
 def packing_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
@@ -215,7 +217,7 @@ def packing_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
 
 
 def measure_certified(args) -> dict:
-    from neuralinv.solve import benchmark_certified
+    from neuralinv.certified.solve import benchmark_certified
 
     if args.region is not None:
         return measure_certified_region(args)
@@ -279,7 +281,7 @@ SECTIONS = [
 
 def document(tables, header: str, frontier: str | None = None):
     """bench.md and bench.html: one section per table, and the accuracy-time frontier when measured."""
-    from neuralinv.document import Document, figure, table
+    from neuralinv.reporting.document import Document, figure, table
 
     sections = [f"## {title}\n\n" + table(headers, rows) for title, headers, rows in tables]
     if frontier:

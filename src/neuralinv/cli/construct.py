@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from neuralinv import checkpoint
-from neuralinv.construction import linear_network
-from neuralinv.regions import DATASETS, get_dataset
+from neuralinv.nets import checkpoint
+from neuralinv.nets.construction import linear_network
+from neuralinv.paper.presets import DATASETS, get_dataset
 
 
 def register(sub) -> None:
@@ -21,7 +21,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    box = get_dataset(args.dataset).box
+    box = get_dataset(args.dataset).region
     net = linear_network(box)
     net.info["dataset"] = args.dataset
     checkpoint.save(net, args.out)

@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from neuralinv import checkpoint
+from neuralinv.nets import checkpoint
 from neuralinv.cli.output import print_json, print_table
-from neuralinv.data import TEST_SEED, AcceptRule, load_matrices, matrix_pairs, test_set
-from neuralinv.errors import InputError
-from neuralinv.evaluate import evaluate, skipped_baselines
-from neuralinv.regions import get_dataset, load_region
-from neuralinv.runs import RUN_FILE, read_run
-from neuralinv.train import TrainConfig, evaluation_pairs
+from neuralinv.training.data import AcceptRule, TEST_SEED, load_matrices, matrix_pairs, test_set
+from neuralinv.common.errors import InputError
+from neuralinv.training.evaluation import evaluate, skipped_baselines
+from neuralinv.paper.presets import get_dataset
+from neuralinv.regions.files import load_region
+from neuralinv.training.runs import RUN_FILE, read_run
+from neuralinv.training.train import TrainConfig, evaluation_pairs
 
 
 def register(sub) -> None:
@@ -57,7 +58,7 @@ def run(args) -> int:
         raise InputError(f"--test-size: expected a positive integer, got {args.test_size}")
     path = Path(args.path)
     given = args.region or args.dataset
-    region = (get_dataset(args.dataset).box if args.dataset else load_region(args.region)) if given else None
+    region = (get_dataset(args.dataset).region if args.dataset else load_region(args.region)) if given else None
     networks = load_networks(path, n=region.n if region else None)
     regions = {json.dumps(net.box.to_json(), sort_keys=True) for net in networks.values()}
     if len(regions) > 1:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuralinv import checkpoint
-from neuralinv.construction import import_weights
-from neuralinv.data import SCALINGS
-from neuralinv.errors import InputError
-from neuralinv.regions import Box, as_matrix
+from neuralinv.nets import checkpoint
+from neuralinv.nets.construction import import_weights
+from neuralinv.nets.scaling import SCALINGS
+from neuralinv.common.errors import InputError
+from neuralinv.regions.shapes import Box, as_matrix
 
 
 def register(sub) -> None:

@@ -7,12 +7,12 @@ import time
 
 import numpy as np
 
-from neuralinv import checkpoint
+from neuralinv.nets import checkpoint
 from neuralinv.cli.output import print_json, print_table
-from neuralinv.errors import InputError
-from neuralinv.files import atomic_path, read_npy
-from neuralinv.regions import load_region
-from neuralinv.solve import INITS, METHODS, certified_inverse
+from neuralinv.common.errors import InputError
+from neuralinv.common.files import atomic_path, read_npy
+from neuralinv.regions.files import load_region
+from neuralinv.certified.solve import INITS, METHODS, certified_inverse
 
 QUANTILES = {"min": 0.0, "median": 0.5, "p90": 0.9, "p99": 0.99, "max": 1.0}
 

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from neuralinv import checkpoint, limits
+from neuralinv.nets import checkpoint
+from neuralinv.experiments import limits
 from neuralinv.cli.output import print_json, print_table
-from neuralinv.errors import InputError
-from neuralinv.files import write_json
-from neuralinv.regions import Box, Region, load_region
+from neuralinv.common.errors import InputError
+from neuralinv.common.files import write_json
+from neuralinv.regions.files import load_region
+from neuralinv.regions.shapes import Box, Region
 
 DESCRIPTION = """\
 Why a network cannot learn A -> A^-1 near singular matrices (Section 3 of the paper), shown on real models.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from neuralinv.cli.output import print_json, print_table
-from neuralinv.models import MODELS
-from neuralinv.regions import DATASETS
+from neuralinv.nets.mlp import MODELS
+from neuralinv.paper.presets import DATASETS
 
 
 def register(sub) -> None:
@@ -16,8 +16,8 @@ def register(sub) -> None:
 
 
 def presets_json() -> dict:
-    datasets = {name: {"title": p.title, "n": p.n, "center": p.box.center.tolist(), "radius": p.box.radius,
-                       "center_sigma_min": p.box.center_sigma_min, "certified_distance": p.box.certified_distance,
+    datasets = {name: {"title": p.title, "n": p.n, "center": p.region.center.tolist(), "radius": p.region.radius,
+                       "center_sigma_min": p.region.center_sigma_min, "certified_distance": p.region.certified_distance,
                        "train_size": p.train_size, "paper_steps": p.paper_steps, "quick_steps": p.quick_steps,
                        "test_size": p.test_size} for name, p in DATASETS.items()}
     models = {name: {"title": m.title, "hidden_layers": m.depth,

@@ -8,10 +8,12 @@ import sys
 import numpy as np
 
 from neuralinv.cli.output import print_json, print_table
-from neuralinv.data import singular_center
-from neuralinv.errors import InputError
-from neuralinv.fit import FIT_NORMS, FIT_SHAPES, fit_region
-from neuralinv.regions import Box, Region, as_matrix, get_dataset, load_region
+from neuralinv.regions.shapes import singular_center
+from neuralinv.common.errors import InputError
+from neuralinv.regions.fit import FIT_NORMS, FIT_SHAPES, fit_region
+from neuralinv.paper.presets import get_dataset
+from neuralinv.regions.files import load_region
+from neuralinv.regions.shapes import Box, Region, as_matrix
 
 
 def register(sub) -> None:
@@ -94,7 +96,7 @@ def run(args) -> int:
             raise InputError("--radius goes with --center; a preset or region file has its own radius")
         if args.dataset is None and args.region is None:
             raise InputError("give --dataset NAME, --region NAME|FILE or --center MATRIX --radius C (or: region fit)")
-        box = get_dataset(args.dataset).box if args.dataset else load_region(args.region)
+        box = get_dataset(args.dataset).region if args.dataset else load_region(args.region)
     if not (np.isfinite(args.eps) and args.eps >= 0):
         raise InputError(f"--eps: expected a number >= 0, got {args.eps}")
     if args.samples <= 0:
@@ -131,8 +133,8 @@ def run(args) -> int:
 
 
 def run_fit(args) -> int:
-    from neuralinv.data import load_matrices
-    from neuralinv.solve import assess
+    from neuralinv.training.data import load_matrices
+    from neuralinv.certified.solve import assess
 
     if not (0 < args.tol < 1):
         raise InputError(f"--tol: expected a number in (0, 1), got {args.tol}")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from neuralinv.errors import InputError
-from neuralinv.reproduce import PARTS, reproduce
-from neuralinv.train import BUDGETS
+from neuralinv.common.errors import InputError
+from neuralinv.reproduce.pipeline import PARTS, reproduce
+from neuralinv.training.train import BUDGETS
 
 
 def register(sub) -> None:

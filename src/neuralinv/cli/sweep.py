@@ -35,7 +35,7 @@ def register(sub) -> None:
 
 
 def run_sweep(args) -> int:
-    from neuralinv import sweep
+    from neuralinv.sweep import run as sweep
 
     counts = sweep.run(args.spec, args.out, address=args.address, cpus_per_trial=args.cpus_per_trial,
                        gpus_per_trial=args.gpus_per_trial, num_cpus=args.num_cpus, progress=not args.quiet)
@@ -45,7 +45,7 @@ def run_sweep(args) -> int:
 
 
 def run_report(args) -> int:
-    from neuralinv import atlas
+    from neuralinv.sweep import atlas
 
     md, html = atlas.write(args.dir)
     print(f"wrote {md} and {html}")

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from neuralinv.cli.output import print_json, print_table
-from neuralinv.data import TRAIN_SCALINGS, AcceptRule
-from neuralinv.errors import InputError
-from neuralinv.models import MODELS
-from neuralinv.regions import DATASETS, load_region
-from neuralinv.runs import run_training
-from neuralinv.train import BUDGETS, TrainConfig
+from neuralinv.nets.scaling import TRAIN_SCALINGS
+from neuralinv.training.data import AcceptRule
+from neuralinv.common.errors import InputError
+from neuralinv.nets.mlp import MODELS
+from neuralinv.paper.presets import DATASETS
+from neuralinv.regions.files import load_region
+from neuralinv.training.runs import run_training
+from neuralinv.training.train import BUDGETS, TrainConfig
 
 
 def register(sub) -> None:

@@ -1,0 +1,37 @@
+"""The machine and library versions, recorded beside every result."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def describe() -> dict:
+    import numpy
+    import scipy
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"cpu": cpu_name(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "gpu": gpu,
+            "platform": platform.platform(), "python": sys.version.split()[0],
+            "versions": {"torch": torch.__version__, "numpy": numpy.__version__, "scipy": scipy.__version__}}
+
+
+def machine_line(info: dict | None = None) -> str:
+    info = info or describe()
+    gpu = f", GPU {info['gpu']}" if info.get("gpu") else ", no GPU"
+    return f"{info['cpu']} ({info['cores']} cores{gpu}); torch {info['versions']['torch']}"
