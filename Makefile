@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= runs/reproduce
 
-.PHONY: install browser reproduce test test-all clean
+.PHONY: install browser lint reproduce test test-all clean
 
 install: $(VENV)/.installed
 
@@ -35,7 +35,13 @@ browser:
 reproduce: install
 	$(BIN)/neuralinv reproduce --budget quick --out $(OUT)
 
-test: install browser
+# The tree's rules first (seconds): ruff lint and format, and the layers contract (an import up a layer fails).
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
+
+test: install browser lint
 	$(BIN)/pytest
 
 test-all: install browser

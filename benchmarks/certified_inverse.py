@@ -18,9 +18,9 @@ from pathlib import Path
 
 import torch
 
+from neuralinv.certified.solve import benchmark_certified
 from neuralinv.cli.output import print_table
 from neuralinv.common.files import write_json
-from neuralinv.certified.solve import benchmark_certified
 
 CONFIGS = [
     {"tol": 1e-4, "residual_dtype": "float32", "init": "taylor1"},
@@ -42,23 +42,62 @@ def main() -> None:
     runs = []
     for threads in dict.fromkeys(args.threads):
         for cfg in CONFIGS:
-            runs.append(benchmark_certified(args.count, cfg["tol"], residual_dtype=cfg["residual_dtype"],
-                                            init=cfg["init"], device=args.device, repeats=args.repeats,
-                                            threads=threads))
+            runs.append(
+                benchmark_certified(
+                    args.count,
+                    cfg["tol"],
+                    residual_dtype=cfg["residual_dtype"],
+                    init=cfg["init"],
+                    device=args.device,
+                    repeats=args.repeats,
+                    threads=threads,
+                )
+            )
     result = {
-        "benchmark": "certified_inverse", "count": args.count, "repeats": args.repeats, "device": args.device,
-        "cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__,
-        "load_average_before": load_before, "load_average_after": os.getloadavg(),
+        "benchmark": "certified_inverse",
+        "count": args.count,
+        "repeats": args.repeats,
+        "device": args.device,
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
         "note": "medians of interleaved timings in one run; the machine's cores are shared with other processes "
-                "(see the load averages), so absolute times vary between runs more than the ratios do",
-        "wall_s": time.perf_counter() - start, "runs": runs,
+        "(see the load averages), so absolute times vary between runs more than the ratios do",
+        "wall_s": time.perf_counter() - start,
+        "runs": runs,
     }
     write_json(args.out, result)
-    print_table(["threads", "tol", "residual", "init", "certified ms", "inv ms", "ratio", "fallbacks", "max bound",
-                 "max err/bound"],
-                [[r["threads"], r["tol"], r["residual_dtype"], r["init"], 1e3 * r["certified_s_median"],
-                  1e3 * r["inv_s_median"], r["throughput_ratio"], r["fallbacks"], r["bound_quantiles"]["max"],
-                  r["max_error_over_bound"]] for r in runs])
+    print_table(
+        [
+            "threads",
+            "tol",
+            "residual",
+            "init",
+            "certified ms",
+            "inv ms",
+            "ratio",
+            "fallbacks",
+            "max bound",
+            "max err/bound",
+        ],
+        [
+            [
+                r["threads"],
+                r["tol"],
+                r["residual_dtype"],
+                r["init"],
+                1e3 * r["certified_s_median"],
+                1e3 * r["inv_s_median"],
+                r["throughput_ratio"],
+                r["fallbacks"],
+                r["bound_quantiles"]["max"],
+                r["max_error_over_bound"],
+            ]
+            for r in runs
+        ],
+    )
     print(f"wrote {args.out}")
 
 

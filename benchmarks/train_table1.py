@@ -13,8 +13,8 @@ import argparse
 import time
 from pathlib import Path
 
-from neuralinv.common.machine import describe
 from neuralinv.common.files import write_json
+from neuralinv.common.machine import describe
 from neuralinv.reproduce.pipeline import run_dir, training_groups
 from neuralinv.training.runs import run_group
 
@@ -25,20 +25,27 @@ def main() -> None:
     parser.add_argument("--results", default=str(Path(__file__).parent / "results" / "train_table1.json"))
     args = parser.parse_args()
     out = Path(args.out)
-    groups = [(name, configs) for name, configs in training_groups({"table1"}, "paper", "cpu")
-              if configs[0].box.n <= 3]
+    groups = [(name, configs) for name, configs in training_groups({"table1"}, "paper", "cpu") if configs[0].box.n <= 3]
     report = {"machine": describe(), "groups": {}, "cells": {}}
     start = time.perf_counter()
     for name, configs in groups:
         t = time.perf_counter()
-        summaries = run_group(configs, [run_dir(out, c) for c in configs],
-                              state_path=out / "runs" / f".{name}.state.safetensors")
-        report["groups"][name] = {"models": sum(len(c.seeds) for c in configs), "steps": configs[0].steps,
-                                  "wall_time_s": time.perf_counter() - t,
-                                  "train_time_s": summaries[0]["wall_time_s"]}
+        summaries = run_group(
+            configs, [run_dir(out, c) for c in configs], state_path=out / "runs" / f".{name}.state.safetensors"
+        )
+        report["groups"][name] = {
+            "models": sum(len(c.seeds) for c in configs),
+            "steps": configs[0].steps,
+            "wall_time_s": time.perf_counter() - t,
+            "train_time_s": summaries[0]["wall_time_s"],
+        }
         for c, s in zip(configs, summaries):
-            report["cells"][f"{c.dataset} {c.model}"] = {"mae_mean": s["mae_mean"], "mae_std": s["mae_std"],
-                                                         "test_mae": s["test_mae"], "linear_mae": s["linear_mae"]}
+            report["cells"][f"{c.dataset} {c.model}"] = {
+                "mae_mean": s["mae_mean"],
+                "mae_std": s["mae_std"],
+                "test_mae": s["test_mae"],
+                "linear_mae": s["linear_mae"],
+            }
         print(name, report["groups"][name], flush=True)
     report["runs"] = sum(g["models"] for g in report["groups"].values())
     report["wall_time_s"] = time.perf_counter() - start

@@ -30,17 +30,31 @@ CHROMIUM = "/usr/bin/chromium"
 # Headless, and quiet on the network: no sync, updates, field trials or QUIC; the namespace is the real fence.
 # --no-sandbox: Chromium's sandbox refuses to start as root (CI runs as root). --disable-dev-shm-usage:
 # containers often have a small /dev/shm.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
-                 "--disable-quic", "--disable-domain-reliability", "--disable-client-side-phishing-detection",
-                 "--disable-features=Translate,OptimizationHints,MediaRouter", "--metrics-recording-only",
-                 "--no-pings", "--mute-audio"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-quic",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--disable-features=Translate,OptimizationHints,MediaRouter",
+    "--metrics-recording-only",
+    "--no-pings",
+    "--mute-audio",
+]
 
 # name: (context options, screenshot file name)
 WIDTHS = {
     "desktop": ({"viewport": {"width": 1280, "height": 900}}, "desktop.png"),
-    "phone": ({"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
-               "has_touch": True}, "phone.png"),
+    "phone": (
+        {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True},
+        "phone.png",
+    ),
 }
 
 # One pass over the page, run after load. Kept to plain measurements; positions are document y offsets.
@@ -114,8 +128,13 @@ def measure(html: Path, out: Path, shots: Path | None) -> dict:
     from playwright.sync_api import sync_playwright
 
     url = html.resolve().as_uri()
-    result = {"url": url, "chromium": CHROMIUM, "args": CHROMIUM_ARGS,
-              "interfaces": sorted(name for _, name in socket.if_nameindex()), "widths": {}}
+    result = {
+        "url": url,
+        "chromium": CHROMIUM,
+        "args": CHROMIUM_ARGS,
+        "interfaces": sorted(name for _, name in socket.if_nameindex()),
+        "widths": {},
+    }
     started = time.perf_counter()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=60_000)
@@ -134,17 +153,22 @@ def measure(html: Path, out: Path, shots: Path | None) -> dict:
             response = page.goto(url, wait_until="load")
             page.evaluate("() => document.fonts.ready.then(() => true)")
             data = page.evaluate(MEASURE_JS)
-            data.update({
-                "viewport": options["viewport"], "load_s": round(time.perf_counter() - t, 3),
-                "status": response.status if response else None,
-                "requests": [_short(u) for u in requests],
-                "request_schemes": sorted({u.split(":", 1)[0] for u in requests}),
-                "failed_requests": failed, "websockets": sockets,
-                "console_errors": [c["text"] for c in console if c["type"] == "error"],
-                "console": console[:50], "page_errors": page_errors,
-                "summary": _heading_index(data["h2"], r"Summary"),
-                "table1": _heading_index(data["h2"], r"Table 1\b.*"),
-            })
+            data.update(
+                {
+                    "viewport": options["viewport"],
+                    "load_s": round(time.perf_counter() - t, 3),
+                    "status": response.status if response else None,
+                    "requests": [_short(u) for u in requests],
+                    "request_schemes": sorted({u.split(":", 1)[0] for u in requests}),
+                    "failed_requests": failed,
+                    "websockets": sockets,
+                    "console_errors": [c["text"] for c in console if c["type"] == "error"],
+                    "console": console[:50],
+                    "page_errors": page_errors,
+                    "summary": _heading_index(data["h2"], r"Summary"),
+                    "table1": _heading_index(data["h2"], r"Table 1\b.*"),
+                }
+            )
             if shots is not None:
                 page.screenshot(path=str(shots / shot), full_page=True)
                 if name == "desktop":

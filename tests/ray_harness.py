@@ -34,8 +34,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 LOOPBACK = "127.0.0.1"
-HINT = ("Ray tests need `pip install 'ray[tune]==2.60.0'` in the venv, and unshare (util-linux) and ip (iproute2) "
-        "with the right to make namespaces (root, or unprivileged user namespaces)")
+HINT = (
+    "Ray tests need `pip install 'ray[tune]==2.60.0'` in the venv, and unshare (util-linux) and ip (iproute2) "
+    "with the right to make namespaces (root, or unprivileged user namespaces)"
+)
 
 # Environment for every Ray process we start (they inherit it from the driver).
 RAY_ENV = {
@@ -60,6 +62,7 @@ QUIET_INIT = {"log_to_driver": False, "logging_level": logging.WARNING}
 
 # --- what is available -------------------------------------------------------------------------------------------
 
+
 def ip_path() -> str | None:
     """The `ip` binary (iproute2); /usr/sbin is often not on a non-root PATH."""
     return shutil.which("ip") or next((p for p in ("/usr/sbin/ip", "/sbin/ip") if os.access(p, os.X_OK)), None)
@@ -80,8 +83,9 @@ def namespace_argv(argv: list[str], pid: bool = True) -> list[str]:
 @functools.lru_cache(maxsize=None)
 def namespace_available() -> str | None:
     """None when a loopback-only namespace can be made here; otherwise why not (for a skip message)."""
-    missing = [n for n, ok in [("unshare (util-linux)", shutil.which("unshare")), ("ip (iproute2)", ip_path())]
-               if not ok]
+    missing = [
+        n for n, ok in [("unshare (util-linux)", shutil.which("unshare")), ("ip (iproute2)", ip_path())] if not ok
+    ]
     if missing:
         return f"missing {', '.join(missing)}"
     try:
@@ -123,15 +127,23 @@ def require_ray_namespace() -> None:
 
 # --- running things in a namespace -------------------------------------------------------------------------------
 
-def in_namespace(argv: list[str], *, timeout: float, env: dict[str, str] | None = None,
-                 cwd: str | os.PathLike | None = None, pid: bool = True) -> subprocess.CompletedProcess:
+
+def in_namespace(
+    argv: list[str],
+    *,
+    timeout: float,
+    env: dict[str, str] | None = None,
+    cwd: str | os.PathLike | None = None,
+    pid: bool = True,
+) -> subprocess.CompletedProcess:
     """Run argv in a fresh loopback-only namespace; output captured as text. `env` is added to os.environ.
 
     On timeout subprocess kills `unshare`, --kill-child kills PID 1 and the kernel the rest; TimeoutExpired is raised.
     """
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run(namespace_argv(argv, pid=pid), capture_output=True, text=True, timeout=timeout,
-                          env=full_env, cwd=cwd)
+    return subprocess.run(
+        namespace_argv(argv, pid=pid), capture_output=True, text=True, timeout=timeout, env=full_env, cwd=cwd
+    )
 
 
 @contextlib.contextmanager
@@ -149,16 +161,20 @@ def ray_tmpdir():
         shutil.rmtree(path, ignore_errors=True)
 
 
-def python_in_namespace(code: str, *args: str, timeout: float, env: dict[str, str] | None = None,
-                        cwd: str | os.PathLike | None = None) -> subprocess.CompletedProcess:
+def python_in_namespace(
+    code: str, *args: str, timeout: float, env: dict[str, str] | None = None, cwd: str | os.PathLike | None = None
+) -> subprocess.CompletedProcess:
     """Run Python code (this interpreter; args become sys.argv[1:]) in a namespace with RAY_ENV, a private RAY_TMPDIR.
 
     tests/ is on its PYTHONPATH, so the code can `from ray_harness import two_node_cluster`.
     """
     with ray_tmpdir() as tmp:
-        extra = {**RAY_ENV, "RAY_TMPDIR": tmp,
-                 "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
-                 **(env or {})}
+        extra = {
+            **RAY_ENV,
+            "RAY_TMPDIR": tmp,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
+            **(env or {}),
+        }
         return in_namespace([sys.executable, "-c", code, *args], timeout=timeout, env=extra, cwd=cwd)
 
 
@@ -174,13 +190,15 @@ def last_json(proc: subprocess.CompletedProcess) -> dict:
 
 # --- for code already running inside a namespace -----------------------------------------------------------------
 
+
 @contextlib.contextmanager
 def local_ray(num_cpus: int = 2, **init_kwargs):
     """A local single-node Ray on 127.0.0.1 (what `ray.init()` does by default), shut down afterwards."""
     import ray
 
-    ctx = ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address=LOOPBACK,
-                   **{**QUIET_INIT, **init_kwargs})
+    ctx = ray.init(
+        num_cpus=num_cpus, include_dashboard=False, _node_ip_address=LOOPBACK, **{**QUIET_INIT, **init_kwargs}
+    )
     try:
         yield ctx
     finally:
@@ -198,8 +216,10 @@ def two_node_cluster(cpus_per_node: int = 1, **init_kwargs):
     import ray
     from ray.cluster_utils import Cluster
 
-    cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": cpus_per_node, "node_ip_address": LOOPBACK, "include_dashboard": False})
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": cpus_per_node, "node_ip_address": LOOPBACK, "include_dashboard": False},
+    )
     try:
         cluster.add_node(num_cpus=cpus_per_node, node_ip_address=LOOPBACK)
         cluster.wait_for_nodes()

@@ -15,23 +15,21 @@ from __future__ import annotations
 
 import math
 import os
-import statistics
-import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Callable
 
 import numpy as np
 import torch
 
-from neuralinv.paper import numbers as paper
-from neuralinv.linalg.classical import exact_inverse
-from neuralinv.nets.scaling import Scaling
-from neuralinv.training.data import test_set
 from neuralinv.common.errors import InputError
+from neuralinv.common.timing import Timing, per_step_seconds, time_fn
+from neuralinv.linalg.classical import exact_inverse
 from neuralinv.nets.mlp import FastNetwork, Network, get_model, init_layers, mlp_forward
+from neuralinv.nets.scaling import Scaling
+from neuralinv.paper import numbers as paper
 from neuralinv.paper.presets import get_dataset
-from neuralinv.regions.files import load_region
 from neuralinv.regions.shapes import Box
+from neuralinv.training.data import test_set
 
 TABLE1_DATASETS = ("2x2-first", "2x2-second", "3x3", "16x16")
 TABLE1_MODELS = ("2fc", "3fc")
@@ -53,57 +51,6 @@ def paper_times(model: str, n: int) -> dict | None:
 ROOFLINE_TARGET = 3.0
 
 
-# ---------------------------------------------------------------------------------------------------------------------
-# Timing
-
-
-def synchronize(device) -> None:
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Wall seconds of repeated runs of one function (after warm-up); median is the reported value."""
-
-    times: tuple[float, ...]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times)
-
-    @property
-    def min(self) -> float:
-        return min(self.times)
-
-    @property
-    def max(self) -> float:
-        return max(self.times)
-
-    def scaled(self, factor: float) -> "Timing":
-        return Timing(tuple(t * factor for t in self.times))
-
-    def to_json(self) -> dict:
-        return {"median": self.median, "min": self.min, "max": self.max, "repeats": len(self.times)}
-
-
-def time_fn(fn: Callable[[], object], *, device="cpu", warmup: int = 1, repeats: int = 5) -> Timing:
-    """Run fn warmup times, then time repeats runs, synchronising device before each clock read."""
-    if repeats < 1:
-        raise ValueError(f"repeats: expected >= 1, got {repeats}")
-    with torch.inference_mode():
-        for _ in range(warmup):
-            fn()
-        synchronize(device)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            synchronize(device)
-            times.append(time.perf_counter() - start)
-    return Timing(tuple(times))
-
-
 @dataclass(frozen=True)
 class Measurement:
     """Seconds per PER matrices at one batch size; calls and matrices actually timed in each repeat."""
@@ -118,13 +65,26 @@ class Measurement:
         return self.timing.median
 
     def to_json(self) -> dict:
-        return {"batch": self.batch, "seconds": self.seconds, **{k: v for k, v in self.timing.to_json().items()
-                                                                   if k != "median"},
-                "calls": self.calls, "matrices": self.matrices}
+        return {
+            "batch": self.batch,
+            "seconds": self.seconds,
+            **{k: v for k, v in self.timing.to_json().items() if k != "median"},
+            "calls": self.calls,
+            "matrices": self.matrices,
+        }
 
 
-def time_batches(fn: Callable, chunks: list, *, batch: int, device="cpu", repeats: int = 5,
-                 max_pass_s: float = 2.0, min_total_s: float = 0.1, warm: bool = False) -> Measurement:
+def time_batches(
+    fn: Callable,
+    chunks: list,
+    *,
+    batch: int,
+    device="cpu",
+    repeats: int = 5,
+    max_pass_s: float = 2.0,
+    min_total_s: float = 0.1,
+    warm: bool = False,
+) -> Measurement:
     """Seconds per PER matrices for calling fn on each chunk in turn (a Python loop, as a user would).
 
     A pass over all chunks longer than about max_pass_s is cut to a prefix of calls and scaled up: the cost of one
@@ -133,7 +93,7 @@ def time_batches(fn: Callable, chunks: list, *, batch: int, device="cpu", repeat
     samples is not moved by the occasional one that another process interrupted.
     warm: fn has just run on inputs of this shape, so a single-call pass needs no warm-up run of its own.
     """
-    probe = chunks[:min(len(chunks), 20)]
+    probe = chunks[: min(len(chunks), 20)]
 
     def run(part):
         for c in part:
@@ -159,7 +119,7 @@ def split(a, batch: int, total: int) -> list:
     a = a[:total]
     if batch == 1:
         return list(a)
-    return [a[i:i + batch] for i in range(0, a.shape[0], batch)]
+    return [a[i : i + batch] for i in range(0, a.shape[0], batch)]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -178,13 +138,13 @@ def measure_gemm_rate(device="cpu", *, size: int | None = None, repeats: int = 5
     b = torch.rand((size, size), generator=g).to(device)
     out = torch.empty_like(a)
     timing = time_fn(lambda: torch.mm(a, b, out=out), device=device, warmup=1, repeats=repeats)
-    return 2 * size ** 3 / timing.min
+    return 2 * size**3 / timing.min
 
 
 def measure_bandwidth(device="cpu", *, mbytes: int | None = None, repeats: int = 5) -> float:
     """Bytes/s of a large copy, counting the bytes read and the bytes written, best of repeats."""
     mbytes = mbytes or (256 if torch.device(device).type == "cpu" else 2048)
-    count = mbytes * 2 ** 20 // 4
+    count = mbytes * 2**20 // 4
     src = torch.ones(count, device=device)
     dst = torch.empty_like(src)
     timing = time_fn(lambda: dst.copy_(src), device=device, warmup=1, repeats=repeats)
@@ -249,13 +209,13 @@ class Classical:
         self.center = torch.tensor(box.center, dtype=torch.float64, device=device)
         self.c_inv = torch.tensor(box.center_inverse, dtype=torch.float64, device=device)
         c = self.c_inv
-        self.kron_t = torch.einsum("ik,lj->ijkl", c, c).reshape(self.n ** 2, self.n ** 2).t().contiguous()
+        self.kron_t = torch.einsum("ik,lj->ijkl", c, c).reshape(self.n**2, self.n**2).t().contiguous()
         self.two_c = (2 * c).reshape(-1)
         self.two_eye = 2 * torch.eye(self.n, dtype=torch.float64, device=device)
 
     def taylor1(self, a: torch.Tensor) -> torch.Tensor:
         if self.n <= 4:
-            d = self.n ** 2
+            d = self.n**2
             return torch.addmm(self.two_c, a.reshape(-1, d), self.kron_t, alpha=-1).view(a.shape)
         return self.taylor(a, 1)
 
@@ -326,9 +286,11 @@ def measure_rates(device="cpu", *, quick: bool = False) -> dict:
     """
     cpu = torch.device(device).type == "cpu"
     repeats = 3 if quick else 5
-    return {"gemm_flops": measure_gemm_rate(device, repeats=repeats),
-            "bandwidth": measure_bandwidth(device, mbytes=(64 if quick else 256) if cpu else None, repeats=repeats),
-            "op_overhead_s": measure_op_overhead(device, repeats=repeats)}
+    return {
+        "gemm_flops": measure_gemm_rate(device, repeats=repeats),
+        "bandwidth": measure_bandwidth(device, mbytes=(64 if quick else 256) if cpu else None, repeats=repeats),
+        "op_overhead_s": measure_op_overhead(device, repeats=repeats),
+    }
 
 
 def miss_reason(row: dict, rates: dict) -> str | None:
@@ -341,8 +303,10 @@ def miss_reason(row: dict, rates: dict) -> str | None:
     if stages:
         gemm = sum(v for k, v in stages.items() if k.startswith("layer"))
         other = sum(stages.values()) - gemm
-        parts.append(f"GEMMs {gemm * 1e3:.3g} ms ({row['flops'] / gemm / rates['gemm_flops']:.0%} of the sgemm rate "
-                     f"on thin shapes {'-'.join(map(str, row['layer_sizes']))})")
+        parts.append(
+            f"GEMMs {gemm * 1e3:.3g} ms ({row['flops'] / gemm / rates['gemm_flops']:.0%} of the sgemm rate "
+            f"on thin shapes {'-'.join(map(str, row['layer_sizes']))})"
+        )
         parts.append(f"elementwise passes {other * 1e3:.3g} ms (encode, ReLU, decode: each a pass over memory)")
     else:
         parts.append("an activation allocated per layer per call")
@@ -350,9 +314,16 @@ def miss_reason(row: dict, rates: dict) -> str | None:
     return f"{row['ratio']:.1f}x a bound of {row['bound_s'] * 1e3:.3g} ms: " + "; ".join(parts)
 
 
-def table3(device="cpu", *, datasets=TABLE1_DATASETS, models=TABLE1_MODELS, settings: Settings | None = None,
-           networks: dict[tuple[str, str], Network] | None = None, rates: dict | None = None,
-           progress: Callable[[str], None] | None = None) -> dict:
+def table3(
+    device="cpu",
+    *,
+    datasets=TABLE1_DATASETS,
+    models=TABLE1_MODELS,
+    settings: Settings | None = None,
+    networks: dict[tuple[str, str], Network] | None = None,
+    rates: dict | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """Seconds per 10,000 matrices at each batch size for every network and classical path, with rooflines.
 
     networks: trained networks keyed by (dataset, model); missing ones are timed with random weights and get no
@@ -385,9 +356,16 @@ def table3(device="cpu", *, datasets=TABLE1_DATASETS, models=TABLE1_MODELS, sett
             mae = float((output.cpu() - reference).abs().mean())
             times = {}
             for bs in settings.batches:
-                m = time_batches(fn, chunks[bs], batch=bs, device=device, repeats=settings.repeats,
-                                 max_pass_s=settings.max_pass_s, min_total_s=settings.min_total_s,
-                                 warm=bs == settings.total)
+                m = time_batches(
+                    fn,
+                    chunks[bs],
+                    batch=bs,
+                    device=device,
+                    repeats=settings.repeats,
+                    max_pass_s=settings.max_pass_s,
+                    min_total_s=settings.min_total_s,
+                    warm=bs == settings.total,
+                )
                 times[str(bs)] = m.to_json()
             return {"dataset": ds, "n": box.n, "mae": mae, "times": times, **extra}
 
@@ -410,8 +388,16 @@ def table3(device="cpu", *, datasets=TABLE1_DATASETS, models=TABLE1_MODELS, sett
             for variant, fn in [("full", fast), ("plain", net.forward_reference)]:
                 say(f"{ds}: {model} {variant}")
                 steps = net.info.get("steps", net.info.get("trained_steps")) if trained else None
-                row = measure(fn, outputs[variant], method=model, kind="network", variant=variant, trained=trained,
-                              paper=paper_row, steps=steps)
+                row = measure(
+                    fn,
+                    outputs[variant],
+                    method=model,
+                    kind="network",
+                    variant=variant,
+                    trained=trained,
+                    paper=paper_row,
+                    steps=steps,
+                )
                 if not trained:
                     row["mae"] = None
                 if variant == "full":
@@ -420,12 +406,31 @@ def table3(device="cpu", *, datasets=TABLE1_DATASETS, models=TABLE1_MODELS, sett
             # The raw forward: inputs already encoded; its MAE is the full path's (the same numbers).
             say(f"{ds}: {model} mlp")
             x_chunks = {bs: split(x_all, bs, settings.total) for bs in settings.batches}
-            times = {str(bs): time_batches(lambda x: mlp_forward(net.layers, x), x_chunks[bs], batch=bs,
-                                           device=device, repeats=settings.repeats, max_pass_s=settings.max_pass_s,
-                                           min_total_s=settings.min_total_s).to_json()
-                     for bs in settings.batches}
-            rows.append({"dataset": ds, "n": box.n, "method": model, "kind": "network", "variant": "mlp",
-                         "trained": trained, "paper": paper_row, "mae": None, "times": times})
+            times = {
+                str(bs): time_batches(
+                    lambda x: mlp_forward(net.layers, x),
+                    x_chunks[bs],
+                    batch=bs,
+                    device=device,
+                    repeats=settings.repeats,
+                    max_pass_s=settings.max_pass_s,
+                    min_total_s=settings.min_total_s,
+                ).to_json()
+                for bs in settings.batches
+            }
+            rows.append(
+                {
+                    "dataset": ds,
+                    "n": box.n,
+                    "method": model,
+                    "kind": "network",
+                    "variant": "mlp",
+                    "trained": trained,
+                    "paper": paper_row,
+                    "mae": None,
+                    "times": times,
+                }
+            )
             big = max(settings.batches)
             for row in rows[-3:]:
                 if row["variant"] == "plain":
@@ -435,9 +440,20 @@ def table3(device="cpu", *, datasets=TABLE1_DATASETS, models=TABLE1_MODELS, sett
                 bound = roofline_bound(flops, nbytes, gemm_rate=rates["gemm_flops"], bandwidth=rates["bandwidth"])
                 seconds = row["times"][str(big)]["seconds"]
                 ops = len(fast.stages(big, a.dtype)) if row["variant"] == "full" else 2 * (len(sizes) - 1) - 1
-                row.update({"layer_sizes": sizes, "flops": flops, "bytes": nbytes, "bound_s": bound,
-                            "compute_s": flops / rates["gemm_flops"], "memory_s": nbytes / rates["bandwidth"],
-                            "seconds": seconds, "ratio": seconds / bound, "ops": ops, "batch_rows": big})
+                row.update(
+                    {
+                        "layer_sizes": sizes,
+                        "flops": flops,
+                        "bytes": nbytes,
+                        "bound_s": bound,
+                        "compute_s": flops / rates["gemm_flops"],
+                        "memory_s": nbytes / rates["bandwidth"],
+                        "seconds": seconds,
+                        "ratio": seconds / bound,
+                        "ops": ops,
+                        "batch_rows": big,
+                    }
+                )
                 if row["variant"] == "full" and row["ratio"] > ROOFLINE_TARGET:
                     # Only a miss needs explaining: time each stage of the path on its own.
                     say(f"{ds}: {model} stages")
@@ -445,11 +461,19 @@ def table3(device="cpu", *, datasets=TABLE1_DATASETS, models=TABLE1_MODELS, sett
                     row["stages"] = {k: v * PER / big for k, v in stages}
                 row["miss"] = miss_reason(row, rates)
     # Other processes on the machine slow every path; the load average says how busy it was.
-    return {"device": str(device), "threads": torch.get_num_threads(), "settings": asdict(settings), "rates": rates,
-            "per": PER, "rows": rows, "load_average": {"start": load_start[0], "end": os.getloadavg()[0],
-                                                       "cores": os.cpu_count()},
-            "paper": {"machine": PAPER_MACHINE,
-                      "rows": [{"size": size, "model": m, **v} for (size, m), v in paper.TABLE3.items()]}}
+    return {
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "settings": asdict(settings),
+        "rates": rates,
+        "per": PER,
+        "rows": rows,
+        "load_average": {"start": load_start[0], "end": os.getloadavg()[0], "cores": os.cpu_count()},
+        "paper": {
+            "machine": PAPER_MACHINE,
+            "rows": [{"size": size, "model": m, **v} for (size, m), v in paper.TABLE3.items()],
+        },
+    }
 
 
 def networks_from_runs(paths) -> dict[tuple[str, str], Network]:
@@ -529,8 +553,16 @@ def frontier_figure(result: dict, path, *, batch: int | None = None) -> None:
             label = r["method"] + (f" ({r['steps']:,} steps)" if r.get("steps") else "")
             if r["mae"] is None:
                 ax.axvline(t, color=colors[r["kind"]], ls=":", lw=1)
-                ax.annotate(f"{label}: no MAE (untrained)", (t, 0.02), xycoords=("data", "axes fraction"),
-                            rotation=90, fontsize=7, va="bottom", ha="right", color=colors[r["kind"]])
+                ax.annotate(
+                    f"{label}: no MAE (untrained)",
+                    (t, 0.02),
+                    xycoords=("data", "axes fraction"),
+                    rotation=90,
+                    fontsize=7,
+                    va="bottom",
+                    ha="right",
+                    color=colors[r["kind"]],
+                )
                 continue
             mae = max(r["mae"], MAE_FLOOR)
             ax.loglog(t, mae, markers[r["kind"]], color=colors[r["kind"]], ms=7)
@@ -542,37 +574,28 @@ def frontier_figure(result: dict, path, *, batch: int | None = None) -> None:
         ax.set_xlabel("seconds per 10,000 matrices")
         ax.set_ylabel("MAE per entry")
         ax.grid(True, which="major", alpha=0.3)
-    for ax in axes.ravel()[len(datasets):]:
+    for ax in axes.ravel()[len(datasets) :]:
         ax.axis("off")
-    fig.suptitle(f"Accuracy against time on {result['device']} ({result['threads']} threads); "
-                 f"exact paths at or below 1e-16 are drawn at {MAE_FLOOR:g}", fontsize=9)
+    fig.suptitle(
+        f"Accuracy against time on {result['device']} ({result['threads']} threads); "
+        f"exact paths at or below 1e-16 are drawn at {MAE_FLOOR:g}",
+        fontsize=9,
+    )
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
 
 
-def per_step_seconds(run: Callable[[int], object], steps=(500, 2500), repeats: int = 5, device="cpu") -> float:
-    """(t(steps[1]) - t(steps[0])) / (steps[1] - steps[0]) of run(n_steps), median over repeats after one untimed
-    run, so set-up (data, initialisation) cancels."""
-    # The untimed run pays one-off costs (a thread pool resized by set_num_threads, first-touch allocations) that
-    # would otherwise land in t(steps[0]) alone and can make the difference < 0.
-    run(steps[0])
-    samples = []
-    for _ in range(repeats):
-        ends = []
-        for n in steps:
-            synchronize(device)
-            start = time.perf_counter()
-            run(n)
-            synchronize(device)
-            ends.append(time.perf_counter() - start)
-        samples.append((ends[1] - ends[0]) / (steps[1] - steps[0]))
-    return statistics.median(samples)
-
-
-def time_training(*, models=(1, 3, 6, 24), dataset: str = "2x2-first", model: str = "2fc", steps=(500, 2500),
-                  repeats: int = 5, device="cpu") -> dict:
+def time_training(
+    *,
+    models=(1, 3, 6, 24),
+    dataset: str = "2x2-first",
+    model: str = "2fc",
+    steps=(500, 2500),
+    repeats: int = 5,
+    device="cpu",
+) -> dict:
     """Per-model step time of the batched ensemble against a plain one-model PyTorch loop, in the same run.
 
     Each time is per_step_seconds. The plain loop (train.train_plain: nn.Sequential, torch.optim.Adam, the scheduler)
@@ -598,15 +621,22 @@ def time_training(*, models=(1, 3, 6, 24), dataset: str = "2x2-first", model: st
     rows = []
     for count in models:
         step = per_step(lambda n: train_ensemble(config(n, tuple(range(count))), progress=False))
-        rows.append({"models": count, "step_s": step, "per_model_s": step / count, "speedup": baseline / (step / count)})
-    return {"dataset": dataset, "model": model, "batch": 128, "device": str(device),
-            "plain_step_s": {str(k): v for k, v in plain.items()}, "baseline_s": baseline, "rows": rows}
+        rows.append(
+            {"models": count, "step_s": step, "per_model_s": step / count, "speedup": baseline / (step / count)}
+        )
+    return {
+        "dataset": dataset,
+        "model": model,
+        "batch": 128,
+        "device": str(device),
+        "plain_step_s": {str(k): v for k, v in plain.items()},
+        "baseline_s": baseline,
+        "rows": rows,
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# The certified inverse on a region of one's own (bench --region FILE [--matrices MATS.npy]).
-
-CERTIFIED_REGION_COUNT = 10_000
+# A user's matrices (bench --region FILE --matrices MATS.npy).
 
 
 def load_matrices(path, n: int) -> np.ndarray:
@@ -624,8 +654,9 @@ def load_matrices(path, n: int) -> np.ndarray:
     if a.ndim == 2:
         a = a[None]
     if a.ndim != 3 or a.shape[1] != a.shape[2] or len(a) == 0:
-        raise InputError(f"--matrices: expected an array of square matrices (m, n, n), got shape {a.shape} in "
-                         f"{path_text!r}")
+        raise InputError(
+            f"--matrices: expected an array of square matrices (m, n, n), got shape {a.shape} in {path_text!r}"
+        )
     if a.shape[1] != n:
         raise InputError(f"--matrices: {a.shape[1]}x{a.shape[1]} matrices, but the region is {n}x{n}")
     if a.dtype not in (np.float32, np.float64):
@@ -633,46 +664,3 @@ def load_matrices(path, n: int) -> np.ndarray:
     if not np.all(np.isfinite(a)):
         raise InputError(f"--matrices: entries must be finite; {path_text!r} holds NaN or Inf")
     return np.ascontiguousarray(a)
-
-
-def certified_on_region(region, matrices: np.ndarray | None = None, *, count: int = CERTIFIED_REGION_COUNT,
-                        seed: int = 0, tol: float = 1e-4, repeats: int = 5) -> dict:
-    """certified_inverse(region=region, method="auto") against torch.linalg.inv and numpy.linalg.inv on matrices
-    (m, n, n), or on count float32 samples of the region (seeded), all of them timed: solve.assess does the timing
-    (medians of repeats after a warm-up) and checks the fast path's bounds against numpy's float64 inverse; the auto
-    path's own answers are checked here the same way. violations counts errors above their bound (must be 0).
-    ratio_vs_torch / ratio_vs_numpy are throughput ratios (> 1: the certified inverse is faster)."""
-    from neuralinv.certified.solve import assess, certified_inverse
-
-    reg = load_region(region)
-    source = "matrices" if matrices is not None else "samples"
-    if matrices is None:
-        gen = torch.Generator().manual_seed(seed)
-        matrices = reg.sample(count, generator=gen, dtype=torch.float32).numpy()
-    a = np.ascontiguousarray(matrices)
-    try:
-        ref = np.linalg.inv(a.astype(np.float64))
-    except np.linalg.LinAlgError:
-        raise InputError("--matrices: a matrix is exactly singular; numpy.linalg.inv cannot be timed on them") from None
-    r = assess(reg, a, tol=tol, repeats=repeats, sample=len(a), seed=seed)
-    auto = certified_inverse(a, region=reg, tol=tol, method="auto")
-    inverse = np.asarray(auto.inverse, dtype=np.float64)
-    err = np.linalg.norm(inverse - ref, axis=(-2, -1)) / np.linalg.norm(ref, axis=(-2, -1))
-    bound = np.asarray(auto.bound, dtype=np.float64)
-    auto_violations = int((err > bound).sum())
-    finite = np.isfinite(bound)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = float(np.nanmax(err[finite] / bound[finite])) if finite.any() else None
-    route = r["auto_route"]
-    return {
-        "region": reg.to_json(), "region_text": reg.describe(), "n": reg.n, "source": source, "count": int(len(a)),
-        "input_dtype": str(a.dtype), "seed": seed if source == "samples" else None, "tol": tol, "repeats": repeats,
-        "device": "cpu", "route_chosen": route.get("chosen"), "route_why": route.get("why"),
-        "auto_certified": int((bound <= tol).sum()),
-        "auto_max_bound": float(bound[finite].max()) if finite.any() else None,
-        "auto_max_error_over_bound": ratio,
-        "fast_violations": r["violations"], "auto_violations": auto_violations,
-        "violations_total": r["violations"] + auto_violations,
-        "ratio_vs_torch": r["torch_inv_s"] / r["auto_s"], "ratio_vs_numpy": r["numpy_inv_s"] / r["auto_s"],
-        "assess": r,
-    }

@@ -36,7 +36,8 @@ M = (I + S1)(I + S0), M C) and the bound arithmetic once per batch; its bound, w
 
 Nothing above needs A to lie in the region: the bound is a posteriori. Matrices outside a box region (the one shape
 with a membership test this cheap), with NaN/Inf, whose residual stops shrinking, or whose bound stays above tol go
-to the exact path: the fastest exact inverse measured on this machine (neuralinv.linalg.exact), with its own a posteriori
+to the exact path: the fastest exact inverse measured on this machine (neuralinv.linalg.exact), with its own
+a posteriori
 bound from a float64 residual. A matrix that is singular there (a zero pivot, an inverse that overflows the output
 dtype, or a residual >= 1 so that not even invertibility is proved) is not inverted: NaN, bound inf. So every
 returned inverse has a finite bound.
@@ -58,17 +59,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuralinv.linalg import exact
+from neuralinv.common.errors import InputError
 from neuralinv.common.machine import cpu_name
 from neuralinv.common.timing_cache import remember_timing, remembered_timing
-from neuralinv.common.errors import InputError
+from neuralinv.linalg import exact
+from neuralinv.linalg.rounding import SAFE as _SAFE
+from neuralinv.linalg.rounding import U64 as _U64
+from neuralinv.linalg.rounding import fro_bound as _fro_bound
+from neuralinv.linalg.rounding import gamma as _gamma
+from neuralinv.linalg.rounding import unit_roundoff as _u
 from neuralinv.nets.mlp import Network
 from neuralinv.paper.presets import get_dataset
 from neuralinv.regions.composite import Equilibrated, Union
 from neuralinv.regions.files import load_region
 from neuralinv.regions.shapes import Box, Region, Symmetric, sigma_min
-from neuralinv.linalg.rounding import SAFE as _SAFE, U64 as _U64, fro_bound as _fro_bound, gamma as _gamma, \
-    unit_roundoff as _u
 
 INITS = ("taylor1", "taylor2")
 # Matrix entries per chunk (2048 16x16 matrices): a chunk's work tensors (2 MB each in float32) stay in cache; measured
@@ -185,16 +189,21 @@ class _Plan:
         a0_w = torch.tensor(a0, dtype=w)
         a0_w64 = a0_w.double().numpy()
         if np.linalg.matrix_rank(a0_w64) < n:
-            raise InputError(f"region: the centre is singular in {str(w).removeprefix('torch.')}; no box around it "
-                             f"can be inverted by expansion")
+            raise InputError(
+                f"region: the centre is singular in {str(w).removeprefix('torch.')}; no box around it "
+                f"can be inverted by expansion"
+            )
         c_r = torch.from_numpy(np.linalg.inv(a0_w64)).to(r)
         c64 = c_r.double().numpy()
         eye = np.eye(n)
         # R_C in float64: |fl(I - C A0) - (I - C A0)| <= gamma_{n+1} (I + |C||A0|); then rounded to r.
         rc64 = eye - c64 @ a0_w64
         rc_r = torch.from_numpy(rc64).to(r)
-        rc_err = (_gamma(n + 1, _U64) * np.linalg.norm(eye + np.abs(c64) @ np.abs(a0_w64))
-                  + np.linalg.norm(rc_r.double().numpy() - rc64) + 2 * _U64 * np.linalg.norm(rc64)) * (1 + 1e-6)
+        rc_err = (
+            _gamma(n + 1, _U64) * np.linalg.norm(eye + np.abs(c64) @ np.abs(a0_w64))
+            + np.linalg.norm(rc_r.double().numpy() - rc64)
+            + 2 * _U64 * np.linalg.norm(rc64)
+        ) * (1 + 1e-6)
         ac = np.abs(c64)
         # || |C| |E| ||_2 with |E_ij| <= m: <= || |C| ||_2 n m, and <= m || |C| 1 1^T ||_2 = m sqrt(n) || |C| 1 ||_2.
         abs_c2 = min(np.linalg.norm(ac), math.sqrt(ac.sum(0).max() * ac.sum(1).max()))
@@ -210,16 +219,33 @@ class _Plan:
         delta_c = 0.0 if holds else u_w
         gam_n = _gamma(n, u_w)
         return cls(
-            n=n, w=w, r=r, radius=radius,
+            n=n,
+            w=w,
+            r=r,
+            radius=radius,
             # The box's edges are not representable in w: accept the rounding of A0 +- c to w.
             slack=float(np.abs(a0_w64 - a0).max()) + 2 * u_w * (float(np.abs(a0).max()) + radius),
-            a0_w=a0_w.to(device), a0_r=a0_w.to(r).to(device), c_r=c_r.to(device), c_w=c_r.to(w).to(device),
-            rc_r=rc_r.to(device), rc_err=float(rc_err), s0_err=float(s0_err),
+            a0_w=a0_w.to(device),
+            a0_r=a0_w.to(r).to(device),
+            c_r=c_r.to(device),
+            c_w=c_r.to(w).to(device),
+            rc_r=rc_r.to(device),
+            rc_err=float(rc_err),
+            s0_err=float(s0_err),
             rc_norm=float(np.linalg.norm(rc_r.double().numpy())) * (1 + 1e-6),
-            s0_per_e=float((gam_r + eps_e) * (1 + eps_e) * k_ce), r_holds_w=r_holds_w,
-            cast_s=0.0 if holds else u_w, delta_c=delta_c, u_w=u_w, gam_n=gam_n, gam_n1=_gamma(n + 1, u_w),
-            gam_n2=_gamma(n + 2, u_w), gam_n3=_gamma(n + 3, u_w), gam_p=gam_n * (1 + delta_c) + delta_c,
-            tiny_w=n * n * torch.finfo(w).tiny, tiny_p=n * n * torch.finfo(w).tiny / float(np.linalg.norm(c64)))
+            s0_per_e=float((gam_r + eps_e) * (1 + eps_e) * k_ce),
+            r_holds_w=r_holds_w,
+            cast_s=0.0 if holds else u_w,
+            delta_c=delta_c,
+            u_w=u_w,
+            gam_n=gam_n,
+            gam_n1=_gamma(n + 1, u_w),
+            gam_n2=_gamma(n + 2, u_w),
+            gam_n3=_gamma(n + 3, u_w),
+            gam_p=gam_n * (1 + delta_c) + delta_c,
+            tiny_w=n * n * torch.finfo(w).tiny,
+            tiny_p=n * n * torch.finfo(w).tiny / float(np.linalg.norm(c64)),
+        )
 
     def fuse(self, tol: float) -> bool:
         """Whether tol is loose enough for the fused forms (see FUSE_BELOW_TOL)."""
@@ -232,8 +258,9 @@ class _Plan:
             # Q = fl(I + D) moves the residual by ||Q - I - D||_2 <= u (1 + d)(1 + u); X = fl(Q C) adds gam_p |Q||C|.
             out = rho + ((self.u_w + self.gam_p) * (1 + d) * (1 + 2 * self.u_w) + self.tiny_p) * (1 + r0)
         else:
-            out = rho + ((self.delta_c + self.gam_p * d + self.tiny_p) * (1 + r0) * (1 + self.u_w)
-                         + self.u_w * (1 + rho))
+            out = rho + (
+                (self.delta_c + self.gam_p * d + self.tiny_p) * (1 + r0) * (1 + self.u_w) + self.u_w * (1 + rho)
+            )
         out = out * _SAFE
         out[~(rho < 1)] = math.inf
         return out
@@ -458,8 +485,7 @@ def _lane(p: _Plan, t, x, bound, steps, *, tol: float, chunk: int, buf: _Buffers
     u = p.u_w
     q = (1 + u) * (1 + s0n)
     f_m = p.gam_n1 * q * (1 + s1n) + p.tiny_w
-    rho = (s1n * s1n + (1 + s1n) * h0 + (1 + s1n) * (1 + s0n) * g0
-           + ((1 + s1n) * u * (1 + s0n) + f_m) * (1 + r0))
+    rho = s1n * s1n + (1 + s1n) * h0 + (1 + s1n) * (1 + s0n) * g0 + ((1 + s1n) * u * (1 + s0n) + f_m) * (1 + r0)
     out = (rho + (p.gam_p * (q * (1 + s1n) + f_m) + p.tiny_p) * (1 + r0)) * _SAFE
     # Routing only (the general path bounds what it returns itself): might taylor1 alone certify it?
     taylor1 = p.final(s1n + (1 + s0n) * g0 + h0, s0n, r0, True) <= tol
@@ -505,7 +531,7 @@ def _fast_batch(p: _Plan, t, x, bound, steps, outside, *, tol, init, max_steps, 
     """The fast path over t (B, n, n) in w, chunk by chunk (the taylor1 lane first when lane and it applies).
     Returns the mask (B,) of the certified; writes their answers, and marks outside those failing the box test."""
     bsz, n = t.shape[0], p.n
-    chunk = max(1, CHUNK_ENTRIES // n ** 2)
+    chunk = max(1, CHUNK_ENTRIES // n**2)
     good = torch.zeros(bsz, dtype=torch.bool, device=t.device)
     kw = dict(tol=tol, init=init, max_steps=max_steps, buf=buf)
     if lane and init == "taylor1" and max_steps >= 1 and p.r == p.w and p.fuse(tol):
@@ -513,7 +539,7 @@ def _fast_batch(p: _Plan, t, x, bound, steps, outside, *, tol, init, max_steps, 
         good.fill_(True)
         good[redo] = False
         for lo in range(0, redo.numel(), chunk):  # the general path for the rest, gathered
-            pos = redo[lo:lo + chunk]
+            pos = redo[lo : lo + chunk]
             xs, bs, ks = x[pos], bound[pos], steps[pos]
             g, inside = _chunk(p, t[pos], xs, bs, ks, **kw)
             x[pos], bound[pos], steps[pos], good[pos], outside[pos] = xs, bs, ks, g, ~inside
@@ -636,7 +662,7 @@ def _unit_costs(n: int, w: torch.dtype, device) -> dict:
     if key not in _UNIT_COSTS and (stored := remembered_timing("unit", key)) is not None:
         _UNIT_COSTS[key] = stored
     if key not in _UNIT_COSTS:
-        count = max(256, min(4096, CHUNK_ENTRIES // n ** 2))
+        count = max(256, min(4096, CHUNK_ENTRIES // n**2))
         a = torch.randn((count, n, n), generator=torch.Generator().manual_seed(0), dtype=w).to(device)
         out = torch.empty_like(a)
 
@@ -649,8 +675,10 @@ def _unit_costs(n: int, w: torch.dtype, device) -> dict:
             return min(runs[1:]) / count
 
         with torch.no_grad():
-            _UNIT_COSTS[key] = {"product": best(lambda: torch.bmm(a, a, out=out)),
-                                "pass": best(lambda: torch.add(a, a, out=out))}
+            _UNIT_COSTS[key] = {
+                "product": best(lambda: torch.bmm(a, a, out=out)),
+                "pass": best(lambda: torch.add(a, a, out=out)),
+            }
         remember_timing("unit", key, _UNIT_COSTS[key])
     return _UNIT_COSTS[key]
 
@@ -661,10 +689,18 @@ def _fast_cost(k: int, unit: dict, *, converted: bool, geo: _Geometry) -> float:
     last square, plus the answer), and about 5 + 3k elementwise passes; conversions, equilibration and several
     centres add passes."""
     products = 2 if k < 0 else (3 if k == 0 else 2 + 2 * k)
-    passes = 5 + 3 * max(k, 0) + (2 if converted else 0) + (4 if geo.scale is not None else 0) \
+    passes = (
+        5
+        + 3 * max(k, 0)
+        + (2 if converted else 0)
+        + (4 if geo.scale is not None else 0)
         + (3 if len(geo.centers) > 1 else 0)
-    return products * unit["product"] + passes * unit["pass"] + (len(geo.centers) / geo.centers.shape[-1] ** 2) * \
-        unit["product"]
+    )
+    return (
+        products * unit["product"]
+        + passes * unit["pass"]
+        + (len(geo.centers) / geo.centers.shape[-1] ** 2) * unit["product"]
+    )
 
 
 def _steps_worth_trying(c_exact: float, unit: dict, *, converted: bool, geo: _Geometry) -> int:
@@ -680,8 +716,21 @@ VERIFY_ABOVE = 0.4  # a fast choice estimated at this share of the exact path's 
 _DECISIONS: dict = {}
 
 
-def _probe(t, geo: _Geometry, x, bound, steps, flags, good, *, k_run: int, unit: dict, c_exact: float,
-           converted: bool, kw: dict) -> dict:
+def _probe(
+    t,
+    geo: _Geometry,
+    x,
+    bound,
+    steps,
+    flags,
+    good,
+    *,
+    k_run: int,
+    unit: dict,
+    c_exact: float,
+    converted: bool,
+    kw: dict,
+) -> dict:
     """Run the fast path on one matrix in PROBE_SHARE of t (at least PROBE_MIN), at most k_run steps, writing their
     answers; return the decision: {"max_steps" (None: exact), "lane", "why", "probe", "calls"}."""
     bsz = t.shape[0]
@@ -690,18 +739,26 @@ def _probe(t, geo: _Geometry, x, bound, steps, flags, good, *, k_run: int, unit:
     xs, bs, ks, os = x[probe], bound[probe], steps[probe], flags["outside"][probe]
     g = _fast_region(t[probe], geo, xs, bs, ks, os, max_steps=k_run, lane=False, **kw)
     x[probe], bound[probe], steps[probe], flags["outside"][probe], good[probe] = xs, bs, ks, os, g
-    counts = np.bincount(ks[g].cpu().numpy(), minlength=k_run + 1)[:k_run + 1]
+    counts = np.bincount(ks[g].cpu().numpy(), minlength=k_run + 1)[: k_run + 1]
     k_best, ratio = _decide(counts, int((~g).sum()), c_exact, unit, converted=converted, geo=geo)
     share = float(g.float().mean())
-    info = {"matrices": int(probe.numel()), "certified": int(g.sum()),
-            "steps": {str(k): int(c) for k, c in enumerate(counts) if c}, "estimated_time_vs_exact": ratio}
+    info = {
+        "matrices": int(probe.numel()),
+        "certified": int(g.sum()),
+        "steps": {str(k): int(c) for k, c in enumerate(counts) if c},
+        "estimated_time_vs_exact": ratio,
+    }
     if k_best is None:
-        why = (f"a probe of {probe.numel()} matrices certified {share:.0%} within {k_run} Newton-Schulz steps (more "
-               f"cost more than the exact path here); no step count is estimated to beat the exact path")
+        why = (
+            f"a probe of {probe.numel()} matrices certified {share:.0%} within {k_run} Newton-Schulz steps (more "
+            f"cost more than the exact path here); no step count is estimated to beat the exact path"
+        )
         return {"max_steps": None, "lane": False, "why": why, "probe": info, "calls": 1}
     lane = bool(counts.sum() > 0 and counts[min(1, len(counts) - 1)] >= 0.9 * probe.numel())
-    why = (f"a probe of {probe.numel()} matrices certified {share:.0%} within {k_best} steps; estimated {ratio:.2f}x "
-           f"the exact path's time")
+    why = (
+        f"a probe of {probe.numel()} matrices certified {share:.0%} within {k_best} steps; estimated {ratio:.2f}x "
+        f"the exact path's time"
+    )
     return {"max_steps": k_best, "lane": lane, "why": why, "probe": info, "calls": 1}
 
 
@@ -710,7 +767,7 @@ def _decide(counts: np.ndarray, failed: int, c_exact: float, unit: dict, *, conv
     total = counts.sum() + failed
     best_k, best = None, c_exact
     for k_max in range(len(counts)):
-        done = counts[:k_max + 1]
+        done = counts[: k_max + 1]
         cost = sum(c * _fast_cost(k, unit, converted=converted, geo=geo) for k, c in enumerate(done))
         rest = total - done.sum()
         cost = (cost + rest * (_fast_cost(-1, unit, converted=converted, geo=geo) + c_exact)) / total
@@ -726,8 +783,11 @@ def _residual_dtype(geo: _Geometry, region: Region, w: torch.dtype, tol: float, 
     if w == torch.float64:
         return w
     tol_b = tol if geo.scale is None else tol / (2 * geo.growth)
-    radius = region.radius if geo.scale is None else (region.inner.radius if isinstance(region, Equilibrated)
-                                                      else region.radius)
+    radius = (
+        region.radius
+        if geo.scale is None
+        else (region.inner.radius if isinstance(region, Equilibrated) else region.radius)
+    )
     p = _plan(geo.centers[0], geo.radii[0], w, w, device)
     floor = p.s0_err + p.s0_per_e * min(radius, 1 / max(p.s0_per_e, 1e-300))
     return w if floor < tol_b / 16 else torch.float64
@@ -764,15 +824,26 @@ def _as_region(region, init) -> Region:
     if region is None:
         if isinstance(init, Network):
             return init.box
-        raise InputError("region: expected a preset name (e.g. '16x16'), a region file, or a Region; it may be left "
-                         "out only when init is a network")
+        raise InputError(
+            "region: expected a preset name (e.g. '16x16'), a region file, or a Region; it may be left "
+            "out only when init is a network"
+        )
     if isinstance(region, Network):
         return region.box
     return load_region(region)
 
 
-def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto", init="taylor1",
-                      max_steps: int | None = None, residual_dtype=None, spd: bool | None = None) -> CertifiedInverse:
+def certified_inverse(
+    a,
+    *,
+    region=None,
+    tol: float = 1e-4,
+    method: str = "auto",
+    init="taylor1",
+    max_steps: int | None = None,
+    residual_dtype=None,
+    spd: bool | None = None,
+) -> CertifiedInverse:
     """Inverses of the matrices a (..., n, n) of a region, each with a rigorous relative error bound.
 
     a: NumPy array or torch tensor (any device); float32 stays float32, float64 stays float64, integers become float64.
@@ -790,7 +861,8 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
     spd: the matrices are symmetric positive definite, so the exact path may use Cholesky (None: when the region
         holds symmetric matrices only); a wrong declaration costs time, never correctness (a posteriori bounds catch
         it and LU redoes those matrices).
-    Matrices not certified go to the fastest exact path measured on this machine (see neuralinv.linalg.exact), with a bound.
+    Matrices not certified go to the fastest exact path measured on this machine (see
+    neuralinv.linalg.exact), with a bound.
     Returns a CertifiedInverse (see its docstring); its route says what was chosen and why.
     """
     if not (isinstance(tol, (int, float)) and math.isfinite(tol) and 0 < tol < 1):
@@ -822,12 +894,15 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
     buf = _buffers(reg.n, dev)
     with torch.no_grad(), _ieee_matmul():
         exact_choice = exact.calibrate(reg.n, w, dev, spd=spd)
-        route.update(exact_path=f"{exact_choice['method']} ({exact_choice['dtype']})",
-                     exact_per_matrix_s=exact_choice["per_matrix_s"])
+        route.update(
+            exact_path=f"{exact_choice['method']} ({exact_choice['dtype']})",
+            exact_per_matrix_s=exact_choice["per_matrix_s"],
+        )
         singular = _singular_centre(geo, w)
         if singular and method == "fast":
-            raise InputError(f"region: {singular}; the fast path expands around the centre's inverse (use method "
-                             f"auto or exact)")
+            raise InputError(
+                f"region: {singular}; the fast path expands around the centre's inverse (use method auto or exact)"
+            )
         if method != "exact" and bsz and not singular:
             r = _as_dtype(residual_dtype, w) if residual_dtype is not None else _residual_dtype(geo, reg, w, tol, dev)
             route["residual_dtype"] = str(r).removeprefix("torch.")
@@ -837,24 +912,54 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
             k_run = max_steps if max_steps is not None else (3 if method == "fast" else AUTO_MAX_STEPS)
             lane = True
             unit = _unit_costs(reg.n, w, dev) if method == "auto" else None
-            k_cap = _steps_worth_trying(exact_choice["per_matrix_s"], unit, converted=r != w, geo=geo) \
-                if method == "auto" else k_run
+            k_cap = (
+                _steps_worth_trying(exact_choice["per_matrix_s"], unit, converted=r != w, geo=geo)
+                if method == "auto"
+                else k_run
+            )
             if method == "auto" and k_cap < 0:
                 route["chosen"] = "exact"
-                route["why"] = ("on this machine the exact path beats even a Taylor guess without Newton-Schulz steps "
-                                f"(estimated {_fast_cost(0, unit, converted=r != w, geo=geo) / exact_choice['per_matrix_s']:.2f}x its "
-                                "time per matrix)")
+                route["why"] = (
+                    "on this machine the exact path beats even a Taylor guess without Newton-Schulz steps "
+                    f"(estimated {_fast_cost(0, unit, converted=r != w, geo=geo) / exact_choice['per_matrix_s']:.2f}x "
+                    "its "
+                    "time per matrix)"
+                )
                 todo = torch.zeros(0, dtype=torch.long, device=dev)
                 k_run = 0
             elif method == "auto" and bsz >= 2 * PROBE_MIN:
                 k_run = min(k_run, k_cap)
-                key = None if isinstance(init, Network) else (
-                    geo.centers.tobytes(), geo.radii, None if geo.scale is None else geo.scale.tobytes(), w, r,
-                    float(tol), str(dev), init, k_run)
+                key = (
+                    None
+                    if isinstance(init, Network)
+                    else (
+                        geo.centers.tobytes(),
+                        geo.radii,
+                        None if geo.scale is None else geo.scale.tobytes(),
+                        w,
+                        r,
+                        float(tol),
+                        str(dev),
+                        init,
+                        k_run,
+                    )
+                )
                 decision = _DECISIONS.get(key)
                 if decision is None or decision["calls"] >= REPROBE_EVERY:
-                    decision = _probe(t, geo, x, bound, steps, flags, good, k_run=k_run, unit=unit, c_exact=exact_choice[
-                        "per_matrix_s"], converted=r != w, kw=kw)
+                    decision = _probe(
+                        t,
+                        geo,
+                        x,
+                        bound,
+                        steps,
+                        flags,
+                        good,
+                        k_run=k_run,
+                        unit=unit,
+                        c_exact=exact_choice["per_matrix_s"],
+                        converted=r != w,
+                        kw=kw,
+                    )
                     if key is not None:
                         _DECISIONS[key] = decision
                         while len(_DECISIONS) > 64:
@@ -875,37 +980,50 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
             else:
                 k_run = min(k_run, k_cap)
                 route["chosen"] = "fast"
-                route["why"] = ("method fast" if method == "fast" else
-                                f"a batch of {bsz} is too small to probe: the fast path where it certifies, at most "
-                                f"{k_run} steps (more would cost more than the exact path)")
+                route["why"] = (
+                    "method fast"
+                    if method == "fast"
+                    else f"a batch of {bsz} is too small to probe: the fast path where it certifies, at most "
+                    f"{k_run} steps (more would cost more than the exact path)"
+                )
             route["max_steps"] = k_run
             # Only a close call is timed: a cold process (fresh buffers, first kernel calls) makes the first timed
             # eighth look slower than it is, which must not overturn a clear estimate.
-            verify = method == "auto" and decision is not None and not decision.get("verified") and \
-                decision["max_steps"] is not None and bsz >= 4 * PROBE_MIN and \
-                decision["probe"]["estimated_time_vs_exact"] >= VERIFY_ABOVE
+            verify = (
+                method == "auto"
+                and decision is not None
+                and not decision.get("verified")
+                and decision["max_steps"] is not None
+                and bsz >= 4 * PROBE_MIN
+                and decision["probe"]["estimated_time_vs_exact"] >= VERIFY_ABOVE
+            )
             if verify:
                 # The cost model chose the fast path; time it on the first eighth of the batch (answers kept) against
                 # the exact path's measured cost, and keep going only if it really is faster here.
                 m = bsz // 8
                 t0 = time.perf_counter()
-                g = _fast_region(t[:m], geo, x[:m], bound[:m], steps[:m], flags["outside"][:m], max_steps=k_run,
-                                 lane=lane, **kw)
+                g = _fast_region(
+                    t[:m], geo, x[:m], bound[:m], steps[:m], flags["outside"][:m], max_steps=k_run, lane=lane, **kw
+                )
                 per = (time.perf_counter() - t0) / m + float((~g).float().mean()) * exact_choice["per_matrix_s"]
                 good[:m] = g
                 decision.update(verified=True, measured_fast_per_matrix_s=per)
                 route["measured_fast_vs_exact"] = per / exact_choice["per_matrix_s"]
                 if per >= exact_choice["per_matrix_s"]:
                     decision["max_steps"] = None
-                    decision["why"] += (f"; but measured on {m} matrices the fast path took "
-                                        f"{per / exact_choice['per_matrix_s']:.2f}x the exact path's time")
+                    decision["why"] += (
+                        f"; but measured on {m} matrices the fast path took "
+                        f"{per / exact_choice['per_matrix_s']:.2f}x the exact path's time"
+                    )
                     route["chosen"], route["why"] = "exact", decision["why"]
                 else:
-                    decision["why"] += (f"; measured on {m} matrices: "
-                                        f"{per / exact_choice['per_matrix_s']:.2f}x the exact path's time")
+                    decision["why"] += (
+                        f"; measured on {m} matrices: {per / exact_choice['per_matrix_s']:.2f}x the exact path's time"
+                    )
                     route["why"] = decision["why"]
-                    good[m:] = _fast_region(t[m:], geo, x[m:], bound[m:], steps[m:], flags["outside"][m:],
-                                            max_steps=k_run, lane=lane, **kw)
+                    good[m:] = _fast_region(
+                        t[m:], geo, x[m:], bound[m:], steps[m:], flags["outside"][m:], max_steps=k_run, lane=lane, **kw
+                    )
             elif todo is None:
                 good |= _fast_region(t, geo, x, bound, steps, flags["outside"], max_steps=k_run, lane=lane, **kw)
             elif todo.numel():
@@ -915,8 +1033,18 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
         else:
             route["chosen"] = "exact"
             route["why"] = "method exact" if method == "exact" else singular or "empty batch"
-        x, bound = _exact_rest(t, x, bound, steps, flags, good, spd=spd, choice=exact_choice,
-                               tol=tol, float32_residual=_float32_residual_suffices(geo, w, tol))
+        x, bound = _exact_rest(
+            t,
+            x,
+            bound,
+            steps,
+            flags,
+            good,
+            spd=spd,
+            choice=exact_choice,
+            tol=tol,
+            float32_residual=_float32_residual_suffices(geo, w, tol),
+        )
     route["exact_alone_s_estimate"] = exact_choice["per_matrix_s"] * bsz
     fallback, singular, nonfinite, outside = (flags[k] for k in _FLAGS)
     message = _message(bsz, tol, fallback, singular, nonfinite, outside, bound)
@@ -926,13 +1054,20 @@ def certified_inverse(a, *, region=None, tol: float = 1e-4, method: str = "auto"
         return v.cpu().numpy() if was_numpy else v
 
     return CertifiedInverse(
-        inverse=back(x, batch + (reg.n, reg.n)), bound=back(bound, batch), steps=back(steps, batch),
-        fallback=back(fallback, batch), singular=back(singular, batch), nonfinite=back(nonfinite, batch),
-        outside=back(outside, batch), tol=float(tol), message=message, route=route)
+        inverse=back(x, batch + (reg.n, reg.n)),
+        bound=back(bound, batch),
+        steps=back(steps, batch),
+        fallback=back(fallback, batch),
+        singular=back(singular, batch),
+        nonfinite=back(nonfinite, batch),
+        outside=back(outside, batch),
+        tol=float(tol),
+        message=message,
+        route=route,
+    )
 
 
-def _exact_rest(t, x, bound, steps, flags: dict, good, *, spd: bool, choice: dict, tol: float,
-                float32_residual: bool):
+def _exact_rest(t, x, bound, steps, flags: dict, good, *, spd: bool, choice: dict, tol: float, float32_residual: bool):
     """The exact path for every matrix not certified (good False); NaN/Inf are not inverted. Returns (x, bound): the
     destinations, or for a batch that goes exact whole, the exact path's own tensors (no copies, no gathers).
     float32_residual: try a float32 residual first for the bounds, redoing in float64 those above tol (see
@@ -941,8 +1076,9 @@ def _exact_rest(t, x, bound, steps, flags: dict, good, *, spd: bool, choice: dic
     dtype = torch.float64 if choice["dtype"] == "float64" else torch.float32
     if not bool(good.any()):
         # NaN/Inf need no pass of their own: their inverse has a non-finite bound, so they come back singular.
-        xe, be, se = exact.exact_inverse(t, method=choice["method"], dtype=dtype, out_dtype=t.dtype, tol=tol,
-                                         float32_residual=float32_residual)
+        xe, be, se = exact.exact_inverse(
+            t, method=choice["method"], dtype=dtype, out_dtype=t.dtype, tol=tol, float32_residual=float32_residual
+        )
         flags["fallback"].fill_(True)
         flags["singular"].copy_(se)
         if bool(se.any()):
@@ -961,8 +1097,9 @@ def _exact_rest(t, x, bound, steps, flags: dict, good, *, spd: bool, choice: dic
     se = torch.zeros(pos.numel(), dtype=torch.bool, device=t.device)
     if bool(fin.any()):
         part = sub if bool(fin.all()) else sub[fin]
-        xf, bf, sf = exact.exact_inverse(part, method=choice["method"], dtype=dtype, out_dtype=t.dtype, tol=tol,
-                                         float32_residual=float32_residual)
+        xf, bf, sf = exact.exact_inverse(
+            part, method=choice["method"], dtype=dtype, out_dtype=t.dtype, tol=tol, float32_residual=float32_residual
+        )
         if bool(fin.all()):
             xe, be, se = xf, bf, sf
         else:
@@ -1040,8 +1177,11 @@ def _message(count, tol, fallback, singular, nonfinite, outside, bound) -> str:
     over = int((torch.isfinite(bound) & ~(bound <= tol)).sum())
     text = f"{count - nf} of {count} matrices certified by Newton-Schulz (bound <= {tol:g})"
     if nf:
-        why = [f"{k} {w}" for k, w in [(no, "outside the region"), (unc, "not certified by Newton-Schulz"),
-                                       (nn, "with NaN/Inf")] if k]
+        why = [
+            f"{k} {w}"
+            for k, w in [(no, "outside the region"), (unc, "not certified by Newton-Schulz"), (nn, "with NaN/Inf")]
+            if k
+        ]
         text += f"; {nf} on the exact path ({', '.join(why)})"
     if ns + nn:
         text += f"; {ns + nn} not inverted (NaN: {ns} singular, {nn} with NaN/Inf)"
@@ -1054,9 +1194,20 @@ def _message(count, tol, fallback, singular, nonfinite, outside, bound) -> str:
 # Benchmark
 
 
-def benchmark_certified(count: int = 10_000, tol: float = 1e-4, *, residual_dtype=torch.float32, init="taylor1",
-                        device: str = "cpu", repeats: int = 7, warmup: int = 2, seed: int = 0,
-                        dataset: str = "16x16", threads: int | None = None, method: str = "auto") -> dict:
+def benchmark_certified(
+    count: int = 10_000,
+    tol: float = 1e-4,
+    *,
+    residual_dtype=torch.float32,
+    init="taylor1",
+    device: str = "cpu",
+    repeats: int = 7,
+    warmup: int = 2,
+    seed: int = 0,
+    dataset: str = "16x16",
+    threads: int | None = None,
+    method: str = "auto",
+) -> dict:
     """Throughput of certified_inverse against torch.linalg.inv on count float32 matrices of a preset box.
 
     The answers are checked first: every bound <= tol (fallbacks counted) and every error <= its bound, the error
@@ -1068,8 +1219,18 @@ def benchmark_certified(count: int = 10_000, tol: float = 1e-4, *, residual_dtyp
         old = torch.get_num_threads()
         torch.set_num_threads(threads)
         try:
-            return benchmark_certified(count, tol, residual_dtype=residual_dtype, init=init, device=device,
-                                       repeats=repeats, warmup=warmup, seed=seed, dataset=dataset, method=method)
+            return benchmark_certified(
+                count,
+                tol,
+                residual_dtype=residual_dtype,
+                init=init,
+                device=device,
+                repeats=repeats,
+                warmup=warmup,
+                seed=seed,
+                dataset=dataset,
+                method=method,
+            )
         finally:
             torch.set_num_threads(old)
     box = get_dataset(dataset).region
@@ -1091,8 +1252,9 @@ def benchmark_certified(count: int = 10_000, tol: float = 1e-4, *, residual_dtyp
         sync()
         return time.perf_counter() - t0
 
-    run_cert = lambda: certified_inverse(a, region=box, tol=tol, init=init, residual_dtype=residual_dtype,  # noqa
-                                         method=method)
+    def run_cert():
+        return certified_inverse(a, region=box, tol=tol, init=init, residual_dtype=residual_dtype, method=method)
+
     run_inv = lambda: torch.linalg.inv(a)  # noqa: E731
     for _ in range(warmup):
         run_cert(), run_inv()
@@ -1104,17 +1266,37 @@ def benchmark_certified(count: int = 10_000, tol: float = 1e-4, *, residual_dtyp
     q = torch.quantile(b[torch.isfinite(b)].cpu(), torch.tensor([0.0, 0.5, 0.99, 1.0], dtype=torch.float64)).tolist()
     steps = torch.bincount(res.steps.cpu()).tolist()
     return {
-        "dataset": dataset, "n": box.n, "count": count, "input_dtype": "float32", "tol": tol, "init": str(init),
-        "method": method, "route": res.route,
+        "dataset": dataset,
+        "n": box.n,
+        "count": count,
+        "input_dtype": "float32",
+        "tol": tol,
+        "init": str(init),
+        "method": method,
+        "route": res.route,
         "residual_dtype": str(_as_dtype(residual_dtype, torch.float32)).removeprefix("torch."),
-        "device": str(dev), "threads": torch.get_num_threads(), "repeats": repeats, "warmup": warmup, "seed": seed,
-        "certified_s_median": med_c, "inv_s_median": med_i, "certified_s_all": t_cert, "inv_s_all": t_inv,
-        "certified_per_s": count / med_c, "inv_per_s": count / med_i, "throughput_ratio": med_i / med_c,
-        "fallbacks": int(res.fallback.sum()), "steps_histogram": {str(k): v for k, v in enumerate(steps) if v},
+        "device": str(dev),
+        "threads": torch.get_num_threads(),
+        "repeats": repeats,
+        "warmup": warmup,
+        "seed": seed,
+        "certified_s_median": med_c,
+        "inv_s_median": med_i,
+        "certified_s_all": t_cert,
+        "inv_s_all": t_inv,
+        "certified_per_s": count / med_c,
+        "inv_per_s": count / med_i,
+        "throughput_ratio": med_i / med_c,
+        "fallbacks": int(res.fallback.sum()),
+        "steps_histogram": {str(k): v for k, v in enumerate(steps) if v},
         "bound_quantiles": dict(zip(["min", "median", "p99", "max"], q)),
-        "all_bounds_within_tol": bool((b <= tol).all()), "max_error": float(err.max()),
-        "max_error_over_bound": float((err / b).max()), "all_errors_within_bound": bool((err <= b).all()),
-        "torch": torch.__version__, "machine": platform.machine(), "processor": platform.processor() or None,
+        "all_bounds_within_tol": bool((b <= tol).all()),
+        "max_error": float(err.max()),
+        "max_error_over_bound": float((err / b).max()),
+        "all_errors_within_bound": bool((err <= b).all()),
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "processor": platform.processor() or None,
     }
 
 
@@ -1131,8 +1313,7 @@ def assess(region, a, *, tol: float = 1e-4, repeats: int = 5, sample: int = 2000
     sub = np.ascontiguousarray(sub)
     # A region around a singular centre has no fast path: everything is measured on the exact one, and said so.
     no_fast = _singular_centre(_Geometry.of(reg), torch.float64 if sub.dtype == np.float64 else torch.float32)
-    fast = certified_inverse(sub, region=reg, tol=tol, method="exact" if no_fast else "fast",
-                             max_steps=AUTO_MAX_STEPS)
+    fast = certified_inverse(sub, region=reg, tol=tol, method="exact" if no_fast else "fast", max_steps=AUTO_MAX_STEPS)
     ok = ~fast.fallback
     ref = torch.linalg.inv_ex(torch.from_numpy(sub.astype(np.float64)))[0].numpy()  # singular ones: bound inf
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -1159,12 +1340,19 @@ def assess(region, a, *, tol: float = 1e-4, repeats: int = 5, sample: int = 2000
     except np.linalg.LinAlgError:  # numpy refuses a batch holding a singular matrix: not a baseline here
         t_numpy = None
     return {
-        "matrices": int(len(sub)), "tol": tol, "fast_certified": int(ok.sum()), "fast_share": float(ok.mean()),
+        "matrices": int(len(sub)),
+        "tol": tol,
+        "fast_certified": int(ok.sum()),
+        "fast_share": float(ok.mean()),
         "fast_unavailable": no_fast or None,
         "steps": {str(k): int(v) for k, v in enumerate(np.bincount(fast.steps[ok])) if v} if ok.any() else {},
-        "violations": int((np.isfinite(fast.bound) & (err > fast.bound)).sum()), "auto_route": auto.route,
-        "auto_fast_share": float((~auto.fallback).mean()), "auto_s": t_auto, "torch_inv_s": t_torch,
-        "numpy_inv_s": t_numpy, "time_vs_best_exact": t_auto / min(x for x in (t_torch, t_numpy) if x is not None),
-        "threads": torch.get_num_threads(), "processor": cpu_name(),
+        "violations": int((np.isfinite(fast.bound) & (err > fast.bound)).sum()),
+        "auto_route": auto.route,
+        "auto_fast_share": float((~auto.fallback).mean()),
+        "auto_s": t_auto,
+        "torch_inv_s": t_torch,
+        "numpy_inv_s": t_numpy,
+        "time_vs_best_exact": t_auto / min(x for x in (t_torch, t_numpy) if x is not None),
+        "threads": torch.get_num_threads(),
+        "processor": cpu_name(),
     }
-

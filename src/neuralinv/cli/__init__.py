@@ -10,16 +10,30 @@ import sys
 from neuralinv.common.errors import InputError
 
 # Subcommand modules under neuralinv.cli, in the order --help lists them.
-COMMANDS = ["presets", "region", "train", "evaluate", "reproduce", "construct", "import_weights", "analyze",
-            "limits", "bench", "invert", "sweep"]
+COMMANDS = [
+    "presets",
+    "region",
+    "train",
+    "evaluate",
+    "reproduce",
+    "construct",
+    "import_weights",
+    "analyze",
+    "limits",
+    "bench",
+    "invert",
+    "sweep",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neuralinv",
         description="Neural approximation of the matrix inverse: reproduce the paper (Ji, Wu, Xi, arXiv 2506.00642), "
-                    "look inside trained ReLU nets, and compute fast inverses with error bounds.")
+        "look inside trained ReLU nets, and compute fast inverses with error bounds.",
+    )
     from neuralinv import __version__
+
     parser.add_argument("--version", action="version", version=f"neuralinv {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:

@@ -5,41 +5,58 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
-from neuralinv.experiments import analysis
-from neuralinv.nets import checkpoint
 from neuralinv.cli.limits import parse_region
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.common.errors import InputError
 from neuralinv.common.files import write_json
+from neuralinv.experiments import analysis
+from neuralinv.nets import checkpoint
 from neuralinv.regions.shapes import Box
+from neuralinv.reporting.formats import share
 
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "analyze", help="activation patterns, affine maps and LP bounds of a ReLU network",
+        "analyze",
+        help="activation patterns, affine maps and LP bounds of a ReLU network",
         description="Sample matrices uniformly from the checkpoint's box and group them by activation pattern. For "
-                    "each of the largest patterns: its share, the affine map A -> A^-1 the network computes there "
-                    "(in the user's units, as a function of A - A0), the largest coefficient gap to the linear "
-                    "approximation A0^-1 - A0^-1 (A - A0) A0^-1, and per output entry the largest |network - linear "
-                    "approximation| over the pattern's whole polytope (box intersected with its half-spaces), by "
-                    "linear programming with SciPy's HiGHS. Works on any ReLU MLP checkpoint (see `neuralinv import`). "
-                    "With --region the samples come from that region instead (a preset or a region file of any "
-                    "shape, of the checkpoint's size) and A0 is its centre; for a region other than a box the LP runs "
-                    "over its bounding box, so the bounds are valid but possibly loose (the output says so).")
+        "each of the largest patterns: its share, the affine map A -> A^-1 the network computes there "
+        "(in the user's units, as a function of A - A0), the largest coefficient gap to the linear "
+        "approximation A0^-1 - A0^-1 (A - A0) A0^-1, and per output entry the largest |network - linear "
+        "approximation| over the pattern's whole polytope (box intersected with its half-spaces), by "
+        "linear programming with SciPy's HiGHS. Works on any ReLU MLP checkpoint (see `neuralinv import`). "
+        "With --region the samples come from that region instead (a preset or a region file of any "
+        "shape, of the checkpoint's size) and A0 is its centre; for a region other than a box the LP runs "
+        "over its bounding box, so the bounds are valid but possibly loose (the output says so).",
+    )
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="a .safetensors checkpoint")
-    p.add_argument("--region", metavar="NAME|FILE",
-                   help="analyse over this region instead of the checkpoint's own: a preset name, a region file "
-                        "(any shape) or a region's JSON as text (default: the checkpoint's region)")
-    p.add_argument("--samples", type=int, default=analysis.DEFAULT_SAMPLES, metavar="N",
-                   help=f"matrices to sample (default {analysis.DEFAULT_SAMPLES})")
+    p.add_argument(
+        "--region",
+        metavar="NAME|FILE",
+        help="analyse over this region instead of the checkpoint's own: a preset name, a region file "
+        "(any shape) or a region's JSON as text (default: the checkpoint's region)",
+    )
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=analysis.DEFAULT_SAMPLES,
+        metavar="N",
+        help=f"matrices to sample (default {analysis.DEFAULT_SAMPLES})",
+    )
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
-    p.add_argument("--max-patterns", type=int, default=50, metavar="K",
-                   help="analyse (maps, LP bounds) the K largest patterns (default 50)")
+    p.add_argument(
+        "--max-patterns",
+        type=int,
+        default=50,
+        metavar="K",
+        help="analyse (maps, LP bounds) the K largest patterns (default 50)",
+    )
     p.add_argument("--top", type=int, default=20, metavar="T", help="patterns shown in tables (default 20)")
     p.add_argument("--no-lp", action="store_true", help="skip the linear programs (maps and gaps only)")
     p.add_argument("--json", action="store_true", help="print the full analysis as JSON")
-    p.add_argument("--out", metavar="DIR", help="also write DIR/analysis.json, DIR/analysis.md and a PNG of the patterns")
+    p.add_argument(
+        "--out", metavar="DIR", help="also write DIR/analysis.json, DIR/analysis.md and a PNG of the patterns"
+    )
     p.set_defaults(run=run)
 
 
@@ -52,10 +69,13 @@ def run(args) -> int:
     if args.region is not None:
         region = parse_region(args.region)
         if region.n != net.n:
-            raise InputError(f"--region: a {region.n}x{region.n} {region.shape} region, but the checkpoint is for "
-                             f"{net.n}x{net.n} matrices")
-    result = analysis.analyze(net, region=region, samples=args.samples, seed=args.seed,
-                              max_patterns=args.max_patterns, bound=not args.no_lp)
+            raise InputError(
+                f"--region: a {region.n}x{region.n} {region.shape} region, but the checkpoint is for "
+                f"{net.n}x{net.n} matrices"
+            )
+    result = analysis.analyze(
+        net, region=region, samples=args.samples, seed=args.seed, max_patterns=args.max_patterns, bound=not args.no_lp
+    )
     data = result.to_json()
     data["checkpoint"] = str(args.checkpoint)
     data["region_source"] = "the checkpoint's own region" if args.region is None else f"--region {args.region}"
@@ -72,20 +92,27 @@ def run(args) -> int:
         where = f"{n}x{n} box (c = {region.radius:g}, {result.scaling} scaling)"
     else:
         where = f"{region.describe()} ({result.scaling} scaling)"
-    print(f"{'-'.join(map(str, result.layer_sizes))} ReLU MLP, {where}"
-          f"{'' if args.region is None else ' from --region ' + args.region}: {result.samples} samples, "
-          f"{result.num_patterns} activation patterns, "
-          f"{result.distinct_maps} distinct affine map(s) among the {len(result.patterns)} largest; "
-          f"{result.wall_time_s:.1f} s")
+    print(
+        f"{'-'.join(map(str, result.layer_sizes))} ReLU MLP, {where}"
+        f"{'' if args.region is None else ' from --region ' + args.region}: {result.samples} samples, "
+        f"{result.num_patterns} activation patterns, "
+        f"{result.distinct_maps} distinct affine map(s) among the {len(result.patterns)} largest; "
+        f"{result.wall_time_s:.1f} s"
+    )
     if result.lp_note and not args.no_lp:
         print(f"note: {result.lp_note}")
     print_table(analysis.SUMMARY_HEADERS, analysis.summary_rows(result, args.top))
     if n * n <= 9 and result.patterns:
         print("\nLP bound of |net - Taylor-1| per output entry")
         names = [analysis.entry_name(n, m) for m in range(n * n)]
-        rows = [[p.rank, analysis.share_text(p.share),
-                 *(p.lp_bound.ravel().tolist() if p.lp_bound is not None else [p.status] * n * n)]
-                for p in result.patterns[:args.top]]
+        rows = [
+            [
+                p.rank,
+                share(p.share, decimals=2),
+                *(p.lp_bound.ravel().tolist() if p.lp_bound is not None else [p.status] * n * n),
+            ]
+            for p in result.patterns[: args.top]
+        ]
         print_table(["#", "share", *names], rows)
         print()
         print("\n".join(analysis.eq13_lines(result)[2:]).replace("```\n", "").replace("```", "").rstrip())

@@ -9,12 +9,14 @@ from neuralinv.paper.presets import DATASETS, get_dataset
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "construct", help="build the exact Eq. 11 network for a data set",
+        "construct",
+        help="build the exact Eq. 11 network for a data set",
         description="Write the paper's Eq. 11 construction as a checkpoint: a 2-layer ReLU net with 2 n^2 hidden "
-                    "units, y = ReLU(M x) - ReLU(-M x) with M = -kron(A0^-1, A0^-T), in the paper scaling "
-                    "x = vec(A - A0)/c, y = vec(A^-1 - A0^-1)/c. Its output equals the linear approximation "
-                    "A0^-1 - A0^-1 (A - A0) A0^-1 to float64 rounding. (The paper prints h+ + h-; the minus sign is "
-                    "the correct one.)")
+        "units, y = ReLU(M x) - ReLU(-M x) with M = -kron(A0^-1, A0^-T), in the paper scaling "
+        "x = vec(A - A0)/c, y = vec(A^-1 - A0^-1)/c. Its output equals the linear approximation "
+        "A0^-1 - A0^-1 (A - A0) A0^-1 to float64 rounding. (The paper prints h+ + h-; the minus sign is "
+        "the correct one.)",
+    )
     p.add_argument("--dataset", required=True, choices=list(DATASETS), help="data set preset (its box)")
     p.add_argument("--out", required=True, metavar="CHECKPOINT", help="output .safetensors file")
     p.set_defaults(run=run)

@@ -6,40 +6,54 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from neuralinv.nets import checkpoint
 from neuralinv.cli.output import print_json, print_table
-from neuralinv.training.data import AcceptRule, TEST_SEED, load_matrices, matrix_pairs, test_set
 from neuralinv.common.errors import InputError
-from neuralinv.training.evaluation import evaluate, skipped_baselines
+from neuralinv.nets import checkpoint
 from neuralinv.paper.presets import get_dataset
 from neuralinv.regions.files import load_region
+from neuralinv.training.data import TEST_SEED, AcceptRule, load_matrices, matrix_pairs, test_set
+from neuralinv.training.evaluation import evaluate, skipped_baselines
 from neuralinv.training.runs import RUN_FILE, read_run
 from neuralinv.training.train import TrainConfig, evaluation_pairs
 
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "evaluate", help="metrics of a run directory or a checkpoint",
+        "evaluate",
+        help="metrics of a run directory or a checkpoint",
         description="Recompute MAE per entry, max error and relative Frobenius error for the network(s) and for "
-                    "the exact inverse, Taylor-1 (the linear approximation), Taylor-2 and Taylor-1 + one "
-                    "Newton-Schulz step, all around the centre of the network's region. The test matrices: a "
-                    "seeded sample of the checkpoint's region (kept by its training's rejection rule, if any), of "
-                    "another region (--region, --dataset), or one's own (--matrices); a run directory trained on "
-                    "--matrices is evaluated on its held-out matrices. The Taylor baselines expand around A0^-1, "
-                    "so when the centre is singular they are left out (and the output says so).")
+        "the exact inverse, Taylor-1 (the linear approximation), Taylor-2 and Taylor-1 + one "
+        "Newton-Schulz step, all around the centre of the network's region. The test matrices: a "
+        "seeded sample of the checkpoint's region (kept by its training's rejection rule, if any), of "
+        "another region (--region, --dataset), or one's own (--matrices); a run directory trained on "
+        "--matrices is evaluated on its held-out matrices. The Taylor baselines expand around A0^-1, "
+        "so when the centre is singular they are left out (and the output says so).",
+    )
     p.add_argument("path", metavar="DIR|CHECKPOINT", help="a run directory (with run.json) or a .safetensors file")
     p.add_argument("--test-size", type=int, default=10_000, metavar="N", help="test matrices (default 10000)")
     p.add_argument("--seed", type=int, default=TEST_SEED, help=f"test set seed (default {TEST_SEED})")
     source = p.add_mutually_exclusive_group()
-    source.add_argument("--region", metavar="NAME|FILE",
-                        help="evaluate on samples of this region (a preset name or a region file)")
+    source.add_argument(
+        "--region", metavar="NAME|FILE", help="evaluate on samples of this region (a preset name or a region file)"
+    )
     source.add_argument("--dataset", metavar="NAME", help="evaluate on this preset's box (the same as --region NAME)")
-    source.add_argument("--matrices", metavar="MATS.npy",
-                        help="evaluate on these matrices, a .npy array (m, n, n), instead of sampled ones")
-    p.add_argument("--min-abs-det", type=float, metavar="D",
-                   help="keep only sampled test matrices with |det A| > D (default: the training's rule)")
-    p.add_argument("--min-sigma", type=float, metavar="S",
-                   help="keep only sampled test matrices with sigma_min(A) > S (default: the training's rule)")
+    source.add_argument(
+        "--matrices",
+        metavar="MATS.npy",
+        help="evaluate on these matrices, a .npy array (m, n, n), instead of sampled ones",
+    )
+    p.add_argument(
+        "--min-abs-det",
+        type=float,
+        metavar="D",
+        help="keep only sampled test matrices with |det A| > D (default: the training's rule)",
+    )
+    p.add_argument(
+        "--min-sigma",
+        type=float,
+        metavar="S",
+        help="keep only sampled test matrices with sigma_min(A) > S (default: the training's rule)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 
@@ -73,8 +87,9 @@ def run(args) -> int:
         matrices, _ = matrix_pairs(a)  # refuses singular matrices (no exact inverse to compare with)
         source = {"matrices": str(args.matrices), "count": len(a)}
         where = f"{len(a)} matrices from {args.matrices}"
-    elif region is None and path.is_dir() and flags_rule is None and \
-            read_run(path)["config"].get("matrices") is not None:
+    elif (
+        region is None and path.is_dir() and flags_rule is None and read_run(path)["config"].get("matrices") is not None
+    ):
         config = TrainConfig.from_json(read_run(path)["config"])
         matrices, _ = evaluation_pairs(config)  # the held-out matrices, as in run.json
         source = {"matrices": config.matrices, "count": len(matrices), "held_out": True}
@@ -85,19 +100,32 @@ def run(args) -> int:
         if rule is None and region is None:  # the checkpoint's own region: its training's rejection rule
             rule = AcceptRule.from_json(first.info.get("accept"))
         matrices, _ = test_set(sampled, args.test_size, args.seed, rule=rule)
-        source = {"region": sampled.to_json(), "test_size": args.test_size, "seed": args.seed,
-                  "accept": None if rule is None else rule.to_json()}
+        source = {
+            "region": sampled.to_json(),
+            "test_size": args.test_size,
+            "seed": args.seed,
+            "accept": None if rule is None else rule.to_json(),
+        }
         kept = f", kept when {rule.describe()}" if rule is not None else ""
         where = f"{args.test_size} test matrices (seed {args.seed}) of the {sampled.describe()}{kept}"
     rows = evaluate(networks, box, matrices=matrices)
     skipped = skipped_baselines(box)
     if args.json:
-        print_json({"test_size": len(matrices), "seed": args.seed,
-                    "source": source, "metrics": rows, "skipped_baselines": skipped})
+        print_json(
+            {
+                "test_size": len(matrices),
+                "seed": args.seed,
+                "source": source,
+                "metrics": rows,
+                "skipped_baselines": skipped,
+            }
+        )
         return 0
     print(f"{where}; baselines around the centre of the {box.describe()}")
-    print_table(["method", "MAE", "max error", "rel. Frobenius (mean)", "rel. Frobenius (max)"],
-                [[k, r["mae"], r["max_error"], r["rel_fro_mean"], r["rel_fro_max"]] for k, r in rows.items()])
+    print_table(
+        ["method", "MAE", "max error", "rel. Frobenius (mean)", "rel. Frobenius (max)"],
+        [[k, r["mae"], r["max_error"], r["rel_fro_mean"], r["rel_fro_max"]] for k, r in rows.items()],
+    )
     if skipped:
         reasons = sorted(set(skipped.values()))
         print(f"left out {', '.join(skipped)} (they expand around A0^-1): {'; '.join(reasons)}")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from neuralinv.nets import checkpoint
-from neuralinv.experiments import limits
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.common.errors import InputError
 from neuralinv.common.files import write_json
+from neuralinv.experiments import limits
+from neuralinv.nets import checkpoint
 from neuralinv.regions.files import load_region
 from neuralinv.regions.shapes import Box, Region
 
@@ -45,32 +45,44 @@ see `neuralinv region`), or a region's JSON as text such as {"center": [[...]], 
 
 
 def register(sub) -> None:
-    p = sub.add_parser("limits", help="the why-can't experiments: counterexamples, error vs distance, moments",
-                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "limits",
+        help="the why-can't experiments: counterexamples, error vs distance, moments",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     experiments = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
 
     c = experiments.add_parser(
-        "counterexample", help="a matrix in the region where the model's error exceeds E",
+        "counterexample",
+        help="a matrix in the region where the model's error exceeds E",
         description="Find x in the region with ||inv(x) - F(x)|| > E (Theorem 3.7), or certify that the region "
-                    "holds no singular matrix (sigma_min(A0) - n c > 0) and report the largest ||A^-1||_2 possible "
-                    "there. Every x reported is checked in float64 with numpy: it lies in the region and its error, "
-                    "less the rounding bound of inv(x), exceeds E. Exit 0 whether or not one is found ('found' in "
-                    "--json), 2 on bad input.")
+        "holds no singular matrix (sigma_min(A0) - n c > 0) and report the largest ||A^-1||_2 possible "
+        "there. Every x reported is checked in float64 with numpy: it lies in the region and its error, "
+        "less the rounding bound of inv(x), exceeds E. Exit 0 whether or not one is found ('found' in "
+        "--json), 2 on bad input.",
+    )
     c.add_argument("checkpoint", metavar="CHECKPOINT", help="a .safetensors checkpoint (e.g. from train or construct)")
     c.add_argument("--threshold", "-E", type=float, required=True, metavar="E", help="the error to exceed (> 0)")
     add_region_args(c)
-    c.add_argument("--norm", choices=limits.NORMS, default="fro",
-                   help="vectorised norm of the error: fro (L2), l1 or linf (default fro)")
+    c.add_argument(
+        "--norm",
+        choices=limits.NORMS,
+        default="fro",
+        help="vectorised norm of the error: fro (L2), l1 or linf (default fro)",
+    )
     c.add_argument("--save-x", metavar="PATH.npy", help="also write the matrix x found to a .npy file")
     c.add_argument("--json", action="store_true", help="print JSON (with x, the singular matrix and the search path)")
     c.set_defaults(run=run_counterexample)
 
     e = experiments.add_parser(
-        "error-vs-distance", help="error against distance to the singular set, per sample",
+        "error-vs-distance",
+        help="error against distance to the singular set, per sample",
         description="Sample the region uniformly and compare each matrix's error ||A^-1 - F(A)||_F with its "
-                    "distance to the singular set, sigma_min(A): the log-log slope near it (about -1 means the "
-                    "error grows like 1 / sigma_min), the median relative error away from it, and the median error "
-                    "per decade of sigma_min. Optionally plot it.")
+        "distance to the singular set, sigma_min(A): the log-log slope near it (about -1 means the "
+        "error grows like 1 / sigma_min), the median relative error away from it, and the median error "
+        "per decade of sigma_min. Optionally plot it.",
+    )
     e.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT", help="one or more checkpoints of the same size")
     add_region_args(e)
     e.add_argument("--samples", type=int, default=20_000, metavar="N", help="samples (default 20000)")
@@ -80,11 +92,13 @@ def register(sub) -> None:
     e.set_defaults(run=run_error_vs_distance)
 
     m = experiments.add_parser(
-        "moments", help="moment estimates against sample size, and the tail index",
+        "moments",
+        help="moment estimates against sample size, and the tail index",
         description="Estimate E||A^-1 - F(A)||^k for each order k on nested samples of size 10^3 ... N: the running "
-                    "mean and the typical value (median over disjoint blocks) of an N-sample estimate, and its "
-                    "log-log growth rate; then Hill's estimate of the error's tail index alpha. Moments of order "
-                    "k >= alpha are infinite: their estimates grow like N^(k/alpha - 1) instead of settling.")
+        "mean and the typical value (median over disjoint blocks) of an N-sample estimate, and its "
+        "log-log growth rate; then Hill's estimate of the error's tail index alpha. Moments of order "
+        "k >= alpha are infinite: their estimates grow like N^(k/alpha - 1) instead of settling.",
+    )
     m.add_argument("checkpoint", metavar="CHECKPOINT", help="a .safetensors checkpoint")
     add_region_args(m)
     m.add_argument("--max-samples", type=int, default=1_000_000, metavar="N", help="largest sample (default 10^6)")
@@ -95,24 +109,33 @@ def register(sub) -> None:
     m.set_defaults(run=run_moments)
 
     r = experiments.add_parser(
-        "report", help="train small nets, run every experiment, write the report section",
+        "report",
+        help="train small nets, run every experiment, write the report section",
         description="Train 2-FC and 3-FC nets on a 2x2 box that the singular set cuts through and a 2-FC net on the "
-                    "paper's 2x2 (First) box, then run every experiment above. Writes DIR/limits.md (the \"Why "
-                    "can't\" section), DIR/limits.json (every number) and the figures as PNG. The quick budget takes "
-                    "well under a minute on two CPU cores.")
+        "paper's 2x2 (First) box, then run every experiment above. Writes DIR/limits.md (the \"Why "
+        "can't\" section), DIR/limits.json (every number) and the figures as PNG. The quick budget takes "
+        "well under a minute on two CPU cores.",
+    )
     r.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    r.add_argument("--budget", choices=list(limits.BUDGET_SETTINGS), default="quick",
-                   help="quick: 2000 steps per net; paper: 20000 steps, 3 seeds (default quick)")
+    r.add_argument(
+        "--budget",
+        choices=list(limits.BUDGET_SETTINGS),
+        default="quick",
+        help="quick: 2000 steps per net; paper: 20000 steps, 3 seeds (default quick)",
+    )
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.set_defaults(run=run_report)
 
 
 def add_region_args(p) -> None:
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--region", metavar="NAME|FILE",
-                       help='a preset name (e.g. 2x2-first), a region file of any shape, or a region as JSON text, '
-                            'e.g. {"center": [[...]], "radius": c} (default: the checkpoint\'s box, widened until it '
-                            'holds a singular matrix)')
+    group.add_argument(
+        "--region",
+        metavar="NAME|FILE",
+        help="a preset name (e.g. 2x2-first), a region file of any shape, or a region as JSON text, "
+        'e.g. {"center": [[...]], "radius": c} (default: the checkpoint\'s box, widened until it '
+        "holds a singular matrix)",
+    )
     group.add_argument("--radius", type=float, metavar="C", help="the checkpoint's centre with half-width C")
 
 
@@ -127,8 +150,10 @@ def parse_region(spec: str, *, flag: str = "--region") -> Region:
         except json.JSONDecodeError as err:
             raise InputError(f"{flag}: not valid JSON ({err.msg} at character {err.pos}): {spec!r}") from None
         if not isinstance(data, dict) or ("shape" not in data and not {"center", "radius"} <= set(data)):
-            raise InputError(f"{flag}: expected a JSON object with the keys center and radius (a box), or a region "
-                             f"with its shape (a region file's JSON), got {spec!r}")
+            raise InputError(
+                f"{flag}: expected a JSON object with the keys center and radius (a box), or a region "
+                f"with its shape (a region file's JSON), got {spec!r}"
+            )
         return load_region(data)
     path = Path(spec)
     if not path.is_file() and (spec.endswith(".json") or "/" in spec or os.sep in spec):
@@ -175,8 +200,10 @@ def run_counterexample(args) -> int:
         return 0
     n = region.n
     print(f"region: {region_text(region)}: {note}")
-    print(f"certified distance to the singular set: {limits.certificate_formula(region)} = "
-          f"{region.certified_distance:.6g}")
+    print(
+        f"certified distance to the singular set: {limits.certificate_formula(region)} = "
+        f"{region.certified_distance:.6g}"
+    )
     if result.certified:
         print(f"no counterexample: {result.message}")
         return 0
@@ -192,9 +219,16 @@ def run_counterexample(args) -> int:
             print(matrix_text(result.x))
         else:
             print(f"x: a {n}x{n} matrix; see --json or --save-x")
-        print_table(["sigma_min(x)", f"||inv(x) - F(x)||_{args.norm}", f"||inv(x)||_{args.norm}",
-                     f"||F(x)||_{args.norm}", "threshold E"],
-                    [[result.sigma_min, result.error, result.inverse_norm, result.model_norm, args.threshold]])
+        print_table(
+            [
+                "sigma_min(x)",
+                f"||inv(x) - F(x)||_{args.norm}",
+                f"||inv(x)||_{args.norm}",
+                f"||F(x)||_{args.norm}",
+                "threshold E",
+            ],
+            [[result.sigma_min, result.error, result.inverse_norm, result.model_norm, args.threshold]],
+        )
         if args.save_x and result.found:
             print(f"wrote x to {args.save_x}")
     return 0
@@ -226,15 +260,30 @@ def run_error_vs_distance(args) -> int:
         print_json(summary)
         return 0
     print(f"region: {region_text(region)}: {note}")
-    print(f"{summary['samples']} samples; smallest sigma_min {summary['sigma_min_min']:.3g}; slope of log ||A^-1|| "
-          f"against log sigma_min near the singular set: {summary['inverse_slope']:.3f}")
+    print(
+        f"{summary['samples']} samples; smallest sigma_min {summary['sigma_min_min']:.3g}; slope of log ||A^-1|| "
+        f"against log sigma_min near the singular set: {summary['inverse_slope']:.3f}"
+    )
     for name, m in summary["models"].items():
-        print(f"\n{name}: slope near the singular set {m['slope_near_singular']:.3f} (-1: error ~ 1/sigma_min); "
-              f"median relative error on the far half {m['median_relative_error_far_half']:.3g}; "
-              f"max error {m['max_error']:.4g}")
-        print_table(["sigma_min from", "to", "samples", "median error", "max error", "median ||A^-1||"],
-                    [[b["sigma_min_from"], b["sigma_min_to"], b["count"], b["median_error"], b["max_error"],
-                      b["median_inverse_norm"]] for b in m["bins"]])
+        print(
+            f"\n{name}: slope near the singular set {m['slope_near_singular']:.3f} (-1: error ~ 1/sigma_min); "
+            f"median relative error on the far half {m['median_relative_error_far_half']:.3g}; "
+            f"max error {m['max_error']:.4g}"
+        )
+        print_table(
+            ["sigma_min from", "to", "samples", "median error", "max error", "median ||A^-1||"],
+            [
+                [
+                    b["sigma_min_from"],
+                    b["sigma_min_to"],
+                    b["count"],
+                    b["median_error"],
+                    b["max_error"],
+                    b["median_inverse_norm"],
+                ]
+                for b in m["bins"]
+            ],
+        )
     if args.plot:
         print(f"\nwrote {args.plot}")
     return 0
@@ -247,8 +296,9 @@ def run_moments(args) -> int:
         raise InputError(f"--orders: expected positive integers, got {args.orders}")
     net = checkpoint.load(args.checkpoint)
     region, note = resolve_region(args, net)
-    result = limits.moment_growth(net, region, orders=tuple(args.orders) if args.orders else None,
-                                  max_samples=args.max_samples, seed=args.seed)
+    result = limits.moment_growth(
+        net, region, orders=tuple(args.orders) if args.orders else None, max_samples=args.max_samples, seed=args.seed
+    )
     s = {"region_note": note, **result["summary"]}
     if args.plot:
         limits.plot_moments({f"{Path(args.checkpoint).stem}, c = {region.radius:g}": s}, args.plot)
@@ -257,20 +307,30 @@ def run_moments(args) -> int:
         return 0
     print(f"region: {region_text(region)}: {note}")
     print("typical N-sample mean of ||A^-1 - F(A)||^k (median over disjoint blocks of N samples):")
-    print_table(["N", *(f"k = {k}" for k in s["orders"])],
-                [[size, *(s["typical"][str(k)][i] for k in s["orders"])] for i, size in enumerate(s["sizes"])])
-    print_table(["k", "growth N=10^3 -> max", "last decade", "log-log slope", "expected slope (k/alpha - 1)"],
-                [[k, s["growth"][str(k)], s["last_decade_growth"][str(k)], s["slope"][str(k)],
-                  s["expected_slope"][str(k)]] for k in s["orders"]])
+    print_table(
+        ["N", *(f"k = {k}" for k in s["orders"])],
+        [[size, *(s["typical"][str(k)][i] for k in s["orders"])] for i, size in enumerate(s["sizes"])],
+    )
+    print_table(
+        ["k", "growth N=10^3 -> max", "last decade", "log-log slope", "expected slope (k/alpha - 1)"],
+        [
+            [k, s["growth"][str(k)], s["last_decade_growth"][str(k)], s["slope"][str(k)], s["expected_slope"][str(k)]]
+            for k in s["orders"]
+        ],
+    )
     alpha = s["tail_index"]
-    print(f"Hill tail index (top {s['hill_k']} of {s['sizes'][-1]}): {alpha:.3f} +- {s['tail_index_se']:.2f}; "
-          f"other k: " + ", ".join(f"{a:.3f} (k = {k})" for k, a in s["hill"].items()))
+    print(
+        f"Hill tail index (top {s['hill_k']} of {s['sizes'][-1]}): {alpha:.3f} +- {s['tail_index_se']:.2f}; "
+        f"other k: " + ", ".join(f"{a:.3f} (k = {k})" for k, a in s["hill"].items())
+    )
     if region.certified_distance > 0:
         print("the region is certified clear of the singular set: the error is bounded and every moment is finite")
     else:
         infinite = [k for k in s["orders"] if k >= alpha]
-        print(f"moments of order k >= {alpha:.2f} are infinite" +
-              (f": here k = {', '.join(map(str, infinite))}" if infinite else ""))
+        print(
+            f"moments of order k >= {alpha:.2f} are infinite"
+            + (f": here k = {', '.join(map(str, infinite))}" if infinite else "")
+        )
     if args.plot:
         print(f"wrote {args.plot}")
     return 0
@@ -281,6 +341,9 @@ def run_report(args) -> int:
     section = limits.report_section(out, budget=args.budget, progress=not args.quiet)
     write_json(out / "limits.json", section["results"])
     limits.document(section["results"], [Path(f).name for f in section["figures"]]).write(out, "limits")
-    print(f"wrote {out / 'limits.md'}, {out / 'limits.html'}, {out / 'limits.json'} and {len(section['figures'])} figures "
-          f"({section['results']['timings']['total_s']:.0f} s)")
+    print(
+        f"wrote {out / 'limits.md'}, {out / 'limits.html'}, {out / 'limits.json'} "
+        f"and {len(section['figures'])} figures "
+        f"({section['results']['timings']['total_s']:.0f} s)"
+    )
     return 0

@@ -5,20 +5,16 @@ from __future__ import annotations
 import json
 import sys
 
+from neuralinv.reporting.formats import cell
+
 
 def print_json(data) -> None:
     json.dump(data, sys.stdout, indent=2)
     sys.stdout.write("\n")
 
 
-def fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}" if value == value else "nan"
-    return str(value)
-
-
 def print_table(headers: list[str], rows: list[list], *, file=None) -> None:
-    cells = [[fmt(v) for v in row] for row in rows]
+    cells = [[cell(v) for v in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
     out = file or sys.stdout
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths)), file=out)

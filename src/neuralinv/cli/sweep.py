@@ -7,29 +7,46 @@ from pathlib import Path
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "sweep", help="sweep sizes, radii, models and recipes on Ray; map where networks win",
+        "sweep",
+        help="sweep sizes, radii, models and recipes on Ray; map where networks win",
         description="Run a sweep described by a TOML file (see examples/sweeps/tiny.toml and the README) as Ray Tune "
-                    "trials on a local Ray (started here) or a cluster (--address), then draw its atlas.")
+        "trials on a local Ray (started here) or a cluster (--address), then draw its atlas.",
+    )
     s = p.add_subparsers(dest="sweep_command", metavar="ACTION", required=True)
     r = s.add_parser(
-        "run", help="run or resume a sweep into DIR",
+        "run",
+        help="run or resume a sweep into DIR",
         description="Train every trial and seed of SPEC.toml, trials of one shape packed into one batched ensemble "
-                    "per Ray trial, and write DIR/results.csv (one row per trial and seed) as they finish. Rerunning "
-                    "the same command resumes: finished units are reused, failed ones are tried again. The spec is "
-                    "checked before any work starts.")
+        "per Ray trial, and write DIR/results.csv (one row per trial and seed) as they finish. Rerunning "
+        "the same command resumes: finished units are reused, failed ones are tried again. The spec is "
+        "checked before any work starts.",
+    )
     r.add_argument("spec", metavar="SPEC.toml", help="the sweep file")
     r.add_argument("--out", required=True, metavar="DIR", help="output directory (results.csv, units/, ray/)")
-    r.add_argument("--address", metavar="ADDR",
-                   help="join a running Ray cluster (host:port of `ray start --head`); default: start a local Ray")
-    r.add_argument("--cpus-per-trial", type=int, default=1, metavar="K", help="CPUs (torch threads) per Ray trial (default 1)")
-    r.add_argument("--gpus-per-trial", type=float, default=0, metavar="G",
-                   help="GPUs per Ray trial; above 0 the trials train on CUDA (default 0)")
+    r.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="join a running Ray cluster (host:port of `ray start --head`); default: start a local Ray",
+    )
+    r.add_argument(
+        "--cpus-per-trial", type=int, default=1, metavar="K", help="CPUs (torch threads) per Ray trial (default 1)"
+    )
+    r.add_argument(
+        "--gpus-per-trial",
+        type=float,
+        default=0,
+        metavar="G",
+        help="GPUs per Ray trial; above 0 the trials train on CUDA (default 0)",
+    )
     r.add_argument("--num-cpus", type=int, metavar="N", help="CPUs of the local Ray (default: all of this machine's)")
     r.add_argument("--quiet", action="store_true", help="no progress line")
     r.set_defaults(run=run_sweep)
-    rep = s.add_parser("report", help="draw DIR/atlas.md, DIR/atlas.html and figures from DIR/results.csv",
-                       description="The atlas of a sweep: where networks beat Taylor-1, Taylor-2 and one "
-                                   "Newton-Schulz step, and at what inference cost.")
+    rep = s.add_parser(
+        "report",
+        help="draw DIR/atlas.md, DIR/atlas.html and figures from DIR/results.csv",
+        description="The atlas of a sweep: where networks beat Taylor-1, Taylor-2 and one "
+        "Newton-Schulz step, and at what inference cost.",
+    )
     rep.add_argument("dir", metavar="DIR", help="a sweep's output directory")
     rep.set_defaults(run=run_report)
 
@@ -37,10 +54,19 @@ def register(sub) -> None:
 def run_sweep(args) -> int:
     from neuralinv.sweep import run as sweep
 
-    counts = sweep.run(args.spec, args.out, address=args.address, cpus_per_trial=args.cpus_per_trial,
-                       gpus_per_trial=args.gpus_per_trial, num_cpus=args.num_cpus, progress=not args.quiet)
-    print(f"{counts['units']} units (trial x seed): {counts['skipped']} reused from an earlier run, {counts['ok']} "
-          f"finished now, {counts['failed']} failed; wrote {Path(args.out) / 'results.csv'}")
+    counts = sweep.run(
+        args.spec,
+        args.out,
+        address=args.address,
+        cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=args.gpus_per_trial,
+        num_cpus=args.num_cpus,
+        progress=not args.quiet,
+    )
+    print(
+        f"{counts['units']} units (trial x seed): {counts['skipped']} reused from an earlier run, {counts['ok']} "
+        f"finished now, {counts['failed']} failed; wrote {Path(args.out) / 'results.csv'}"
+    )
     return 1 if counts["failed"] else 0
 
 

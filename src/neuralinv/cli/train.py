@@ -5,62 +5,104 @@ from __future__ import annotations
 from pathlib import Path
 
 from neuralinv.cli.output import print_json, print_table
-from neuralinv.nets.scaling import TRAIN_SCALINGS
-from neuralinv.training.data import AcceptRule
 from neuralinv.common.errors import InputError
 from neuralinv.nets.mlp import MODELS
+from neuralinv.nets.scaling import TRAIN_SCALINGS
 from neuralinv.paper.presets import DATASETS
 from neuralinv.regions.files import load_region
+from neuralinv.training.data import AcceptRule
 from neuralinv.training.runs import run_training
 from neuralinv.training.train import BUDGETS, TrainConfig
 
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "train", help="train a model on a preset data set, a region of one's own or one's matrices (all seeds at once)",
+        "train",
+        help="train a model on a preset data set, a region of one's own or one's matrices (all seeds at once)",
         description="Train with the paper's recipe (Adam lr 5e-5, weight decay 1e-7, cosine warm restarts T_0=3, "
-                    "T_mult=2, MSE, batch 128). All seeds train together as one batched ensemble. Writes "
-                    "DIR/run.json and DIR/seed-S.safetensors. The data: a preset (--dataset), samples of a region "
-                    "(--region, a fixed set of --train-size samples, optionally kept by --min-abs-det/--min-sigma), "
-                    "or matrices of one's own (--matrices, a seeded --holdout share held out as the test set; the "
-                    "region bound into the checkpoints is fitted to the training share unless --region is given).")
+        "T_mult=2, MSE, batch 128). All seeds train together as one batched ensemble. Writes "
+        "DIR/run.json and DIR/seed-S.safetensors. The data: a preset (--dataset), samples of a region "
+        "(--region, a fixed set of --train-size samples, optionally kept by --min-abs-det/--min-sigma), "
+        "or matrices of one's own (--matrices, a seeded --holdout share held out as the test set; the "
+        "region bound into the checkpoints is fitted to the training share unless --region is given).",
+    )
     p.add_argument("--dataset", metavar="NAME", help=f"data set preset: {', '.join(DATASETS)}")
-    p.add_argument("--region", metavar="NAME|FILE",
-                   help="a region file (JSON, see `neuralinv region`) or a preset name (then the same as --dataset); "
-                        "with --matrices, the region bound into the checkpoints instead of a fitted one")
-    p.add_argument("--matrices", metavar="MATS.npy",
-                   help="train on these matrices, a .npy array of shape (m, n, n) with m >= 100")
+    p.add_argument(
+        "--region",
+        metavar="NAME|FILE",
+        help="a region file (JSON, see `neuralinv region`) or a preset name (then the same as --dataset); "
+        "with --matrices, the region bound into the checkpoints instead of a fitted one",
+    )
+    p.add_argument(
+        "--matrices", metavar="MATS.npy", help="train on these matrices, a .npy array of shape (m, n, n) with m >= 100"
+    )
     p.add_argument("--model", required=True, metavar="NAME", help=f"model preset: {', '.join(MODELS)}")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="S", help="seeds (default 0 1 2)")
     steps = p.add_mutually_exclusive_group()
-    steps.add_argument("--steps", type=int, metavar="N",
-                       help="number of training steps (batches); off the presets the schedule is compressed into "
-                            "20 epochs over the run")
-    steps.add_argument("--budget", choices=BUDGETS, default="quick",
-                       help="quick: a short run (20,000 steps off the presets); fast: a tenth of the paper's steps "
-                            "(20,000 off the presets) with lr 1e-2, the recipe of docs/recipe; paper: the paper's "
-                            "step count (200,000 off the presets, epoch = one pass) (default quick)")
-    p.add_argument("--scaling", choices=TRAIN_SCALINGS,
-                   help="paper: x = vec(A - A0)/c, y = vec(A^-1 - A0^-1)/c; raw: vec(A) -> vec(A^-1); data: the "
-                        "paper's offsets, divided by the RMS of A - A0 and A^-1 - A0^-1 over the training set "
-                        "(default: data with --matrices, paper otherwise)")
-    p.add_argument("--train-size", type=int, metavar="N",
-                   help="fixed training set size for --region (default 100000; a preset's own otherwise)")
+    steps.add_argument(
+        "--steps",
+        type=int,
+        metavar="N",
+        help="number of training steps (batches); off the presets the schedule is compressed into "
+        "20 epochs over the run",
+    )
+    steps.add_argument(
+        "--budget",
+        choices=BUDGETS,
+        default="quick",
+        help="quick: a short run (20,000 steps off the presets); fast: a tenth of the paper's steps "
+        "(20,000 off the presets) with lr 1e-2, the recipe of docs/recipe; paper: the paper's "
+        "step count (200,000 off the presets, epoch = one pass) (default quick)",
+    )
+    p.add_argument(
+        "--scaling",
+        choices=TRAIN_SCALINGS,
+        help="paper: x = vec(A - A0)/c, y = vec(A^-1 - A0^-1)/c; raw: vec(A) -> vec(A^-1); data: the "
+        "paper's offsets, divided by the RMS of A - A0 and A^-1 - A0^-1 over the training set "
+        "(default: data with --matrices, paper otherwise)",
+    )
+    p.add_argument(
+        "--train-size",
+        type=int,
+        metavar="N",
+        help="fixed training set size for --region (default 100000; a preset's own otherwise)",
+    )
     p.add_argument("--test-size", type=int, metavar="N", help="test set size for sampled data (default 10000)")
-    p.add_argument("--min-abs-det", type=float, metavar="D",
-                   help="keep only sampled matrices with |det A| > D (training and test sets; rejected ones redrawn)")
-    p.add_argument("--min-sigma", type=float, metavar="S",
-                   help="keep only sampled matrices with sigma_min(A) > S (training and test sets)")
-    p.add_argument("--holdout", type=float, metavar="SHARE",
-                   help="with --matrices: the share held out as the test set (default 0.1)")
-    p.add_argument("--split-seed", type=int, metavar="S",
-                   help="with --matrices: seed of the train/test split (default 0)")
+    p.add_argument(
+        "--min-abs-det",
+        type=float,
+        metavar="D",
+        help="keep only sampled matrices with |det A| > D (training and test sets; rejected ones redrawn)",
+    )
+    p.add_argument(
+        "--min-sigma",
+        type=float,
+        metavar="S",
+        help="keep only sampled matrices with sigma_min(A) > S (training and test sets)",
+    )
+    p.add_argument(
+        "--holdout",
+        type=float,
+        metavar="SHARE",
+        help="with --matrices: the share held out as the test set (default 0.1)",
+    )
+    p.add_argument(
+        "--split-seed", type=int, metavar="S", help="with --matrices: seed of the train/test split (default 0)"
+    )
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    p.add_argument("--resume", action="store_true",
-                   help="continue an interrupted run in DIR (its state is saved every 30 s and on Ctrl-C/kill)")
-    p.add_argument("--save-every", type=float, default=30.0, metavar="SECONDS",
-                   help="seconds between saves of the resumable state (default 30)")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run in DIR (its state is saved every 30 s and on Ctrl-C/kill)",
+    )
+    p.add_argument(
+        "--save-every",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds between saves of the resumable state (default 30)",
+    )
     p.add_argument("--json", action="store_true", help="print run.json instead of a summary")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -88,25 +130,33 @@ def config_from_args(args) -> TrainConfig:
         if args.train_size is not None or args.test_size is not None:
             raise InputError("--train-size/--test-size: with --matrices the split is set by --holdout")
         if args.min_abs_det is not None or args.min_sigma is not None:
-            raise InputError("--min-abs-det/--min-sigma: the rejection rule applies to sampled matrices; with "
-                             "--matrices, filter the file instead")
-        return TrainConfig.for_matrices(args.matrices, args.model, region=region,
-                                        holdout=0.1 if args.holdout is None else args.holdout,
-                                        split_seed=0 if args.split_seed is None else args.split_seed, scaling=args.scaling or "data", **common)
+            raise InputError(
+                "--min-abs-det/--min-sigma: the rejection rule applies to sampled matrices; with "
+                "--matrices, filter the file instead"
+            )
+        return TrainConfig.for_matrices(
+            args.matrices,
+            args.model,
+            region=region,
+            holdout=0.1 if args.holdout is None else args.holdout,
+            split_seed=0 if args.split_seed is None else args.split_seed,
+            scaling=args.scaling or "data",
+            **common,
+        )
     rule = {k: v for k, v in rule.items() if v is not None}
     if dataset is not None:
         if args.train_size is not None:
             common["train_size"] = args.train_size
         return TrainConfig.resolve(dataset, args.model, scaling=args.scaling or "paper", **common, **rule)
     train_size = 100_000 if args.train_size is None else args.train_size
-    return TrainConfig.for_region(load_region(region), args.model, train_size=train_size,
-                                  scaling=args.scaling or "paper", **common, **rule)
+    return TrainConfig.for_region(
+        load_region(region), args.model, train_size=train_size, scaling=args.scaling or "paper", **common, **rule
+    )
 
 
 def run(args) -> int:
     config = config_from_args(args)
-    summary = run_training(config, args.out, progress=not args.quiet, resume=args.resume,
-                           save_every_s=args.save_every)
+    summary = run_training(config, args.out, progress=not args.quiet, resume=args.resume, save_every_s=args.save_every)
     if args.json:
         print_json({k: v for k, v in summary.items() if k != "curve"})
         return 0
@@ -119,10 +169,12 @@ def describe_source(summary: dict) -> str:
     config = summary["config"]
     data = summary.get("data", {})
     if config.get("matrices") is not None:
-        return (f"{config['matrices_shape'][0]} matrices from {Path(config['matrices']).name} "
-                f"({data.get('train_count', config['train_size'])} train / "
-                f"{data.get('test_count', config['test_size'])} held out, split seed {config['split_seed']}); "
-                f"region {load_region(config['region']).describe()}")
+        return (
+            f"{config['matrices_shape'][0]} matrices from {Path(config['matrices']).name} "
+            f"({data.get('train_count', config['train_size'])} train / "
+            f"{data.get('test_count', config['test_size'])} held out, split seed {config['split_seed']}); "
+            f"region {load_region(config['region']).describe()}"
+        )
     if config.get("region") is not None:
         where = f"custom {load_region(config['region']).describe()}"
     elif config.get("center") is not None:
@@ -139,8 +191,10 @@ def print_summary(summary: dict, out) -> None:
     """Print the text summary of a finished run: summary is run.json's content, out the run directory."""
     config = summary["config"]
     seeds = config["seeds"]
-    print(f"{describe_source(summary)}; {config['model']}, {config['steps']} steps, {config['scaling']} scaling, "
-          f"{len(seeds)} seeds, {summary['wall_time_s']:.1f} s")
+    print(
+        f"{describe_source(summary)}; {config['model']}, {config['steps']} steps, {config['scaling']} scaling, "
+        f"{len(seeds)} seeds, {summary['wall_time_s']:.1f} s"
+    )
     rows = [[s, summary["test_mae"][str(s)], summary["per_seed"][str(s)]["max_error"]] for s in seeds]
     print_table(["seed", "test MAE", "max error"], rows)
     linear = summary["linear_mae"]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import sys
-from pathlib import Path
 
 
 def cpu_name() -> str:
@@ -26,9 +24,15 @@ def describe() -> dict:
     import torch
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"cpu": cpu_name(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "gpu": gpu,
-            "platform": platform.platform(), "python": sys.version.split()[0],
-            "versions": {"torch": torch.__version__, "numpy": numpy.__version__, "scipy": scipy.__version__}}
+    return {
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "gpu": gpu,
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "versions": {"torch": torch.__version__, "numpy": numpy.__version__, "scipy": scipy.__version__},
+    }
 
 
 def machine_line(info: dict | None = None) -> str:

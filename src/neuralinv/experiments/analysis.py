@@ -7,7 +7,7 @@ in general), and E = c * u (entrywise) with u in [-1, 1]^(n^2).
 A hidden layer's pre-activation z_l is affine in x; fixing which units are on (the activation pattern: bit = z > 0,
 one bit per hidden unit, layers in order) makes the whole network affine:
 
-    vec(A^-1)_net = K + J vec(E),   K (n^2,): the map's value at A0,   J (n^2, n^2): J[(k,l), (i,j)] = d(A^-1)_kl / dA_ij
+    vec(A^-1)_net = K + J vec(E),   K (n^2,): the map's value at A0,  J (n^2, n^2): J[(k,l), (i,j)] = d(A^-1)_kl / dA_ij
 
 in the user's units (the scaling undone). The linear approximation (Taylor-1, Eq. 10) is K_lin = vec(A0^-1),
 J_lin = -kron(A0^-1, A0^-T) (d(A^-1)/dA_ij = -A0^-1 E_ij A0^-1). The "slope gap" of a pattern is max |J - J_lin| and
@@ -36,11 +36,12 @@ import numpy as np
 import torch
 from scipy.optimize import linprog
 
-from neuralinv.nets.construction import linear_matrix
 from neuralinv.common.errors import InputError
+from neuralinv.nets.construction import linear_matrix
 from neuralinv.nets.mlp import Network
 from neuralinv.regions.files import load_region
 from neuralinv.regions.shapes import Box, Region
+from neuralinv.reporting.formats import compact, share
 
 DEFAULT_SAMPLES = 1_000_000
 # Rows of float64 per chunk, summed over all layers: keeps a chunk's activations near 128 MB whatever the width.
@@ -80,13 +81,21 @@ class Pattern:
         return bool(np.all(self.lp_bound >= self.sampled_max - tol))
 
     def to_json(self) -> dict:
-        return {"rank": self.rank, "bits": self.bits, "count": self.count, "share": self.share,
-                "intercept": self.intercept.tolist(), "slopes": self.slopes.tolist(),
-                "slope_gap": self.slope_gap, "intercept_gap": self.intercept_gap,
-                "sampled_max": self.sampled_max.tolist(),
-                "lp_bound": None if self.lp_bound is None else self.lp_bound.tolist(),
-                "lp_bound_max": None if self.lp_bound is None else float(self.lp_bound.max()),
-                "status": self.status, "lp_ge_sampled": self.lp_ok}
+        return {
+            "rank": self.rank,
+            "bits": self.bits,
+            "count": self.count,
+            "share": self.share,
+            "intercept": self.intercept.tolist(),
+            "slopes": self.slopes.tolist(),
+            "slope_gap": self.slope_gap,
+            "intercept_gap": self.intercept_gap,
+            "sampled_max": self.sampled_max.tolist(),
+            "lp_bound": None if self.lp_bound is None else self.lp_bound.tolist(),
+            "lp_bound_max": None if self.lp_bound is None else float(self.lp_bound.max()),
+            "status": self.status,
+            "lp_ge_sampled": self.lp_ok,
+        }
 
 
 @dataclass
@@ -120,33 +129,71 @@ class Analysis:
     @classmethod
     def from_json(cls, data: dict) -> "Analysis":
         """The inverse of to_json (reports rebuild their sections from stored results)."""
+
         def arr(x):
             return None if x is None else np.asarray(x, dtype=float)
-        patterns = [Pattern(rank=p["rank"], bits=p["bits"], count=p["count"], share=p["share"],
-                            intercept=arr(p["intercept"]), slopes=arr(p["slopes"]), slope_gap=p["slope_gap"],
-                            intercept_gap=p["intercept_gap"], sampled_max=arr(p["sampled_max"]),
-                            lp_bound=arr(p["lp_bound"]), status=p["status"]) for p in data["patterns"]]
-        return cls(n=data["n"], layer_sizes=data["layer_sizes"], box=data["box"], scaling=data["scaling"],
-                   samples=data["samples"], seed=data["seed"], num_patterns=data["num_patterns"], patterns=patterns,
-                   other_count=round(data["other_patterns_share"] * data["samples"]),
-                   linear_intercept=arr(data["linear"]["intercept"]), linear_slopes=arr(data["linear"]["slopes"]),
-                   distinct_maps=data["distinct_maps"], wall_time_s=data["wall_time_s"],
-                   info=data.get("network_info", {}), region_text=data.get("region", ""),
-                   lp_domain=data.get("lp_bounding_box"), lp_note=data.get("lp_note"))
+
+        patterns = [
+            Pattern(
+                rank=p["rank"],
+                bits=p["bits"],
+                count=p["count"],
+                share=p["share"],
+                intercept=arr(p["intercept"]),
+                slopes=arr(p["slopes"]),
+                slope_gap=p["slope_gap"],
+                intercept_gap=p["intercept_gap"],
+                sampled_max=arr(p["sampled_max"]),
+                lp_bound=arr(p["lp_bound"]),
+                status=p["status"],
+            )
+            for p in data["patterns"]
+        ]
+        return cls(
+            n=data["n"],
+            layer_sizes=data["layer_sizes"],
+            box=data["box"],
+            scaling=data["scaling"],
+            samples=data["samples"],
+            seed=data["seed"],
+            num_patterns=data["num_patterns"],
+            patterns=patterns,
+            other_count=round(data["other_patterns_share"] * data["samples"]),
+            linear_intercept=arr(data["linear"]["intercept"]),
+            linear_slopes=arr(data["linear"]["slopes"]),
+            distinct_maps=data["distinct_maps"],
+            wall_time_s=data["wall_time_s"],
+            info=data.get("network_info", {}),
+            region_text=data.get("region", ""),
+            lp_domain=data.get("lp_bounding_box"),
+            lp_note=data.get("lp_note"),
+        )
 
     def to_json(self) -> dict:
         bounded = [p for p in self.patterns if p.lp_bound is not None]
-        return {"n": self.n, "layer_sizes": self.layer_sizes, "box": self.box, "region_shape": self.region_shape,
-                "region": self.region_text, "lp_domain": "region" if self.lp_domain is None else "bounding box",
-                "lp_bounding_box": self.lp_domain, "lp_note": self.lp_note, "scaling": self.scaling,
-                "samples": self.samples, "seed": self.seed, "num_patterns": self.num_patterns,
-                "analysed_patterns": len(self.patterns), "other_patterns_share": self.other_count / self.samples,
-                "distinct_maps": self.distinct_maps,
-                "lp_ge_sampled": all(p.lp_ok for p in bounded) if bounded else None,
-                "empty_patterns": [p.rank for p in self.patterns if p.status == "empty"],
-                "linear": {"intercept": self.linear_intercept.tolist(), "slopes": self.linear_slopes.tolist()},
-                "patterns": [p.to_json() for p in self.patterns], "wall_time_s": self.wall_time_s,
-                "network_info": self.info}
+        return {
+            "n": self.n,
+            "layer_sizes": self.layer_sizes,
+            "box": self.box,
+            "region_shape": self.region_shape,
+            "region": self.region_text,
+            "lp_domain": "region" if self.lp_domain is None else "bounding box",
+            "lp_bounding_box": self.lp_domain,
+            "lp_note": self.lp_note,
+            "scaling": self.scaling,
+            "samples": self.samples,
+            "seed": self.seed,
+            "num_patterns": self.num_patterns,
+            "analysed_patterns": len(self.patterns),
+            "other_patterns_share": self.other_count / self.samples,
+            "distinct_maps": self.distinct_maps,
+            "lp_ge_sampled": all(p.lp_ok for p in bounded) if bounded else None,
+            "empty_patterns": [p.rank for p in self.patterns if p.status == "empty"],
+            "linear": {"intercept": self.linear_intercept.tolist(), "slopes": self.linear_slopes.tolist()},
+            "patterns": [p.to_json() for p in self.patterns],
+            "wall_time_s": self.wall_time_s,
+            "network_info": self.info,
+        }
 
 
 class _Geometry:
@@ -287,12 +334,22 @@ def lp_note(region: Region) -> str | None:
     if isinstance(region, Box):
         return None
     article = "an" if region.shape == "equilibrated" else "a"
-    return (f"LP over the bounding box of {article} {region.shape} region: bounds are valid, possibly loose "
-            f"(the box is larger than the region)")
+    return (
+        f"LP over the bounding box of {article} {region.shape} region: bounds are valid, possibly loose "
+        f"(the box is larger than the region)"
+    )
 
 
-def analyze(net: Network, *, region=None, samples: int = DEFAULT_SAMPLES, seed: int = 0, chunk: int = 100_000,
-            max_patterns: int = 50, bound: bool = True) -> Analysis:
+def analyze(
+    net: Network,
+    *,
+    region=None,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+    chunk: int = 100_000,
+    max_patterns: int = 50,
+    bound: bool = True,
+) -> Analysis:
     """Group samples matrices of region (default: net's box) by activation pattern and analyse the max_patterns
     largest patterns. region: a Region, preset name, region file or its JSON, of the network's size; for a shape
     other than a box the LP bounds run over its bounding box (valid, possibly loose; the result says so).
@@ -303,8 +360,9 @@ def analyze(net: Network, *, region=None, samples: int = DEFAULT_SAMPLES, seed: 
     t0 = time.perf_counter()
     region = net.box if region is None else load_region(region)
     if region.n != net.n:
-        raise InputError(f"region: a {region.n}x{region.n} {region.shape}, but the network is for {net.n}x{net.n} "
-                         f"matrices")
+        raise InputError(
+            f"region: a {region.n}x{region.n} {region.shape}, but the network is for {net.n}x{net.n} matrices"
+        )
     geo = _Geometry(net, region)
     n, d = net.n, net.n**2
     chunk = max(1, min(chunk, CHUNK_ELEMENTS // max(1, sum(net.layer_sizes))))
@@ -336,7 +394,7 @@ def analyze(net: Network, *, region=None, samples: int = DEFAULT_SAMPLES, seed: 
         # Taylor-1 as the same formula analysis compares with: K_lin + J_lin vec(E).
         taylor = torch.nn.functional.linear(e, torch.from_numpy(geo.j_lin), torch.from_numpy(geo.k_lin))
         diff = (a_inv_net - taylor).abs().numpy()
-        ranks = rank_of[inverse.ravel()[start:start + len(x)]]
+        ranks = rank_of[inverse.ravel()[start : start + len(x)]]
         start += len(x)
         sel = ranks >= 0
         np.maximum.at(sampled, ranks[sel], diff[sel])
@@ -347,19 +405,40 @@ def analyze(net: Network, *, region=None, samples: int = DEFAULT_SAMPLES, seed: 
         _, g_mat, g_vec = geo.affine(on)
         k, j = geo.user_map(g_mat, g_vec)
         lp, status = lp_bound(geo, on, k, j) if bound else (None, "not bounded")
-        patterns.append(Pattern(
-            rank=rank + 1, bits=_bits_text(on), count=int(counts[idx]), share=float(counts[idx]) / samples,
-            intercept=k.reshape(n, n), slopes=j.reshape(n, n, n, n),
-            slope_gap=float(np.abs(j - geo.j_lin).max()), intercept_gap=float(np.abs(k - geo.k_lin).max()),
-            sampled_max=sampled[rank].reshape(n, n), lp_bound=None if lp is None else lp.reshape(n, n),
-            status=status))
+        patterns.append(
+            Pattern(
+                rank=rank + 1,
+                bits=_bits_text(on),
+                count=int(counts[idx]),
+                share=float(counts[idx]) / samples,
+                intercept=k.reshape(n, n),
+                slopes=j.reshape(n, n, n, n),
+                slope_gap=float(np.abs(j - geo.j_lin).max()),
+                intercept_gap=float(np.abs(k - geo.k_lin).max()),
+                sampled_max=sampled[rank].reshape(n, n),
+                lp_bound=None if lp is None else lp.reshape(n, n),
+                status=status,
+            )
+        )
     return Analysis(
-        n=n, layer_sizes=net.layer_sizes, box=region.to_json(), scaling=net.scaling.name, samples=samples,
-        seed=seed, num_patterns=len(counts), patterns=patterns,
-        other_count=int(samples - counts[top].sum()), linear_intercept=geo.k_lin.reshape(n, n),
-        linear_slopes=geo.j_lin.reshape(n, n, n, n), distinct_maps=_distinct_maps(patterns),
-        wall_time_s=time.perf_counter() - t0, info=dict(net.info), region_text=region.describe(),
-        lp_domain=None if geo.domain is region else geo.domain.to_json(), lp_note=lp_note(region))
+        n=n,
+        layer_sizes=net.layer_sizes,
+        box=region.to_json(),
+        scaling=net.scaling.name,
+        samples=samples,
+        seed=seed,
+        num_patterns=len(counts),
+        patterns=patterns,
+        other_count=int(samples - counts[top].sum()),
+        linear_intercept=geo.k_lin.reshape(n, n),
+        linear_slopes=geo.j_lin.reshape(n, n, n, n),
+        distinct_maps=_distinct_maps(patterns),
+        wall_time_s=time.perf_counter() - t0,
+        info=dict(net.info),
+        region_text=region.describe(),
+        lp_domain=None if geo.domain is region else geo.domain.to_json(),
+        lp_note=lp_note(region),
+    )
 
 
 def _distinct_maps(patterns: list[Pattern]) -> int:
@@ -375,10 +454,11 @@ def _distinct_maps(patterns: list[Pattern]) -> int:
 
 # ---- presentation -------------------------------------------------------------------------------------------------
 
+
 def entry_name(n: int, m: int) -> str:
     """Name of output entry m (row-major) of A^-1: b11, b12, ... (b_kl = (A^-1)_kl, 1-based)."""
-    k, l = divmod(m, n)
-    return f"b{k + 1}{l + 1}" if n <= 9 else f"b{k + 1},{l + 1}"
+    row, col = divmod(m, n)
+    return f"b{row + 1}{col + 1}" if n <= 9 else f"b{row + 1},{col + 1}"
 
 
 def _pert_name(n: int, m: int) -> str:
@@ -397,33 +477,40 @@ def affine_text(n: int, intercept: float, coeffs: np.ndarray, digits: int = 4) -
     return text
 
 
-def share_text(share: float) -> str:
-    """A share as a percentage; shares under 0.01% keep two significant digits instead of printing 0.00%."""
-    return f"{100 * share:.2f}%" if share >= 1e-4 or share == 0 else f"{100 * share:.2g}%"
-
-
-def _sci(v) -> str:
-    return "-" if v is None else f"{v:.3g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
-
-
 def summary_rows(result: Analysis, top: int = 20) -> list[list]:
     rows = []
     for p in result.patterns[:top]:
         lp = None if p.lp_bound is None else float(p.lp_bound.max())
-        rows.append([p.rank, p.bits, share_text(p.share), p.slope_gap, p.intercept_gap,
-                     float(p.sampled_max.max()), lp if lp is not None else p.status])
+        rows.append(
+            [
+                p.rank,
+                p.bits,
+                share(p.share, decimals=2),
+                p.slope_gap,
+                p.intercept_gap,
+                float(p.sampled_max.max()),
+                lp if lp is not None else p.status,
+            ]
+        )
     return rows
 
 
-SUMMARY_HEADERS = ["#", "pattern", "share", "slope gap", "intercept gap", "sampled max |net-lin|",
-                   "LP bound |net-lin|"]
+SUMMARY_HEADERS = ["#", "pattern", "share", "slope gap", "intercept gap", "sampled max |net-lin|", "LP bound |net-lin|"]
 
 
-def markdown(result: Analysis, *, title: str = "What the network learned", figure: str | None = None,
-             top: int = 20, level: int = 2, entries: bool = True) -> str:
+def markdown(
+    result: Analysis,
+    *,
+    title: str = "What the network learned",
+    figure: str | None = None,
+    top: int = 20,
+    level: int = 2,
+    entries: bool = True,
+) -> str:
     """A Markdown section: summary, pattern table, Eq. 13 comparison of the top two, and (entries, n <= 3) the
     per-entry LP tables folded at the end (entry_tables gives them on their own, for an appendix)."""
-    from neuralinv.reporting.document import figure as numbered_figure, table
+    from neuralinv.reporting.document import figure as numbered_figure
+    from neuralinv.reporting.document import table
 
     n = result.n
     h = "#" * level
@@ -446,32 +533,49 @@ def markdown(result: Analysis, *, title: str = "What the network learned", figur
         f"patterns; "
         f"the largest {min(3, len(result.patterns))} hold {100 * top_share:.1f}% of them. Inside a pattern the network "
         f"is affine, A^-1 ~= K + J (A - A0). {result.distinct_maps} distinct affine map(s) among the "
-        f"{len(result.patterns)} analysed patterns." + (f" Note: {result.lp_note}." if result.lp_note else ""))
+        f"{len(result.patterns)} analysed patterns." + (f" Note: {result.lp_note}." if result.lp_note else "")
+    )
     if result.other_count:
-        lines.append(f"Patterns beyond the {len(result.patterns)} largest hold "
-                     f"{100 * result.other_count / result.samples:.3f}% of the samples and are not analysed.")
-    rows = [[str(row[0]), f"`{row[1]}`", row[2], *(_sci(v) if not isinstance(v, str) else v for v in row[3:])]
-            for row in summary_rows(result, top)]
-    lines += ["", table(SUMMARY_HEADERS, rows, total=result.num_patterns, what="patterns (the largest, by share)"),
-              "", f"Columns: **pattern** is which hidden units are on (1) or off (0), layers separated by /; "
-              f"**share** the share of the samples in it; **slope gap** max |J - J_lin| and **intercept gap** "
-              f"max |K - A0^-1| against the linear approximation (Taylor-1, Eq. 10); **sampled max** the largest "
-              f"|net - Taylor-1| over the samples in the pattern; **LP bound** max |net - Taylor-1| over the whole "
-              f"polytope ({domain} intersected with the pattern's half-spaces), by linear programming (HiGHS), in "
-              f"units of A^-1: it is never below the sampled maximum."]
+        lines.append(
+            f"Patterns beyond the {len(result.patterns)} largest hold "
+            f"{100 * result.other_count / result.samples:.3f}% of the samples and are not analysed."
+        )
+    rows = [
+        [str(row[0]), f"`{row[1]}`", row[2], *(compact(v) if not isinstance(v, str) else v for v in row[3:])]
+        for row in summary_rows(result, top)
+    ]
+    lines += [
+        "",
+        table(SUMMARY_HEADERS, rows, total=result.num_patterns, what="patterns (the largest, by share)"),
+        "",
+        f"Columns: **pattern** is which hidden units are on (1) or off (0), layers separated by /; "
+        f"**share** the share of the samples in it; **slope gap** max |J - J_lin| and **intercept gap** "
+        f"max |K - A0^-1| against the linear approximation (Taylor-1, Eq. 10); **sampled max** the largest "
+        f"|net - Taylor-1| over the samples in the pattern; **LP bound** max |net - Taylor-1| over the whole "
+        f"polytope ({domain} intersected with the pattern's half-spaces), by linear programming (HiGHS), in "
+        f"units of A^-1: it is never below the sampled maximum.",
+    ]
     if figure:
-        lines += ["", numbered_figure(
-            "patterns", figure,
-            f"The largest activation patterns of the {'-'.join(map(str, result.layer_sizes))} network over its "
-            f"{'box' if result.region_shape == 'box' else 'region'} ({result.samples:,} samples), by share of the "
-            "samples (top, log scale: the shares span decades), and "
-            "the largest |net - Taylor-1| in each (bottom): the LP bound over the pattern's whole polytope beside the "
-            "maximum over the samples that fell into it.")]
+        lines += [
+            "",
+            numbered_figure(
+                "patterns",
+                figure,
+                f"The largest activation patterns of the {'-'.join(map(str, result.layer_sizes))} network over its "
+                f"{'box' if result.region_shape == 'box' else 'region'} ({result.samples:,} samples), by share of the "
+                "samples (top, log scale: the shares span decades), and "
+                "the largest |net - Taylor-1| in each (bottom): the LP bound over the pattern's "
+                "whole polytope beside the "
+                "maximum over the samples that fell into it.",
+            ),
+        ]
     if n * n <= 9:
         lines += [""] + eq13_lines(result, level=level + 1)
         if entries:
-            lines += ["", entry_tables(result, title="Per output entry (as the paper's Tables 4-7)", level=level + 1,
-                                       top=top)]
+            lines += [
+                "",
+                entry_tables(result, title="Per output entry (as the paper's Tables 4-7)", level=level + 1, top=top),
+            ]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -480,27 +584,37 @@ def document(result: Analysis, figure: str | None, *, top: int = 20):
     from neuralinv.reporting.document import Document
 
     bounded = [p for p in result.patterns if p.lp_bound is not None]
-    points = [f"{result.samples:,} samples fall into {result.num_patterns} activation patterns; the largest "
-              f"{min(3, len(result.patterns))} hold {100 * sum(p.share for p in result.patterns[:3]):.1f}% of them, "
-              f"with {result.distinct_maps} distinct affine map(s) among the {len(result.patterns)} analysed."]
+    points = [
+        f"{result.samples:,} samples fall into {result.num_patterns} activation patterns; the largest "
+        f"{min(3, len(result.patterns))} hold {100 * sum(p.share for p in result.patterns[:3]):.1f}% of them, "
+        f"with {result.distinct_maps} distinct affine map(s) among the {len(result.patterns)} analysed."
+    ]
     if bounded:
         worst = max(bounded, key=lambda p: float(p.lp_bound.max()))
-        points.append(f"The largest LP bound on |net - Taylor-1| is {_sci(float(worst.lp_bound.max()))} (pattern "
-                      f"{worst.rank}, {share_text(worst.share)} of the samples); every bound is at least its sampled "
-                      f"maximum: {'yes' if all(p.lp_ok for p in bounded) else 'no'}.")
-    return Document(title=f"Activation patterns of a {'-'.join(map(str, result.layer_sizes))} ReLU MLP",
-                    html_title=f"neuralinv analyze: {'-'.join(map(str, result.layer_sizes))} ReLU MLP",
-                    summary=points, sections=[markdown(result, figure=figure, top=top)])
+        points.append(
+            f"The largest LP bound on |net - Taylor-1| is {compact(float(worst.lp_bound.max()))} (pattern "
+            f"{worst.rank}, {share(worst.share, decimals=2)} of the samples); every bound is at least its sampled "
+            f"maximum: {'yes' if all(p.lp_ok for p in bounded) else 'no'}."
+        )
+    return Document(
+        title=f"Activation patterns of a {'-'.join(map(str, result.layer_sizes))} ReLU MLP",
+        html_title=f"neuralinv analyze: {'-'.join(map(str, result.layer_sizes))} ReLU MLP",
+        summary=points,
+        sections=[markdown(result, figure=figure, top=top)],
+    )
 
 
 def entry_tables(result: Analysis, *, title: str, level: int = 2, top: int = 20) -> str:
     """The per-output-entry tables (the paper's Tables 4-7), each folded in a <details> block."""
     from neuralinv.reporting.document import details, table
 
-    n, d = result.n, result.n ** 2
-    lines = [f"{'#' * level} {title}", "",
-             "For each entry bkl of A^-1: each pattern's affine map in the perturbations a'ij = (A - A0)ij, its largest "
-             "slope difference from the linear approximation, and |net - Taylor-1| sampled and bounded by LP."]
+    n, d = result.n, result.n**2
+    lines = [
+        f"{'#' * level} {title}",
+        "",
+        "For each entry bkl of A^-1: each pattern's affine map in the perturbations a'ij = (A - A0)ij, its largest "
+        "slope difference from the linear approximation, and |net - Taylor-1| sampled and bounded by LP.",
+    ]
     for m in range(d):
         name = entry_name(n, m)
         rows = []
@@ -508,12 +622,26 @@ def entry_tables(result: Analysis, *, title: str, level: int = 2, top: int = 20)
             coeffs = p.slopes.reshape(d, d)[m]
             gap = np.abs(coeffs - result.linear_slopes.reshape(d, d)[m]).max()
             lp = None if p.lp_bound is None else float(p.lp_bound.ravel()[m])
-            rows.append([p.rank, share_text(p.share), affine_text(n, p.intercept.ravel()[m], coeffs), _sci(float(gap)),
-                         _sci(float(p.sampled_max.ravel()[m])), _sci(lp) if lp is not None else p.status])
-        body = (f"Linear approximation: {name} = "
-                f"{affine_text(n, result.linear_intercept.ravel()[m], result.linear_slopes.reshape(d, d)[m])}\n\n"
-                + table(["#", "share", "affine map", "slope gap", "sampled max", "LP bound"], rows,
-                        total=result.num_patterns, what="patterns"))
+            rows.append(
+                [
+                    p.rank,
+                    share(p.share, decimals=2),
+                    affine_text(n, p.intercept.ravel()[m], coeffs),
+                    compact(float(gap)),
+                    compact(float(p.sampled_max.ravel()[m])),
+                    compact(lp) if lp is not None else p.status,
+                ]
+            )
+        body = (
+            f"Linear approximation: {name} = "
+            f"{affine_text(n, result.linear_intercept.ravel()[m], result.linear_slopes.reshape(d, d)[m])}\n\n"
+            + table(
+                ["#", "share", "affine map", "slope gap", "sampled max", "LP bound"],
+                rows,
+                total=result.num_patterns,
+                what="patterns",
+            )
+        )
         lines += ["", details(f"{name}: {len(rows)} patterns", body)]
     return "\n".join(lines) + "\n"
 
@@ -521,8 +649,13 @@ def entry_tables(result: Analysis, *, title: str, level: int = 2, top: int = 20)
 def eq13_lines(result: Analysis, *, level: int = 3) -> list[str]:
     """The two largest patterns' maps beside the linear approximation, entry by entry (the paper's Eq. 13)."""
     n, d = result.n, result.n**2
-    lines = [f"{'#' * level} The two largest patterns against the linear approximation (as the paper's Eq. 13)", "",
-             "Perturbation a'ij = (A - A0)ij; bkl = (A^-1)kl.", "", "```"]
+    lines = [
+        f"{'#' * level} The two largest patterns against the linear approximation (as the paper's Eq. 13)",
+        "",
+        "Perturbation a'ij = (A - A0)ij; bkl = (A^-1)kl.",
+        "",
+        "```",
+    ]
     lin_j = result.linear_slopes.reshape(d, d)
     for m in range(d):
         name = entry_name(n, m)
@@ -532,8 +665,10 @@ def eq13_lines(result: Analysis, *, level: int = 3) -> list[str]:
             lines.append(f"{label} {name} = {affine_text(n, p.intercept.ravel()[m], p.slopes.reshape(d, d)[m])}")
         lines.append("")
     lines[-1] = "```"
-    gaps = ", ".join(f"pattern {p.rank} ({100 * p.share:.1f}%): slope gap {p.slope_gap:.3g}, intercept gap "
-                     f"{p.intercept_gap:.3g}" for p in result.patterns[:2])
+    gaps = ", ".join(
+        f"pattern {p.rank} ({100 * p.share:.1f}%): slope gap {p.slope_gap:.3g}, intercept gap {p.intercept_gap:.3g}"
+        for p in result.patterns[:2]
+    )
     return lines + ["", f"Largest coefficient differences from the linear approximation: {gaps}.", ""]
 
 
@@ -549,8 +684,10 @@ def plot(result: Analysis, path: str | Path, *, top: int = 20) -> Path:
     def log_ticks(ax, values, formatter):
         """Labelled ticks on a log axis whatever its range: decades when it spans two of them, else 1-2-5 steps."""
         v = np.asarray([x for x in values if np.isfinite(x) and x > 0])
-        if v.size and [t for t in ticker.LogLocator(numticks=6).tick_values(v.min(), v.max())
-                       if v.min() <= t <= v.max()][1:]:
+        if (
+            v.size
+            and [t for t in ticker.LogLocator(numticks=6).tick_values(v.min(), v.max()) if v.min() <= t <= v.max()][1:]
+        ):
             ax.yaxis.set_major_locator(ticker.LogLocator(numticks=6))
         else:
             ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0), numticks=12))
@@ -560,8 +697,9 @@ def plot(result: Analysis, path: str | Path, *, top: int = 20) -> Path:
     pats = result.patterns[:top]
     ranks = [p.rank for p in pats]
     shares = [100 * p.share for p in pats]
-    with plt.rc_context({"font.size": 10, "axes.labelsize": 10.5, "xtick.labelsize": 10, "ytick.labelsize": 10,
-                         "legend.fontsize": 10}):
+    with plt.rc_context(
+        {"font.size": 10, "axes.labelsize": 10.5, "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 10}
+    ):
         fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7.5, 5.8), sharex=True, layout="constrained")
         ax1.bar(ranks, shares, color="tab:blue")
         ax1.set_yscale("log")

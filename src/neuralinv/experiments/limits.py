@@ -31,12 +31,13 @@ from typing import Callable, Union
 import numpy as np
 import torch
 
-from neuralinv.linalg.classical import exact_inverse, taylor_inverse
 from neuralinv.common.errors import InputError
+from neuralinv.linalg.classical import exact_inverse, taylor_inverse
 from neuralinv.nets.mlp import Network
 from neuralinv.paper.presets import DATASETS
 from neuralinv.regions.composite import Equilibrated
 from neuralinv.regions.shapes import Ball, Box, Region, Symmetric, matrix_norm, positive_number, sigma_min
+from neuralinv.reporting.formats import short
 
 Model = Union[Network, Callable[[torch.Tensor], torch.Tensor]]
 NORMS = ("fro", "l1", "linf")
@@ -52,6 +53,7 @@ SAFE_BOX = DATASETS["2x2-first"].region
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Helpers: evaluating any model, norms, the nearest singular matrix, finding a singular matrix in a box.
+
 
 def apply_model(model: Model, a: np.ndarray) -> np.ndarray:
     """F(a) as float64 numpy, for a (..., n, n); the model sees a float64 tensor."""
@@ -207,8 +209,7 @@ class SingularPoint:
         return np.linalg.svd(self.matrix, compute_uv=False)
 
 
-def find_singular(box: Region, *, seed: int = 0, samples: int = 2048,
-                  iterations: int = 100) -> SingularPoint | None:
+def find_singular(box: Region, *, seed: int = 0, samples: int = 2048, iterations: int = 100) -> SingularPoint | None:
     """A singular matrix in the region, or None when none was found (which proves nothing, unlike the certificate).
 
     Tries, in order: the nearest singular matrix to the centre (A0 - sigma_min u v^T); alternating projections
@@ -220,16 +221,20 @@ def find_singular(box: Region, *, seed: int = 0, samples: int = 2048,
     members = getattr(box, "members", None)
     if members:
         for k, member in enumerate(members):
-            point = find_singular(member, seed=seed + k, samples=max(64, samples // len(members)),
-                                  iterations=iterations)
+            point = find_singular(
+                member, seed=seed + k, samples=max(64, samples // len(members)), iterations=iterations
+            )
             if point is not None:
                 return SingularPoint(point.matrix, f"{point.method} (union member {k + 1})")
         return None
     if isinstance(box, Equilibrated):
         # A is singular exactly when D A D is: search the inner region, where its shape is simple, and map back.
         point = find_singular(box.inner, seed=seed, samples=samples, iterations=iterations)
-        return None if point is None else SingularPoint(box.unscale_matrix(point.matrix),
-                                                        f"{point.method}, for D A D (equilibrated region)")
+        return (
+            None
+            if point is None
+            else SingularPoint(box.unscale_matrix(point.matrix), f"{point.method}, for D A D (equilibrated region)")
+        )
     center = box.center
     s_mat = _singular_near(center, box)
     if box.contains(s_mat):
@@ -247,16 +252,20 @@ def find_singular(box: Region, *, seed: int = 0, samples: int = 2048,
     u, _, vt = np.linalg.svd(center)
     cof = np.linalg.det(center) * np.linalg.inv(center).T
     w = box.bounding_box().half_widths
-    corners = [center - w * np.sign(np.linalg.det(center) * cof),
-               center - w * np.sign(np.outer(u[:, -1], vt[-1])),
-               center + w * np.sign(np.outer(u[:, -1], vt[-1]))]
+    corners = [
+        center - w * np.sign(np.linalg.det(center) * cof),
+        center - w * np.sign(np.outer(u[:, -1], vt[-1])),
+        center + w * np.sign(np.outer(u[:, -1], vt[-1])),
+    ]
     points += corners if isinstance(box, Box) else [project_to_region(c, box) for c in corners]
-    points = np.concatenate([np.stack(points),
-                             box.sample(samples, generator=torch.Generator().manual_seed(seed)).numpy()])
+    points = np.concatenate(
+        [np.stack(points), box.sample(samples, generator=torch.Generator().manual_seed(seed)).numpy()]
+    )
     signs = det_sign(points)
     if np.any(signs == 0):
-        return SingularPoint(points[np.argmax(signs == 0)],
-                             f"a {'box' if isinstance(box, Box) else 'region'} point with det = 0")
+        return SingularPoint(
+            points[np.argmax(signs == 0)], f"a {'box' if isinstance(box, Box) else 'region'} point with det = 0"
+        )
     ref = signs[0]
     if np.all(signs == ref):
         return None
@@ -291,21 +300,28 @@ def widen_to_singular(box: Region) -> tuple[Region, str]:
     if isinstance(box, Ball):
         radius = max(box.ball_radius, 1.25 * s)
         wide = type(box)(box.center, radius, norm=box.norm)
-        return wide, (f"the model's {box.shape} region widened from radius {box.ball_radius:g} to {radius:.6g}, "
-                      f"until it holds the singular matrix A0 - sigma_min(A0) u v^T")
+        return wide, (
+            f"the model's {box.shape} region widened from radius {box.ball_radius:g} to {radius:.6g}, "
+            f"until it holds the singular matrix A0 - sigma_min(A0) u v^T"
+        )
     radius = max(box.radius, 1.25 * s * float(np.abs(np.outer(u, v)).max()))
     if isinstance(box, Box) and box.uniform:
-        return Box(box.center, radius), (f"the model's box widened from c = {box.radius:g} to c = {radius:.6g}, "
-                                         f"until it holds the singular matrix A0 - sigma_min(A0) u v^T")
+        return Box(box.center, radius), (
+            f"the model's box widened from c = {box.radius:g} to c = {radius:.6g}, "
+            f"until it holds the singular matrix A0 - sigma_min(A0) u v^T"
+        )
     bound = box.bounding_box()
     wide = Box(bound.center, np.maximum(bound.half_widths, radius))
     what = "box" if isinstance(box, Box) else f"{box.shape} region's bounding box"
-    return wide, (f"the model's {what} widened to half-widths of at least {radius:.6g}, until it holds the "
-                  f"singular matrix A0 - sigma_min(A0) u v^T")
+    return wide, (
+        f"the model's {what} widened to half-widths of at least {radius:.6g}, until it holds the "
+        f"singular matrix A0 - sigma_min(A0) u v^T"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Theorem 3.7: a counterexample x in the region with ||inv(x) - F(x)|| > E.
+
 
 @dataclass
 class Counterexample:
@@ -337,13 +353,26 @@ class Counterexample:
 
     def to_json(self) -> dict:
         as_list = lambda m: None if m is None else m.tolist()  # noqa: E731
-        return {"found": self.found, "threshold": self.threshold, "norm": self.norm, "message": self.message,
-                "region": self.region.to_json(), "region_note": self.region_note, "certified": self.certified,
-                "certified_distance": self.certified_distance, "max_inverse_norm": self.max_inverse_norm,
-                "x": as_list(self.x), "sigma_min": self.sigma_min, "error": self.error,
-                "inverse_norm": self.inverse_norm, "model_norm": self.model_norm,
-                "singular_matrix": as_list(self.singular), "singular_method": self.singular_method,
-                "direction": self.direction, "path": self.path}
+        return {
+            "found": self.found,
+            "threshold": self.threshold,
+            "norm": self.norm,
+            "message": self.message,
+            "region": self.region.to_json(),
+            "region_note": self.region_note,
+            "certified": self.certified,
+            "certified_distance": self.certified_distance,
+            "max_inverse_norm": self.max_inverse_norm,
+            "x": as_list(self.x),
+            "sigma_min": self.sigma_min,
+            "error": self.error,
+            "inverse_norm": self.inverse_norm,
+            "model_norm": self.model_norm,
+            "singular_matrix": as_list(self.singular),
+            "singular_method": self.singular_method,
+            "direction": self.direction,
+            "path": self.path,
+        }
 
 
 def verify(model: Model, x: np.ndarray, region: Region, threshold: float, *, norm: str = "fro") -> dict:
@@ -366,17 +395,33 @@ def verify(model: Model, x: np.ndarray, region: Region, threshold: float, *, nor
         x_inv = None
     if x_inv is None or not np.all(np.isfinite(x_inv)):
         # inv(x) does not exist in float64: no error can be certified here (the caller steps off x instead).
-        return {"in_region": in_region, "sigma_min": float(s[-1]), "sigma_max": float(s[0]), "error": math.inf,
-                "inverse_norm": math.inf, "model_norm": float(error_norm(fx, norm)), "inverse_agreement": math.inf,
-                "resolution": math.inf, "exceeds": False}
+        return {
+            "in_region": in_region,
+            "sigma_min": float(s[-1]),
+            "sigma_max": float(s[0]),
+            "error": math.inf,
+            "inverse_norm": math.inf,
+            "model_norm": float(error_norm(fx, norm)),
+            "inverse_agreement": math.inf,
+            "resolution": math.inf,
+            "exceeds": False,
+        }
     svd_inv = (vt.T / s) @ u.T
     error = float(error_norm(x_inv - fx, norm))
     inverse_norm = float(error_norm(x_inv, norm))
     agreement = float(np.linalg.norm(x_inv - svd_inv) / np.linalg.norm(x_inv))
     resolution = inverse_norm * max(agreement, x.shape[-1] * EPS * float(s[0] / s[-1]))
-    return {"in_region": in_region, "sigma_min": float(s[-1]), "sigma_max": float(s[0]), "error": error,
-            "inverse_norm": inverse_norm, "model_norm": float(error_norm(fx, norm)), "inverse_agreement": agreement,
-            "resolution": resolution, "exceeds": bool(in_region and error - resolution > threshold)}
+    return {
+        "in_region": in_region,
+        "sigma_min": float(s[-1]),
+        "sigma_max": float(s[0]),
+        "error": error,
+        "inverse_norm": inverse_norm,
+        "model_norm": float(error_norm(fx, norm)),
+        "inverse_agreement": agreement,
+        "resolution": resolution,
+        "exceeds": bool(in_region and error - resolution > threshold),
+    }
 
 
 def null_directions(singular: np.ndarray, *, rtol: float = math.sqrt(EPS)) -> tuple[np.ndarray, np.ndarray, float]:
@@ -394,7 +439,7 @@ def null_directions(singular: np.ndarray, *, rtol: float = math.sqrt(EPS)) -> tu
     k = int(zero.sum())
     n = len(sv)
     gap = float(sv[n - k - 1]) if k < n else math.inf
-    return u[:, n - k:], vt[n - k:].T, gap
+    return u[:, n - k :], vt[n - k :].T, gap
 
 
 def step_direction(singular: np.ndarray, box: Region) -> tuple[np.ndarray, float, str]:
@@ -420,8 +465,9 @@ def step_direction(singular: np.ndarray, box: Region) -> tuple[np.ndarray, float
         # largest t with |offset + t direction| <= W entrywise
         w = piece.half_widths
         with np.errstate(divide="ignore", invalid="ignore"):
-            limit = np.where(direction > 0, (w - offset) / direction,
-                             np.where(direction < 0, (w + offset) / -direction, np.inf))
+            limit = np.where(
+                direction > 0, (w - offset) / direction, np.where(direction < 0, (w + offset) / -direction, np.inf)
+            )
         return float(limit.min())
 
     # Every sign pattern for a few zero pairs (2^k directions), else the two overall signs.
@@ -436,16 +482,26 @@ def step_direction(singular: np.ndarray, box: Region) -> tuple[np.ndarray, float
         if r > best_room:
             best_room, best = r, d
     if best_room > 1e-12 * piece.radius:
-        name = ("smallest singular direction u v^T of the singular matrix" if k == 1 else
-                f"sum of the {k} zero singular directions +-u_i v_i^T of the singular matrix (rank {n - k})")
+        name = (
+            "smallest singular direction u v^T of the singular matrix"
+            if k == 1
+            else f"sum of the {k} zero singular directions +-u_i v_i^T of the singular matrix (rank {n - k})"
+        )
         return best, best_room, name
     seg = piece.center - singular
     length = float(np.linalg.norm(seg))
     return seg / length, length, "segment from the singular matrix towards the centre"
 
 
-def counterexample(model: Model, threshold: float, *, region: Region | None = None, norm: str = "fro",
-                   factor: float = 4.0, max_steps: int = 100) -> Counterexample:
+def counterexample(
+    model: Model,
+    threshold: float,
+    *,
+    region: Region | None = None,
+    norm: str = "fro",
+    factor: float = 4.0,
+    max_steps: int = 100,
+) -> Counterexample:
     """Find x in region with ||inv(x) - F(x)|| > threshold (Thm 3.7), or certify that the region holds no singular
     matrix. region defaults to the model's box, widened until it holds a singular matrix (the result says so).
 
@@ -469,10 +525,12 @@ def counterexample(model: Model, threshold: float, *, region: Region | None = No
     if region.certified_distance > 0:
         result.certified = True
         result.max_inverse_norm = 1.0 / region.certified_distance
-        result.message = (f"the region is certified free of singular matrices: sigma_min(A) >= "
-                          f"{certificate_formula(region)} = {region.certified_distance:.6g} on all of it, so "
-                          f"||A^-1||_2 <= {result.max_inverse_norm:.6g} there; Theorem 3.7 does not apply and no "
-                          f"blow-up exists")
+        result.message = (
+            f"the region is certified free of singular matrices: sigma_min(A) >= "
+            f"{certificate_formula(region)} = {region.certified_distance:.6g} on all of it, so "
+            f"||A^-1||_2 <= {result.max_inverse_norm:.6g} there; Theorem 3.7 does not apply and no "
+            f"blow-up exists"
+        )
         return result
 
     point = find_singular(region)
@@ -483,9 +541,11 @@ def counterexample(model: Model, threshold: float, *, region: Region | None = No
         result.x, result.sigma_min, result.error = start, check["sigma_min"], check["error"]
         result.inverse_norm, result.model_norm = check["inverse_norm"], check["model_norm"]
         result.found = check["exceeds"]
-        result.message = ("no singular matrix found in the region (it is not certified clear either); "
-                          + ("the region point nearest the singular set already exceeds the threshold"
-                             if result.found else "no counterexample found"))
+        result.message = "no singular matrix found in the region (it is not certified clear either); " + (
+            "the region point nearest the singular set already exceeds the threshold"
+            if result.found
+            else "no counterexample found"
+        )
         return result
 
     singular = point.matrix
@@ -504,23 +564,28 @@ def counterexample(model: Model, threshold: float, *, region: Region | None = No
         result.inverse_norm, result.model_norm = check["inverse_norm"], check["model_norm"]
         if check["exceeds"]:
             result.found = True
-            result.message = (f"||inv(x) - F(x)||_{norm} = {check['error']:.6g} > E = {threshold:g} at sigma_min(x) = "
-                              f"{check['sigma_min']:.3g}, with ||F(x)|| = {check['model_norm']:.4g}: the model stays "
-                              f"bounded while the inverse blows up")
+            result.message = (
+                f"||inv(x) - F(x)||_{norm} = {check['error']:.6g} > E = {threshold:g} at sigma_min(x) = "
+                f"{check['sigma_min']:.3g}, with ||F(x)|| = {check['model_norm']:.4g}: the model stays "
+                f"bounded while the inverse blows up"
+            )
             return result
         if check["sigma_min"] <= 100 * EPS * check["sigma_max"]:  # float64 no longer resolves inv(x)
             unresolved = True
             break
         t /= factor
     where = "where float64 stops resolving inv(x)" if unresolved else f"after {len(result.path)} steps"
-    result.message = (f"no counterexample: the error stayed <= E = {threshold:g} down to sigma_min(x) = "
-                      f"{result.sigma_min:.3g}, {where}; the model seems to track the "
-                      f"inverse itself, which a bounded (polynomial-Lipschitz) model cannot")
+    result.message = (
+        f"no counterexample: the error stayed <= E = {threshold:g} down to sigma_min(x) = "
+        f"{result.sigma_min:.3g}, {where}; the model seems to track the "
+        f"inverse itself, which a bounded (polynomial-Lipschitz) model cannot"
+    )
     return result
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Error against the distance to the singular set.
+
 
 def errors_on(model: Model, a: np.ndarray, *, norm: str = "fro", chunk: int = 200_000) -> np.ndarray:
     """||A^-1 - F(A)|| for each matrix of a (N, n, n) -> (N,), in chunks to bound memory.
@@ -529,9 +594,9 @@ def errors_on(model: Model, a: np.ndarray, *, norm: str = "fro", chunk: int = 20
     """
     out = np.empty(a.shape[0])
     for i in range(0, a.shape[0], chunk):
-        block = a[i:i + chunk]
+        block = a[i : i + chunk]
         exact = exact_inverse(torch.from_numpy(np.ascontiguousarray(block))).numpy()
-        out[i:i + chunk] = error_norm(exact - apply_model(model, block), norm)
+        out[i : i + chunk] = error_norm(exact - apply_model(model, block), norm)
     return out
 
 
@@ -540,8 +605,15 @@ def fit_slope(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
 
-def error_vs_distance(models: dict[str, Model], box: Region, *, samples: int = 20_000, seed: int = 0,
-                      norm: str = "fro", near: float = 0.05) -> dict:
+def error_vs_distance(
+    models: dict[str, Model],
+    box: Region,
+    *,
+    samples: int = 20_000,
+    seed: int = 0,
+    norm: str = "fro",
+    near: float = 0.05,
+) -> dict:
     """Per-sample error ||A^-1 - F(A)|| against sigma_min(A) for samples of the region box (box.sample: uniform for a
     box; any Region).
 
@@ -562,27 +634,46 @@ def error_vs_distance(models: dict[str, Model], box: Region, *, samples: int = 2
     errors = {name: errors_on(model, a, norm=norm) for name, model in models.items()}
     close = sig <= np.quantile(sig, near)
     edges = 10.0 ** np.arange(np.floor(np.log10(sig.min())), np.ceil(np.log10(sig.max())) + 1)
-    summary = {"samples": int(len(sig)), "seed": seed, "norm": norm, "box": box.to_json(),
-               "certified_distance": box.certified_distance, "sigma_min_min": float(sig.min()),
-               "near_fraction": near, "inverse_slope": fit_slope(sig[close], inv_norm[close]), "models": {}}
+    summary = {
+        "samples": int(len(sig)),
+        "seed": seed,
+        "norm": norm,
+        "box": box.to_json(),
+        "certified_distance": box.certified_distance,
+        "sigma_min_min": float(sig.min()),
+        "near_fraction": near,
+        "inverse_slope": fit_slope(sig[close], inv_norm[close]),
+        "models": {},
+    }
     for name, err in errors.items():
         bins = []
         for lo, hi in zip(edges[:-1], edges[1:]):
             m = (sig >= lo) & (sig < hi)
             if m.any():
-                bins.append({"sigma_min_from": float(lo), "sigma_min_to": float(hi), "count": int(m.sum()),
-                             "median_error": float(np.median(err[m])), "max_error": float(err[m].max()),
-                             "median_inverse_norm": float(np.median(inv_norm[m]))})
-        summary["models"][name] = {"slope_near_singular": fit_slope(sig[close], err[close]),
-                                   "max_error": float(err.max()), "median_error": float(np.median(err)),
-                                   "median_relative_error": float(np.median(err / inv_norm)),
-                                   "median_relative_error_far_half": float(np.median(err[far] / inv_norm[far])),
-                                   "bins": bins}
+                bins.append(
+                    {
+                        "sigma_min_from": float(lo),
+                        "sigma_min_to": float(hi),
+                        "count": int(m.sum()),
+                        "median_error": float(np.median(err[m])),
+                        "max_error": float(err[m].max()),
+                        "median_inverse_norm": float(np.median(inv_norm[m])),
+                    }
+                )
+        summary["models"][name] = {
+            "slope_near_singular": fit_slope(sig[close], err[close]),
+            "max_error": float(err.max()),
+            "median_error": float(np.median(err)),
+            "median_relative_error": float(np.median(err / inv_norm)),
+            "median_relative_error_far_half": float(np.median(err[far] / inv_norm[far])),
+            "bins": bins,
+        }
     return {"sigma_min": sig, "inverse_norm": inv_norm, "errors": errors, "summary": summary}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Theorems 3.8-3.9: moments that do not settle, and the tail index.
+
 
 def hill_tail_index(x: np.ndarray, k: int) -> float:
     """Hill's estimate of the tail index alpha of P(X > t) ~ C t^-alpha from the k largest of x (N,):
@@ -590,7 +681,7 @@ def hill_tail_index(x: np.ndarray, k: int) -> float:
     x = np.asarray(x, dtype=np.float64)
     if not 0 < k < len(x):
         raise InputError(f"k: expected 0 < k < {len(x)}, got {k}")
-    top = np.partition(x, len(x) - k - 1)[len(x) - k - 1:]  # the k+1 largest, smallest first
+    top = np.partition(x, len(x) - k - 1)[len(x) - k - 1 :]  # the k+1 largest, smallest first
     top.sort()
     return float(1.0 / np.mean(np.log(top[1:] / top[0])))
 
@@ -614,8 +705,15 @@ def typical_means(values: np.ndarray, sizes: list[int]) -> list[float]:
     return out
 
 
-def moment_growth(model: Model, box: Region, *, orders: tuple[int, ...] | None = None, max_samples: int = 1_000_000,
-                  seed: int = 1, norm: str = "fro") -> dict:
+def moment_growth(
+    model: Model,
+    box: Region,
+    *,
+    orders: tuple[int, ...] | None = None,
+    max_samples: int = 1_000_000,
+    seed: int = 1,
+    norm: str = "fro",
+) -> dict:
     """Sample estimates of E||A^-1 - F(A)||^k for k in orders (default 1, 2, n^2 + 1) against the sample size
     N = 10^3 ... max_samples (samples of the region box, box.sample: uniform for a box), and the Hill estimate of
     the error's tail index alpha.
@@ -631,16 +729,20 @@ def moment_growth(model: Model, box: Region, *, orders: tuple[int, ...] | None =
     check_region(model, box)
     if max_samples < 1000:
         raise InputError(f"max_samples: expected at least 1000, got {max_samples}")
-    orders = tuple(orders or (1, 2, box.n ** 2 + 1))
+    orders = tuple(orders or (1, 2, box.n**2 + 1))
     gen = torch.Generator().manual_seed(seed)
     chunk = 200_000
-    errors = np.concatenate([errors_on(model, box.sample(min(chunk, max_samples - i), generator=gen).numpy(),
-                                       norm=norm) for i in range(0, max_samples, chunk)])
+    errors = np.concatenate(
+        [
+            errors_on(model, box.sample(min(chunk, max_samples - i), generator=gen).numpy(), norm=norm)
+            for i in range(0, max_samples, chunk)
+        ]
+    )
     sizes = sample_sizes(max_samples)
     running, typical, slope = {}, {}, {}
     for k in orders:
         # float64 powers: err^5 with err ~ 1e8 is 1e40, far from overflow
-        powers = errors ** k
+        powers = errors**k
         running[str(k)] = [float(v) for v in (np.cumsum(powers)[np.array(sizes) - 1] / np.array(sizes))]
         typical[str(k)] = typical_means(powers, sizes)
         slope[str(k)] = fit_slope(np.array(sizes, dtype=float), np.array(typical[str(k)]))
@@ -650,27 +752,44 @@ def moment_growth(model: Model, box: Region, *, orders: tuple[int, ...] | None =
     hill_k = max(10, max_samples // 200)  # the top 0.5%: far enough out that F's bounded part no longer matters
     hill = {str(k): hill_tail_index(errors, k) for k in sorted({100, 1000, 10_000, hill_k}) if k < max_samples // 10}
     alpha = hill[str(hill_k)]
-    summary = {"box": box.to_json(), "certified_distance": box.certified_distance, "norm": norm, "seed": seed,
-               "sizes": sizes, "orders": list(orders), "running": running, "typical": typical,
-               "growth": {k: v[-1] / v[0] for k, v in typical.items()}, "slope": slope,
-               "last_decade_growth": {k: v[-1] / v[decade] for k, v in typical.items()},
-               "expected_slope": {str(k): max(k / alpha - 1, 0.0) for k in orders},
-               "hill": hill, "hill_k": hill_k, "tail_index": alpha, "tail_index_se": alpha / math.sqrt(hill_k),
-               "max_error": float(errors.max()), "median_error": float(np.median(errors))}
+    summary = {
+        "box": box.to_json(),
+        "certified_distance": box.certified_distance,
+        "norm": norm,
+        "seed": seed,
+        "sizes": sizes,
+        "orders": list(orders),
+        "running": running,
+        "typical": typical,
+        "growth": {k: v[-1] / v[0] for k, v in typical.items()},
+        "slope": slope,
+        "last_decade_growth": {k: v[-1] / v[decade] for k, v in typical.items()},
+        "expected_slope": {str(k): max(k / alpha - 1, 0.0) for k in orders},
+        "hill": hill,
+        "hill_k": hill_k,
+        "tail_index": alpha,
+        "tail_index_se": alpha / math.sqrt(hill_k),
+        "max_error": float(errors.max()),
+        "median_error": float(np.median(errors)),
+    }
     return {"errors": errors, "summary": summary}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Figures (matplotlib Figure objects: no display needed, no backend switched).
 
+
 def pyplot():
-    from neuralinv.reporting.plotting import pyplot  # here, not at the top: the CLI loads this module; matplotlib is slow
+    from neuralinv.reporting.plotting import (
+        pyplot,  # here, not at the top: the CLI loads this module; matplotlib is slow
+    )
 
     return pyplot()
 
 
-def plot_error_vs_distance(result: dict, path: str | Path, *, paths: dict[str, list[dict]] | None = None,
-                           max_points: int = 5000) -> Path:
+def plot_error_vs_distance(
+    result: dict, path: str | Path, *, paths: dict[str, list[dict]] | None = None, max_points: int = 5000
+) -> Path:
     """Log-log scatter of error against sigma_min per model, with ||A^-1|| and 1 / sigma_min beside it; counterexample
     search paths as lines, each with its own marker and line style, so paths that run on top of one another all stay
     visible. The legend sits below the axes, clear of the data; no title (the report's caption says what it shows)."""
@@ -684,8 +803,9 @@ def plot_error_vs_distance(result: dict, path: str | Path, *, paths: dict[str, l
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     # paths drawn in order, largest hollow marker first: a later, smaller marker shows inside an earlier one
     styles = [("o", "-", 10), ("s", "--", 7), ("^", ":", 5), ("D", "-.", 4), ("v", (0, (1, 3)), 3)]
-    with plt.rc_context({"font.size": 10, "axes.labelsize": 10.5, "xtick.labelsize": 10, "ytick.labelsize": 10,
-                         "legend.fontsize": 9.5}):
+    with plt.rc_context(
+        {"font.size": 10, "axes.labelsize": 10.5, "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 9.5}
+    ):
         fig, ax = plt.subplots(figsize=(8, 6.4), layout="constrained")
         handles = []
         order = np.argsort(sig)
@@ -693,8 +813,9 @@ def plot_error_vs_distance(result: dict, path: str | Path, *, paths: dict[str, l
         for i, (name, err) in enumerate(result["errors"].items()):
             color = colors[i % len(colors)]
             ax.scatter(sig[::stride], err[::stride], s=3, alpha=0.3, color=color, lw=0, zorder=2, rasterized=True)
-            handles.append(Line2D([], [], ls="none", marker="o", ms=5, color=color,
-                                  label=f"{name}: uniform samples of the box"))
+            handles.append(
+                Line2D([], [], ls="none", marker="o", ms=5, color=color, label=f"{name}: uniform samples of the box")
+            )
         lo = min([sig.min()] + [p["sigma_min"] for steps in (paths or {}).values() for p in steps])
         grid = np.geomspace(lo, sig.max(), 50)
         ax.plot(grid, 1 / grid, "--", color="black", lw=1, zorder=3)
@@ -705,15 +826,41 @@ def plot_error_vs_distance(result: dict, path: str | Path, *, paths: dict[str, l
             color = colors[names.index(pname) % len(colors)] if pname in names else colors[(len(names) + j) % 10]
             marker, ls, ms = styles[j % len(styles)]
             hollow = j < len(paths) - 1  # the last one drawn (smallest) is filled
-            ax.plot([p["sigma_min"] for p in steps], [p["error"] for p in steps], ls=ls, lw=1.6, color=color,
-                    marker=marker, ms=ms, mew=1.5, mfc="none" if hollow else color, zorder=4 + j)
-            handles.append(Line2D([], [], ls=ls, lw=1.6, color=color, marker=marker, ms=min(ms, 8), mew=1.5,
-                                  mfc="none" if hollow else color, label=f"{pname}: counterexample search path"))
+            ax.plot(
+                [p["sigma_min"] for p in steps],
+                [p["error"] for p in steps],
+                ls=ls,
+                lw=1.6,
+                color=color,
+                marker=marker,
+                ms=ms,
+                mew=1.5,
+                mfc="none" if hollow else color,
+                zorder=4 + j,
+            )
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    ls=ls,
+                    lw=1.6,
+                    color=color,
+                    marker=marker,
+                    ms=min(ms, 8),
+                    mew=1.5,
+                    mfc="none" if hollow else color,
+                    label=f"{pname}: counterexample search path",
+                )
+            )
         # two columns, filled column by column: samples and ||A^-1|| on the left, paths and 1 / sigma_min on the right
-        handles.insert(len(names), Line2D([], [], color="0.72", lw=5,
-                                          label=f"$\\|A^{{-1}}\\|_{{{sub}}}$ (the exact inverse)"))
-        handles.append(Line2D([], [], color="black", ls="--", lw=1,
-                              label=r"$1/\sigma_{\min}$ (nearly coincides with $\|A^{-1}\|$)"))
+        handles.insert(
+            len(names), Line2D([], [], color="0.72", lw=5, label=f"$\\|A^{{-1}}\\|_{{{sub}}}$ (the exact inverse)")
+        )
+        handles.append(
+            Line2D(
+                [], [], color="black", ls="--", lw=1, label=r"$1/\sigma_{\min}$ (nearly coincides with $\|A^{-1}\|$)"
+            )
+        )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(r"$\sigma_{\min}(A)$ = distance to the nearest singular matrix")
@@ -737,10 +884,19 @@ def plot_moments(results: dict[str, dict], path: str | Path) -> Path:
     cols = min(2, count)
     rows = (count + cols - 1) // cols
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    with plt.rc_context({"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "xtick.labelsize": 10,
-                         "ytick.labelsize": 10, "legend.fontsize": 9.5}):
-        fig, axes = plt.subplots(rows, cols, figsize=(8.5, 3.9 * rows + 0.7), squeeze=False, sharey=True,
-                                 layout="constrained")
+    with plt.rc_context(
+        {
+            "font.size": 10,
+            "axes.titlesize": 10,
+            "axes.labelsize": 10,
+            "xtick.labelsize": 10,
+            "ytick.labelsize": 10,
+            "legend.fontsize": 9.5,
+        }
+    ):
+        fig, axes = plt.subplots(
+            rows, cols, figsize=(8.5, 3.9 * rows + 0.7), squeeze=False, sharey=True, layout="constrained"
+        )
         lo, hi = np.inf, 0.0
         for ax, (title, summary) in zip(axes.flat, results.items()):
             sizes = summary["sizes"]
@@ -748,8 +904,9 @@ def plot_moments(results: dict[str, dict], path: str | Path) -> Path:
                 color = colors[i % len(colors)]
                 typical = np.array(values) / values[0]
                 running = np.array(summary["running"][k]) / values[0]
-                ax.plot(sizes, typical, "-o", ms=4, lw=1.6, color=color,
-                        label=f"k = {k}: slope {summary['slope'][k]:.2f}")
+                ax.plot(
+                    sizes, typical, "-o", ms=4, lw=1.6, color=color, label=f"k = {k}: slope {summary['slope'][k]:.2f}"
+                )
                 ax.plot(sizes, running, "-", lw=1, alpha=0.35, color=color)
                 both = np.concatenate([typical, running])
                 both = both[np.isfinite(both) & (both > 0)]
@@ -764,7 +921,7 @@ def plot_moments(results: dict[str, dict], path: str | Path) -> Path:
             ax.set_title(head)
             ax.grid(True, which="major", alpha=0.3)
             ax.legend(loc="upper left", framealpha=0.8)
-        for ax in list(axes.flat)[len(results):]:
+        for ax in list(axes.flat)[len(results) :]:
             ax.axis("off")
         if 0 < lo <= hi < np.inf:  # headroom above the data for the legends (shared y axis)
             axes[0, 0].set_ylim(lo / (hi / lo) ** 0.05, hi * (hi / lo) ** 0.4)
@@ -776,11 +933,30 @@ def plot_moments(results: dict[str, dict], path: str | Path) -> Path:
         first = next(iter(results.values()), {"sizes": [1000]})
         for ax in axes[:, 0]:
             ax.set_ylabel(f"N-sample mean of $\\|A^{{-1}} - F\\|^k$,\nrelative to N = {first['sizes'][0]:,}")
-        fig.legend(handles=[Line2D([], [], color="0.25", marker="o", ms=4, lw=1.6,
-                                   label="median over disjoint blocks of N samples (typical N-sample mean)"),
-                            Line2D([], [], color="0.25", lw=1, alpha=0.35,
-                                   label="faint: one running mean over a single sample path (first N samples)")],
-                   loc="outside lower center", ncol=1, frameon=False)
+        fig.legend(
+            handles=[
+                Line2D(
+                    [],
+                    [],
+                    color="0.25",
+                    marker="o",
+                    ms=4,
+                    lw=1.6,
+                    label="median over disjoint blocks of N samples (typical N-sample mean)",
+                ),
+                Line2D(
+                    [],
+                    [],
+                    color="0.25",
+                    lw=1,
+                    alpha=0.35,
+                    label="faint: one running mean over a single sample path (first N samples)",
+                ),
+            ],
+            loc="outside lower center",
+            ncol=1,
+            frameon=False,
+        )
         fig.savefig(path, dpi=120)
         plt.close(fig)
     return Path(path)
@@ -790,15 +966,17 @@ def plot_tail(errors: dict[str, np.ndarray], path: str | Path) -> Path:
     """Empirical survival function P(error > t) on log-log axes, with a C / t reference line. No title: the report's
     caption says what it shows."""
     plt = pyplot()
-    with plt.rc_context({"font.size": 10, "axes.labelsize": 10.5, "xtick.labelsize": 10, "ytick.labelsize": 10,
-                         "legend.fontsize": 10}):
+    with plt.rc_context(
+        {"font.size": 10, "axes.labelsize": 10.5, "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 10}
+    ):
         fig, ax = plt.subplots(figsize=(7, 4.6), layout="constrained")
         for name, err in errors.items():
             srt = np.sort(err)
             surv = 1.0 - np.arange(len(srt)) / len(srt)
             stride = max(1, len(srt) // 4000)
-            idx = np.unique(np.concatenate([np.arange(0, len(srt), stride),
-                                            np.arange(max(0, len(srt) - 2000), len(srt))]))
+            idx = np.unique(
+                np.concatenate([np.arange(0, len(srt), stride), np.arange(max(0, len(srt) - 2000), len(srt))])
+            )
             ax.plot(srt[idx], surv[idx], "-", lw=1.8, label=name)
         first = next(iter(errors.values()))
         t0 = np.quantile(first, 0.99)
@@ -822,10 +1000,22 @@ def plot_tail(errors: dict[str, np.ndarray], path: str | Path) -> Path:
 # and more in scaled units, so it ends near the constant A0^-1; at 1e-3 it fits the bulk of the box (2-6% median
 # relative error), which makes the failure near the singular set the only failure left to see.
 BUDGET_SETTINGS = {
-    "quick": {"steps": 2000, "train_size": 20_000, "seeds": (0,), "lr": 1e-3, "scatter": 20_000,
-              "moment_samples": 1_000_000},
-    "paper": {"steps": 20_000, "train_size": 100_000, "seeds": (0, 1, 2), "lr": 1e-3, "scatter": 100_000,
-              "moment_samples": 1_000_000},
+    "quick": {
+        "steps": 2000,
+        "train_size": 20_000,
+        "seeds": (0,),
+        "lr": 1e-3,
+        "scatter": 20_000,
+        "moment_samples": 1_000_000,
+    },
+    "paper": {
+        "steps": 20_000,
+        "train_size": 100_000,
+        "seeds": (0, 1, 2),
+        "lr": 1e-3,
+        "scatter": 100_000,
+        "moment_samples": 1_000_000,
+    },
 }
 
 
@@ -836,6 +1026,7 @@ def linear_model(box: Box) -> tuple[str, Model]:
     """The Eq. 11 net (exact linear approximation) if the construction module is there, else Taylor-1 itself."""
     try:
         from neuralinv.nets.construction import linear_network
+
         return "Eq. 11 net", linear_network(box)
     except ImportError:
         center = torch.tensor(box.center)
@@ -846,23 +1037,31 @@ def linear_model(box: Box) -> tuple[str, Model]:
 
 def train_nets(box: Box, settings: dict, *, progress: bool, models=("2fc", "3fc")) -> tuple[dict, dict]:
     from neuralinv.training.train import TrainConfig, train_ensemble
+
     nets, info = {}, {}
     for model in models:
-        config = TrainConfig.for_box(box, model, steps=settings["steps"], train_size=settings["train_size"],
-                                     seeds=settings["seeds"], lr=settings["lr"])
+        config = TrainConfig.for_box(
+            box,
+            model,
+            steps=settings["steps"],
+            train_size=settings["train_size"],
+            seeds=settings["seeds"],
+            lr=settings["lr"],
+        )
         result = train_ensemble(config, progress=progress)
         title = {"2fc": "2-FC", "3fc": "3-FC"}[model]
         for seed, net in zip(config.seeds, result.networks):
             name = title if len(config.seeds) == 1 else f"{title} s{seed}"
             nets[name] = net
-            info[name] = {"model": model, "seed": seed, "steps": config.steps, "train_size": config.train_size,
-                          "final_loss": result.curve_losses[-1][config.seeds.index(seed)] if result.curve_losses
-                          else None, "wall_time_s": result.wall_time / len(config.seeds)}
+            info[name] = {
+                "model": model,
+                "seed": seed,
+                "steps": config.steps,
+                "train_size": config.train_size,
+                "final_loss": result.curve_losses[-1][config.seeds.index(seed)] if result.curve_losses else None,
+                "wall_time_s": result.wall_time / len(config.seeds),
+            }
     return nets, info
-
-
-def fmt(v: float) -> str:
-    return f"{v:.3g}"
 
 
 def report_section(out_dir: str | Path, *, budget: str = "quick", progress: bool = True) -> dict:
@@ -881,8 +1080,9 @@ def report_section(out_dir: str | Path, *, budget: str = "quick", progress: bool
 
     t = time.perf_counter()
     nets, train_info = train_nets(SINGULAR_BOX, settings, progress=progress)
-    safe_nets, safe_info = train_nets(SAFE_BOX, settings | {"seeds": settings["seeds"][:1]}, progress=progress,
-                                      models=("2fc",))
+    safe_nets, safe_info = train_nets(
+        SAFE_BOX, settings | {"seeds": settings["seeds"][:1]}, progress=progress, models=("2fc",)
+    )
     timings["training_s"] = time.perf_counter() - t
     linear_name, linear = linear_model(SINGULAR_BOX)
     first = {name: net for name, net in nets.items() if name in ("2-FC", "3-FC", "2-FC s0", "3-FC s0")}
@@ -906,33 +1106,58 @@ def report_section(out_dir: str | Path, *, budget: str = "quick", progress: bool
     safe_moments = moment_growth(safe_nets[safe_name], SAFE_BOX, max_samples=settings["moment_samples"])
     # Every net again on fresh samples (seed 2), so each tail index has its own independent estimate.
     hill_samples = min(200_000, settings["moment_samples"])
-    hill_all = {name: moment_growth(net, SINGULAR_BOX, max_samples=hill_samples, seed=2)["summary"]["tail_index"]
-                for name, net in nets.items()}
+    hill_all = {
+        name: moment_growth(net, SINGULAR_BOX, max_samples=hill_samples, seed=2)["summary"]["tail_index"]
+        for name, net in nets.items()
+    }
     timings["moments_s"] = time.perf_counter() - t
 
     figures = [
-        plot_error_vs_distance(evd, out_dir / FIGURES[0],
-                               paths={name: ces[name].path for name in evd["errors"] if name in ces}),
-        plot_moments({f"singular box, {moment_name}": singular_moments["summary"],
-                      f"safe box, {safe_name}": safe_moments["summary"]}, out_dir / FIGURES[1]),
-        plot_tail({f"singular box, {moment_name}": singular_moments["errors"],
-                   f"safe box, {safe_name}": safe_moments["errors"]}, out_dir / FIGURES[2]),
+        plot_error_vs_distance(
+            evd, out_dir / FIGURES[0], paths={name: ces[name].path for name in evd["errors"] if name in ces}
+        ),
+        plot_moments(
+            {
+                f"singular box, {moment_name}": singular_moments["summary"],
+                f"safe box, {safe_name}": safe_moments["summary"],
+            },
+            out_dir / FIGURES[1],
+        ),
+        plot_tail(
+            {
+                f"singular box, {moment_name}": singular_moments["errors"],
+                f"safe box, {safe_name}": safe_moments["errors"],
+            },
+            out_dir / FIGURES[2],
+        ),
     ]
     timings["total_s"] = time.perf_counter() - start
 
     results = {
-        "budget": budget, "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
-        "singular_box": {**SINGULAR_BOX.to_json(), "center_sigma_min": SINGULAR_BOX.center_sigma_min,
-                         "certified_distance": SINGULAR_BOX.certified_distance},
-        "safe_box": {**SAFE_BOX.to_json(), "center_sigma_min": SAFE_BOX.center_sigma_min,
-                     "certified_distance": SAFE_BOX.certified_distance},
+        "budget": budget,
+        "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
+        "singular_box": {
+            **SINGULAR_BOX.to_json(),
+            "center_sigma_min": SINGULAR_BOX.center_sigma_min,
+            "certified_distance": SINGULAR_BOX.certified_distance,
+        },
+        "safe_box": {
+            **SAFE_BOX.to_json(),
+            "center_sigma_min": SAFE_BOX.center_sigma_min,
+            "certified_distance": SAFE_BOX.certified_distance,
+        },
         "training": {**train_info, **{f"{k} (safe box)": v for k, v in safe_info.items()}},
         "counterexamples": {name: ce.to_json() for name, ce in ces.items()},
         "safe_box_certificate": certificate.to_json(),
         "error_vs_distance": evd["summary"],
-        "moments": {"singular": singular_moments["summary"], "safe": safe_moments["summary"],
-                    "singular_model": moment_name, "safe_model": safe_name},
-        "tail_index_per_model": hill_all, "tail_index_per_model_samples": hill_samples,
+        "moments": {
+            "singular": singular_moments["summary"],
+            "safe": safe_moments["summary"],
+            "singular_model": moment_name,
+            "safe_model": safe_name,
+        },
+        "tail_index_per_model": hill_all,
+        "tail_index_per_model_samples": hill_samples,
         "timings": timings,
     }
     markdown = section_markdown(results, [p.name for p in figures])
@@ -967,10 +1192,21 @@ def section_markdown(results: dict, figures: list[str]) -> str:
     ]
     rows = []
     for name, ce in results["counterexamples"].items():
-        region = ("own box" if ce["region_note"].startswith("the model's own box")
-                  else f"own box widened to c = {ce['region']['radius']:.3g}")
-        rows.append([name, region, "yes" if ce["found"] else "no", fmt(ce["sigma_min"]), fmt(ce["error"]),
-                     fmt(ce["model_norm"])])
+        region = (
+            "own box"
+            if ce["region_note"].startswith("the model's own box")
+            else f"own box widened to c = {ce['region']['radius']:.3g}"
+        )
+        rows.append(
+            [
+                name,
+                region,
+                "yes" if ce["found"] else "no",
+                short(ce["sigma_min"]),
+                short(ce["error"]),
+                short(ce["model_norm"]),
+            ]
+        )
     lines.append(table(["Model", "Region", "Found", "sigma_min(x)", "||inv(x) - F(x)||_F", "||F(x)||_F"], rows))
     cert = results["safe_box_certificate"]
     lines += [
@@ -979,10 +1215,13 @@ def section_markdown(results: dict, figures: list[str]) -> str:
         f"there is nothing to find: it is certified free of singular matrices, so ||A^-1||_2 <= "
         f"{cert['max_inverse_norm']:.4g} on all of it.",
         "",
-        figure("error-vs-distance", figures[0],
-               "Error against the distance to the singular set, log-log. Dots: one uniform sample of the singular "
-               "box each, per model; lines with markers: the counterexample searches; grey and dashed lines: "
-               "||A^-1|| and 1 / sigma_min, which nearly coincide. The error follows ||A^-1|| as sigma_min falls."),
+        figure(
+            "error-vs-distance",
+            figures[0],
+            "Error against the distance to the singular set, log-log. Dots: one uniform sample of the singular "
+            "box each, per model; lines with markers: the counterexample searches; grey and dashed lines: "
+            "||A^-1|| and 1 / sigma_min, which nearly coincide. The error follows ||A^-1|| as sigma_min falls.",
+        ),
         "",
         "**Error against distance to the singular set.** Each dot is one uniform sample of the singular box. The "
         "error follows ||A^-1|| ~ 1 / sigma_min: the fitted log-log slope over the 5% of samples closest to the "
@@ -998,17 +1237,23 @@ def section_markdown(results: dict, figures: list[str]) -> str:
         + ", ".join(f"{v['final_loss']:.3g} ({name})" for name, v in train.items() if v.get("final_loss") is not None)
         + ".",
         "",
-        figure("moments", figures[1],
-               "The typical N-sample mean of ||A^-1 - F(A)||^k against N, relative to N = 1000, on the singular box "
-               "(left) and the safe box (right). Solid lines with markers: the median over disjoint blocks of N "
-               "samples; faint lines: one running mean over a single sample path. Growth with N means the moment is "
-               "infinite; a flat line means it is finite."),
+        figure(
+            "moments",
+            figures[1],
+            "The typical N-sample mean of ||A^-1 - F(A)||^k against N, relative to N = 1000, on the singular box "
+            "(left) and the safe box (right). Solid lines with markers: the median over disjoint blocks of N "
+            "samples; faint lines: one running mean over a single sample path. Growth with N means the moment is "
+            "infinite; a flat line means it is finite.",
+        ),
         "",
         "**Moments that do not settle (Theorems 3.8-3.9).** The typical N-sample mean of ||A^-1 - F(A)||^k (median "
         f"over disjoint blocks of N samples) for k = {', '.join(map(str, sing['orders']))}, N = {sing['sizes'][0]} "
         f"to {sing['sizes'][-1]}. On the singular box it grows by "
-        + ", ".join(f"x{sing['growth'][k]:.3g} (k = {k}, log-log slope {sing['slope'][k]:.2f}, expected "
-                    f"{sing['expected_slope'][k]:.2f})" for k in sing["growth"])
+        + ", ".join(
+            f"x{sing['growth'][k]:.3g} (k = {k}, log-log slope {sing['slope'][k]:.2f}, expected "
+            f"{sing['expected_slope'][k]:.2f})"
+            for k in sing["growth"]
+        )
         + ". Over the last decade alone (N/10 to N) it still grows by "
         + ", ".join(f"x{sing['last_decade_growth'][k]:.3g} (k = {k})" for k in sing["growth"])
         + ", while on the safe box it changes by "
@@ -1018,9 +1263,12 @@ def section_markdown(results: dict, figures: list[str]) -> str:
         + " in all, is the skew of a bounded error, not growth). The k = 1 mean on the singular box grows only like "
         "log N, so its slope is small but not 0.",
         "",
-        figure("tail", figures[2],
-               "The tail of the error: P(error > t) against t, log-log, on the singular and the safe box, with a "
-               "C / t line (tail index 1). A tail parallel to that line has infinite mean."),
+        figure(
+            "tail",
+            figures[2],
+            "The tail of the error: P(error > t) against t, log-log, on the singular and the safe box, with a "
+            "C / t line (tail index 1). A tail parallel to that line has infinite mean.",
+        ),
         "",
         f"**Tail index.** The Hill estimate of the error's tail index on the singular box, from the top "
         f"{sing['hill_k']} of {sing['sizes'][-1]} samples, is **{alpha:.3f}** (standard error "
@@ -1047,21 +1295,25 @@ def verdict(results: dict) -> str:
     sing = results["moments"]["singular"]
     found = sum(1 for c in results["counterexamples"].values() if c["found"])
     slopes = ", ".join(f"{m['slope_near_singular']:.2f} ({name})" for name, m in evd.items())
-    return (f"on a box the singular set cuts through, the error grows like 1 / sigma_min: log-log slopes near the "
-            f"singular set {slopes} (-1 is exact 1 / sigma_min); the error's tail index is {sing['tail_index']:.2f} "
-            f"(standard error {sing['tail_index_se']:.2f}), so its mean and its MSE are infinite; counterexamples "
-            f"with error above 10^6 were found for {found} of {len(results['counterexamples'])} models.")
+    return (
+        f"on a box the singular set cuts through, the error grows like 1 / sigma_min: log-log slopes near the "
+        f"singular set {slopes} (-1 is exact 1 / sigma_min); the error's tail index is {sing['tail_index']:.2f} "
+        f"(standard error {sing['tail_index_se']:.2f}), so its mean and its MSE are infinite; counterexamples "
+        f"with error above 10^6 were found for {found} of {len(results['counterexamples'])} models."
+    )
 
 
 def document(results: dict, figures: list[str]):
     """The stand-alone report of `neuralinv limits report` (limits.md and limits.html)."""
     from neuralinv.reporting.document import Document
 
-    return Document(title="Why can't: neural inverses near singular matrices",
-                    html_title=f"neuralinv limits report, {results['budget']} budget",
-                    header=[f"`neuralinv limits report --budget {results['budget']}`."],
-                    summary=[verdict(results)[0].upper() + verdict(results)[1:]],
-                    sections=[section_markdown(results, figures)])
+    return Document(
+        title="Why can't: neural inverses near singular matrices",
+        html_title=f"neuralinv limits report, {results['budget']} budget",
+        header=[f"`neuralinv limits report --budget {results['budget']}`."],
+        summary=[verdict(results)[0].upper() + verdict(results)[1:]],
+        sections=[section_markdown(results, figures)],
+    )
 
 
 def sb_n(box_json: dict) -> int:

@@ -34,6 +34,7 @@ import torch
 
 from neuralinv.common.timing_cache import remember_timing, remembered_timing
 from neuralinv.linalg.rounding import SAFE, U64, fro_upper, gamma, unit_roundoff
+
 CANDIDATES = ("lu", "numpy", "cholesky", "gauss-jordan")
 CALIBRATION_ENTRIES = 1 << 21  # matrix entries per candidate timing (20,971 10x10 matrices): batches of a realistic
 # size, since which candidate wins depends on whether the batch fits in cache; measured once per machine
@@ -92,11 +93,12 @@ def _buffer(name: str, like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     t = store.get(key)
     if t is None or t.numel() < like.numel():
         t = store[key] = torch.empty(like.numel(), dtype=dtype, device=like.device)
-    return t[:like.numel()].view(like.shape)
+    return t[: like.numel()].view(like.shape)
 
 
-def bound_of(a: torch.Tensor, x: torch.Tensor, out_dtype: torch.dtype, *,
-             residual: torch.dtype = torch.float64) -> torch.Tensor:
+def bound_of(
+    a: torch.Tensor, x: torch.Tensor, out_dtype: torch.dtype, *, residual: torch.dtype = torch.float64
+) -> torch.Tensor:
     """rho (B,) float64 of the module docstring for inputs a and inverses x (B, n, n), plus the output rounding.
     residual: the precision of R-hat (float32 only for float32 a and x: cheaper, with gamma_{n+1} of float32)."""
     n = a.shape[-1]
@@ -113,8 +115,15 @@ def bound_of(a: torch.Tensor, x: torch.Tensor, out_dtype: torch.dtype, *,
     return (rho + u_out * (1 + rho)) * SAFE
 
 
-def exact_inverse(a: torch.Tensor, *, method: str, dtype: torch.dtype, out_dtype: torch.dtype | None = None,
-                  tol: float | None = None, float32_residual: bool = False):
+def exact_inverse(
+    a: torch.Tensor,
+    *,
+    method: str,
+    dtype: torch.dtype,
+    out_dtype: torch.dtype | None = None,
+    tol: float | None = None,
+    float32_residual: bool = False,
+):
     """(X in out_dtype, bound (B,) float64, singular (B,)) for a (B, n, n) by one candidate; see the module docstring.
 
     tol: Cholesky and Gauss-Jordan answers with a bound above it (default sqrt(eps)) are redone by LU.
@@ -159,8 +168,11 @@ def _candidates(w: torch.dtype, spd: bool, device) -> list[tuple[str, torch.dtyp
     dtypes = [w] if w == torch.float64 else [w, torch.float64]
     # Cholesky and Gauss-Jordan without pivoting are for symmetric (positive definite) matrices: on others the first
     # fails and the second can lose all accuracy, and either would then be redone by LU.
-    methods = [m for m in CANDIDATES if (m not in ("cholesky", "gauss-jordan") or spd)
-               and (m != "numpy" or torch.device(device).type == "cpu")]
+    methods = [
+        m
+        for m in CANDIDATES
+        if (m not in ("cholesky", "gauss-jordan") or spd) and (m != "numpy" or torch.device(device).type == "cpu")
+    ]
     return [(m, d) for m in methods for d in dtypes]
 
 
@@ -198,7 +210,12 @@ def calibrate(n: int, w: torch.dtype, device="cpu", *, spd: bool = False) -> dic
         timings[f"{method}-{str(dtype).removeprefix('torch.')}"] = min(runs[1:]) / a.shape[0]
     best = min(timings, key=timings.get)
     method, dtype = best.rsplit("-", 1)
-    _CHOICES[key] = {"method": method, "dtype": dtype, "per_matrix_s": timings[best], "timings": timings,
-                     "calibrated_on": int(a.shape[0])}
+    _CHOICES[key] = {
+        "method": method,
+        "dtype": dtype,
+        "per_matrix_s": timings[best],
+        "timings": timings,
+        "calibrated_on": int(a.shape[0]),
+    }
     remember_timing(CALIBRATION_KIND, key, _CHOICES[key])
     return _CHOICES[key]

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-U64 = 2.0 ** -53
+U64 = 2.0**-53
 # Every bound is multiplied by this to cover the float64 rounding of the bound arithmetic itself (a few dozen ops).
 SAFE = 1 + 256 * U64
 

@@ -12,12 +12,12 @@ import json
 from pathlib import Path
 
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file, safe_open
+from safetensors.torch import load_file, safe_open, save_file
 
-from neuralinv.nets.scaling import Scaling
 from neuralinv.common.errors import InputError
 from neuralinv.common.files import atomic_path
 from neuralinv.nets.mlp import Network
+from neuralinv.nets.scaling import Scaling
 from neuralinv.regions.files import region_from_json
 
 FORMAT = "neuralinv-checkpoint"
@@ -30,9 +30,16 @@ def save(net: Network, path: str | Path) -> Path:
     for i, (w, b) in enumerate(net.layers):
         tensors[f"layers.{i}.weight"] = w.detach().cpu().contiguous()
         tensors[f"layers.{i}.bias"] = b.detach().cpu().contiguous()
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "layer_sizes": net.layer_sizes,
-            "activation": "relu", "region": net.box.to_json(), "scaling": net.scaling.to_json(),
-            "dtype": str(net.layers[0][0].dtype).removeprefix("torch."), "info": net.info}
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "layer_sizes": net.layer_sizes,
+        "activation": "relu",
+        "region": net.box.to_json(),
+        "scaling": net.scaling.to_json(),
+        "dtype": str(net.layers[0][0].dtype).removeprefix("torch."),
+        "info": net.info,
+    }
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={"neuralinv": json.dumps(meta)})
     return path
@@ -51,8 +58,10 @@ def read_metadata(path: str | Path) -> dict:
         raise InputError(f"checkpoint: {str(path)!r} has no neuralinv metadata (see README: checkpoint format)")
     meta = json.loads(header["neuralinv"])
     if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
-        raise InputError(f"checkpoint: {str(path)!r} has format {meta.get('format')!r} version "
-                         f"{meta.get('format_version')!r}; this neuralinv reads {FORMAT!r} version {FORMAT_VERSION}")
+        raise InputError(
+            f"checkpoint: {str(path)!r} has format {meta.get('format')!r} version "
+            f"{meta.get('format_version')!r}; this neuralinv reads {FORMAT!r} version {FORMAT_VERSION}"
+        )
     if meta.get("activation") != "relu":
         raise InputError(f"checkpoint: activation {meta.get('activation')!r} is not supported (only 'relu')")
     return meta

@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuralinv.nets.scaling import Scaling
 from neuralinv.common.errors import InputError
 from neuralinv.common.files import atomic_path
 from neuralinv.nets.mlp import Network
+from neuralinv.nets.scaling import Scaling
 from neuralinv.regions.shapes import Box
 
 _KEY = re.compile(r"^([Wb])([1-9][0-9]*)$")
@@ -52,8 +52,12 @@ def linear_network(box: Box) -> Network:
     w2 = torch.cat([eye, -eye], dim=1)
     zeros = torch.zeros
     layers = [(w1, zeros(2 * d, dtype=torch.float64)), (w2, zeros(d, dtype=torch.float64))]
-    return Network(layers, box, Scaling.for_box(box, "paper"),
-                   info={"model": "eq11", "construction": "Eq. 11: y = ReLU(Mx) - ReLU(-Mx), M = -kron(B, B^T)"})
+    return Network(
+        layers,
+        box,
+        Scaling.for_box(box, "paper"),
+        info={"model": "eq11", "construction": "Eq. 11: y = ReLU(Mx) - ReLU(-Mx), M = -kron(B, B^T)"},
+    )
 
 
 def read_weights(path: str | Path) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -75,23 +79,28 @@ def read_weights(path: str | Path) -> list[tuple[np.ndarray, np.ndarray]]:
     for key, value in arrays.items():
         match = _KEY.match(key)
         if not match:
-            raise InputError(f"--weights: unexpected array {key!r}; expected only W1, b1, W2, b2, ... "
-                             f"(and optionally 'activation' = 'relu')")
+            raise InputError(
+                f"--weights: unexpected array {key!r}; expected only W1, b1, W2, b2, ... "
+                f"(and optionally 'activation' = 'relu')"
+            )
         found[match[1]][int(match[2])] = value
     count = max(found["W"] | found["b"])
     expected = {f"{kind}{i}" for kind in "Wb" for i in range(1, count + 1)}
     missing = sorted(expected - {f"{k}{i}" for k in "Wb" for i in found[k]}, key=lambda s: (int(s[1:]), s[0]))
     if missing:
-        raise InputError(f"--weights: layer list is incomplete: missing {', '.join(missing)} "
-                         f"(expected W1, b1, ..., W{count}, b{count})")
+        raise InputError(
+            f"--weights: layer list is incomplete: missing {', '.join(missing)} "
+            f"(expected W1, b1, ..., W{count}, b{count})"
+        )
     layers = []
     for i in range(1, count + 1):
         w, b = found["W"][i], found["b"][i]
         if w.ndim != 2 or b.ndim != 1 or b.shape[0] != w.shape[0]:
             raise InputError(f"--weights: W{i} must be (out, in) and b{i} (out,), got W{i} {w.shape}, b{i} {b.shape}")
         if layers and w.shape[1] != layers[-1][0].shape[0]:
-            raise InputError(f"--weights: W{i} takes {w.shape[1]} inputs but layer {i - 1} has "
-                             f"{layers[-1][0].shape[0]} outputs")
+            raise InputError(
+                f"--weights: W{i} takes {w.shape[1]} inputs but layer {i - 1} has {layers[-1][0].shape[0]} outputs"
+            )
         for name, arr in ((f"W{i}", w), (f"b{i}", b)):
             if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
                 raise InputError(f"--weights: {name} has dtype {arr.dtype}, expected numbers")
@@ -104,8 +113,9 @@ def read_weights(path: str | Path) -> list[tuple[np.ndarray, np.ndarray]]:
 def network_from_weights(layers, box: Box, *, scaling: str = "paper", info: dict | None = None) -> Network:
     """A Network from numpy layers [(W (out, in), b (out,))]; float32 stays float32, anything else becomes float64."""
     dtype = np.float32 if all(w.dtype == np.float32 and b.dtype == np.float32 for w, b in layers) else np.float64
-    tensors = [(torch.from_numpy(np.array(w, dtype=dtype)), torch.from_numpy(np.array(b, dtype=dtype)))
-               for w, b in layers]
+    tensors = [
+        (torch.from_numpy(np.array(w, dtype=dtype)), torch.from_numpy(np.array(b, dtype=dtype))) for w, b in layers
+    ]
     return Network(tensors, box, Scaling.for_box(box, scaling), dict(info or {}))
 
 

@@ -17,8 +17,8 @@ from typing import Callable
 
 import torch
 
-from neuralinv.nets.scaling import Scaling
 from neuralinv.common.errors import InputError
+from neuralinv.nets.scaling import Scaling
 from neuralinv.regions.shapes import Box
 
 
@@ -56,12 +56,19 @@ def get_model(name: str) -> ModelPreset:
         return MODELS[name]
     match = PARAMETRIC.fullmatch(name) if isinstance(name, str) else None
     if match is None:
-        raise InputError(f"model: unknown preset {name!r}; choose one of {', '.join(MODELS)}, or fc-dD-wKn2 / "
-                         "fc-dD-hH (D hidden layers of K n^2 or H units)")
+        raise InputError(
+            f"model: unknown preset {name!r}; choose one of {', '.join(MODELS)}, or fc-dD-wKn2 / "
+            "fc-dD-hH (D hidden layers of K n^2 or H units)"
+        )
     depth, per_entry, width = int(match[1]), match[2], match[3]
     size = f"{per_entry} n^2" if per_entry else width
-    return ModelPreset(name, f"{depth + 1}-FC (h = {size})", depth=depth, width_per_entry=int(per_entry or 0),
-                       width=int(width) if width else None)
+    return ModelPreset(
+        name,
+        f"{depth + 1}-FC (h = {size})",
+        depth=depth,
+        width_per_entry=int(per_entry or 0),
+        width=int(width) if width else None,
+    )
 
 
 def init_layers(layer_sizes: list[int], seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -69,7 +76,7 @@ def init_layers(layer_sizes: list[int], seed: int) -> list[tuple[torch.Tensor, t
     g = torch.Generator().manual_seed(seed)
     layers = []
     for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:]):
-        bound = fan_in ** -0.5
+        bound = fan_in**-0.5
         w = (torch.rand((fan_out, fan_in), generator=g) * 2 - 1) * bound
         b = (torch.rand((fan_out,), generator=g) * 2 - 1) * bound
         layers.append((w, b))
@@ -100,10 +107,11 @@ class Network:
 
     def __post_init__(self):
         sizes = self.layer_sizes
-        d = self.box.n ** 2
+        d = self.box.n**2
         if sizes[0] != d or sizes[-1] != d:
-            raise InputError(f"network: layer sizes {sizes} do not fit a {self.box.n}x{self.box.n} box "
-                             f"(first and last must be {d})")
+            raise InputError(
+                f"network: layer sizes {sizes} do not fit a {self.box.n}x{self.box.n} box (first and last must be {d})"
+            )
         for (w1, _), (w2, b2) in zip(self.layers, self.layers[1:]):
             if w2.shape[1] != w1.shape[0] or b2.shape != (w2.shape[0],):
                 raise InputError(f"network: layer shapes do not chain: {[tuple(w.shape) for w, _ in self.layers]}")
@@ -201,7 +209,7 @@ class FastNetwork:
     SMALL_ROWS = 64  # batches of at most this many matrices use the float64 plan ...
     SMALL_PARAMS = 65_536  # ... when the network has at most this many weights (float64 doubles weight traffic)
     MAX_BATCH_SIZES = 4  # buffers (and plans) are kept for this many batch sizes, least recently used dropped first
-    BUFFER_BYTES = 256 * 2 ** 20  # the most one batch size's buffers may take; larger batches run in chunks
+    BUFFER_BYTES = 256 * 2**20  # the most one batch size's buffers may take; larger batches run in chunks
     DTYPES = (torch.float32, torch.float64)  # input dtypes taken as they are; others are converted to float64
 
     def __init__(self, net: Network, *, device=None):
@@ -213,12 +221,14 @@ class FastNetwork:
     def _build(self, net: Network, device) -> None:
         device = torch.device(device) if device is not None else net.layers[0][0].device
         s = net.scaling
-        self.n, self.d = net.n, net.n ** 2
+        self.n, self.d = net.n, net.n**2
         self.device = device
         self.layer_sizes = net.layer_sizes
         # The tensors this was built from and their version counters (inference tensors have none): built_from.
-        self._source = [(w, b, None if w.is_inference() else w._version, None if b.is_inference() else b._version)
-                        for w, b in net.layers]
+        self._source = [
+            (w, b, None if w.is_inference() else w._version, None if b.is_inference() else b._version)
+            for w, b in net.layers
+        ]
         w_dtype = net.layers[0][0].dtype
         self.dtype = w_dtype
         layers = [(w.detach().to(device), b.detach().to(device)) for w, b in net.layers]
@@ -241,8 +251,11 @@ class FastNetwork:
             w0, b0 = f64[0][0] / s.input_scale, f64[0][1]
             b0 = b0 - w0 @ self.in_offset
             wl, bl = f64[-1][0] * s.target_scale, f64[-1][1] * s.target_scale + self.out_offset
-            self.folded = [(w0.t().contiguous(), b0)] + [(w.t().contiguous(), b) for w, b in f64[1:-1]] + \
-                [(wl.t().contiguous(), bl)]
+            self.folded = (
+                [(w0.t().contiguous(), b0)]
+                + [(w.t().contiguous(), b) for w, b in f64[1:-1]]
+                + [(wl.t().contiguous(), bl)]
+            )
         itemsize = torch.empty((), dtype=w_dtype).element_size()
         row_bytes = itemsize * sum(self.layer_sizes) + (8 * self.d if self.d < self.TILE_BELOW else 0)
         self.max_rows = max(self.SMALL_ROWS + 1, self.BUFFER_BYTES // row_bytes)
@@ -254,8 +267,12 @@ class FastNetwork:
         if len(layers) != len(self._source):
             return False
         for (w, b), (sw, sb, vw, vb) in zip(layers, self._source):
-            if w is not sw or b is not sb or (vw is not None and w._version != vw) or \
-                    (vb is not None and b._version != vb):
+            if (
+                w is not sw
+                or b is not sb
+                or (vw is not None and w._version != vw)
+                or (vb is not None and b._version != vb)
+            ):
                 return False
         return True
 
@@ -269,8 +286,11 @@ class FastNetwork:
             kw = {"device": self.device}
             hidden = [torch.empty((rows, h), dtype=self.dtype, **kw) for h in self.layer_sizes[1:-1]]
             y_shape = (self.d, rows) if self.transposed else (rows, self.d)
-            buf = {"x32": torch.empty((rows, self.d), dtype=self.dtype, **kw),
-                   "hidden": hidden, "y": torch.empty(y_shape, dtype=self.dtype, **kw)}
+            buf = {
+                "x32": torch.empty((rows, self.d), dtype=self.dtype, **kw),
+                "hidden": hidden,
+                "y": torch.empty(y_shape, dtype=self.dtype, **kw),
+            }
             if self.d < self.TILE_BELOW:
                 # Broadcasting a row of d < 16 offsets runs an inner loop of d elements; a tiled copy of the offsets
                 # makes the subtraction one long elementwise loop (about twice as fast for 2x2 and 3x3).
@@ -310,14 +330,30 @@ class FastNetwork:
         # y^T in its own order and writes the output through its transpose, which beats reading y^T transposed.
         if self.transposed:
             out.append((f"layer {k}", lambda x: torch.addmm(b, w, x.t(), out=buf["y"])))
-            out.append(("decode", lambda y, out=None: torch.add(
-                self.out_offset_col, y, alpha=self.out_scale,
-                out=(torch.empty((rows, self.d), **kw) if out is None else out).t()).t()))
+            out.append(
+                (
+                    "decode",
+                    lambda y, out=None: torch.add(
+                        self.out_offset_col,
+                        y,
+                        alpha=self.out_scale,
+                        out=(torch.empty((rows, self.d), **kw) if out is None else out).t(),
+                    ).t(),
+                )
+            )
         else:
             out.append((f"layer {k}", lambda x: torch.addmm(b, x, w, out=buf["y"])))
-            out.append(("decode", lambda y, out=None: torch.add(
-                self.out_offset, y, alpha=self.out_scale,
-                out=torch.empty((rows, self.d), **kw) if out is None else out)))
+            out.append(
+                (
+                    "decode",
+                    lambda y, out=None: torch.add(
+                        self.out_offset,
+                        y,
+                        alpha=self.out_scale,
+                        out=torch.empty((rows, self.d), **kw) if out is None else out,
+                    ),
+                )
+            )
         return out
 
     def _stages_float64(self, dtype) -> list[tuple[str, Callable]]:
@@ -370,11 +406,11 @@ class FastNetwork:
         for i in range(0, rows, size):
             part = min(size, rows - i)
             body, last = self._plan(part, x.dtype)
-            h = x[i:i + part]
+            h = x[i : i + part]
             for step in body:
                 h = step(h)
             if self.plan_name(part) == "float64":  # a short last chunk of a network small enough for that plan
-                y[i:i + part] = last(h)
+                y[i : i + part] = last(h)
             else:
-                last(h, out=y[i:i + part])
+                last(h, out=y[i : i + part])
         return y

@@ -20,6 +20,7 @@ from neuralinv.regions.shapes import Region, singular_center
 SCALINGS = ("paper", "raw")  # the scalings fixed by the region alone (import accepts these)
 TRAIN_SCALINGS = SCALINGS + ("data",)  # "data" is measured on the training set
 
+
 def check_scaling(box: Region, name: str) -> None:
     """Refuse a scaling that cannot be built on box: an unknown name, or one that subtracts A0^-1 (paper, data) when
     the centre is singular, with a one-line reason and the fix."""
@@ -29,8 +30,10 @@ def check_scaling(box: Region, name: str) -> None:
         reason = singular_center(box)
         if reason is not None:
             what = "the paper's scaling" if name == "paper" else "the data scaling"
-            raise InputError(f"scaling {name}: {what} subtracts A0^-1, which does not exist: {reason}; "
-                             f"use --scaling raw (vec(A) -> vec(A^-1))")
+            raise InputError(
+                f"scaling {name}: {what} subtracts A0^-1, which does not exist: {reason}; "
+                f"use --scaling raw (vec(A) -> vec(A^-1))"
+            )
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,9 @@ class Scaling:
     target_scale: float
 
     @classmethod
-    def for_box(cls, box: Region, name: str = "paper", *,
-                data: tuple[torch.Tensor, torch.Tensor] | None = None) -> "Scaling":
+    def for_box(
+        cls, box: Region, name: str = "paper", *, data: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> "Scaling":
         """The scaling name on box; "data" needs data, the training pairs (A, A^-1) (see from_data)."""
         check_scaling(box, name)
         if name == "paper":
@@ -91,10 +95,20 @@ class Scaling:
         return (offset + self.target_scale * y.double()).unflatten(-1, (n, n))
 
     def to_json(self) -> dict:
-        return {"name": self.name, "input_offset": list(self.input_offset), "input_scale": self.input_scale,
-                "target_offset": list(self.target_offset), "target_scale": self.target_scale}
+        return {
+            "name": self.name,
+            "input_offset": list(self.input_offset),
+            "input_scale": self.input_scale,
+            "target_offset": list(self.target_offset),
+            "target_scale": self.target_scale,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> "Scaling":
-        return cls(data["name"], tuple(map(float, data["input_offset"])), float(data["input_scale"]),
-                   tuple(map(float, data["target_offset"])), float(data["target_scale"]))
+        return cls(
+            data["name"],
+            tuple(map(float, data["input_offset"])),
+            float(data["input_scale"]),
+            tuple(map(float, data["target_offset"])),
+            float(data["target_scale"]),
+        )

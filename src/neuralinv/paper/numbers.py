@@ -5,8 +5,14 @@ These are the only hand-typed numbers in a report, and they are always labelled 
 
 # Table 1: test MAE per entry, mean over 3 runs.
 TABLE1 = {
-    ("2x2-first", "2fc"): 2.05e-5, ("2x2-second", "2fc"): 6.39e-6, ("3x3", "2fc"): 8.77e-5, ("16x16", "2fc"): 1.68e-4,
-    ("2x2-first", "3fc"): 1.52e-5, ("2x2-second", "3fc"): 7.37e-6, ("3x3", "3fc"): 1.53e-4, ("16x16", "3fc"): 2.58e-4,
+    ("2x2-first", "2fc"): 2.05e-5,
+    ("2x2-second", "2fc"): 6.39e-6,
+    ("3x3", "2fc"): 8.77e-5,
+    ("16x16", "2fc"): 1.68e-4,
+    ("2x2-first", "3fc"): 1.52e-5,
+    ("2x2-second", "3fc"): 7.37e-6,
+    ("3x3", "3fc"): 1.53e-4,
+    ("16x16", "3fc"): 2.58e-4,
 }
 
 # Table 2: 2x2 (First).
@@ -19,10 +25,15 @@ TABLE3 = {
     ("2x2", "3fc"): {"gpu_bs1": 8.177, "gpu_bs100": 0.356, "gpu_bs10000": 0.162, "cpu_bs1": 2.032},
     ("3x3", "2fc"): {"gpu_bs1": 5.501, "gpu_bs100": 0.257, "gpu_bs10000": 0.162, "cpu_bs1": 1.700, "exact_cpu": 0.078},
     ("3x3", "3fc"): {"gpu_bs1": 6.718, "gpu_bs100": 0.280, "gpu_bs10000": 0.159, "cpu_bs1": 2.057},
-    ("16x16", "2fc"): {"gpu_bs1": 4.709, "gpu_bs100": 0.623, "gpu_bs10000": 0.467, "cpu_bs1": 5.232, "exact_cpu": 1.196},
+    ("16x16", "2fc"): {
+        "gpu_bs1": 4.709,
+        "gpu_bs100": 0.623,
+        "gpu_bs10000": 0.467,
+        "cpu_bs1": 5.232,
+        "exact_cpu": 1.196,
+    },
     ("16x16", "3fc"): {"gpu_bs1": 6.623, "gpu_bs100": 0.878, "gpu_bs10000": 0.459, "cpu_bs1": 25.887},
 }
-
 
 
 def exact_cpu_seconds(n: int) -> float | None:

@@ -35,15 +35,43 @@ class DatasetPreset:
 DATASETS: dict[str, DatasetPreset] = {
     p.name: p
     for p in [
-        DatasetPreset("2x2-first", "2x2 (First)", load_region("2x2-first"), train_size=1_000_000, paper_steps=156_250,
-                      quick_steps=80_000, paper_epoch_steps=1_000_000 / 128),
-        DatasetPreset("2x2-second", "2x2 (Second)", load_region("2x2-second"), train_size=1_000_000,
-                      paper_steps=156_250, quick_steps=80_000, paper_epoch_steps=1_000_000 / 128),
-        DatasetPreset("3x3", "3x3", load_region("3x3"), train_size=100_000, paper_steps=200_000, quick_steps=120_000,
-                      paper_epoch_steps=100_000 / 128),
+        DatasetPreset(
+            "2x2-first",
+            "2x2 (First)",
+            load_region("2x2-first"),
+            train_size=1_000_000,
+            paper_steps=156_250,
+            quick_steps=80_000,
+            paper_epoch_steps=1_000_000 / 128,
+        ),
+        DatasetPreset(
+            "2x2-second",
+            "2x2 (Second)",
+            load_region("2x2-second"),
+            train_size=1_000_000,
+            paper_steps=156_250,
+            quick_steps=80_000,
+            paper_epoch_steps=1_000_000 / 128,
+        ),
+        DatasetPreset(
+            "3x3",
+            "3x3",
+            load_region("3x3"),
+            train_size=100_000,
+            paper_steps=200_000,
+            quick_steps=120_000,
+            paper_epoch_steps=100_000 / 128,
+        ),
         # Streamed: an "epoch" is 1,000,000 samples, as for 2x2, so 200,000 steps span 25.6 schedule epochs.
-        DatasetPreset("16x16", "16x16", load_region("16x16"), train_size=None, paper_steps=200_000, quick_steps=300,
-                      paper_epoch_steps=1_000_000 / 128),
+        DatasetPreset(
+            "16x16",
+            "16x16",
+            load_region("16x16"),
+            train_size=None,
+            paper_steps=200_000,
+            quick_steps=300,
+            paper_epoch_steps=1_000_000 / 128,
+        ),
     ]
 }
 

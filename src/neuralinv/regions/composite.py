@@ -8,6 +8,7 @@ import torch
 from neuralinv.common.errors import InputError
 from neuralinv.regions.shapes import Box, Region, _frozen, matrix_norm
 
+
 def _load(spec) -> Region:
     from neuralinv.regions.files import load_region  # files knows every shape, so it imports this module
 
@@ -97,8 +98,12 @@ class Union(Region):
         return f"union of {len(self.members)} regions: " + "; ".join(m.describe() for m in self.members)
 
     def to_json(self) -> dict:
-        return {"shape": "union", "weights": self.weights.tolist(), "members": [m.to_json() for m in self.members],
-                **self._info_json()}
+        return {
+            "shape": "union",
+            "weights": self.weights.tolist(),
+            "members": [m.to_json() for m in self.members],
+            **self._info_json(),
+        }
 
 
 def _scaled(region: Region, a: np.ndarray) -> np.ndarray:
@@ -166,9 +171,15 @@ class Equilibrated(Region):
         return Box(self.unscale_matrix(inner.center), w)
 
     def describe(self) -> str:
-        return (f"{self.inner.describe()}, after equilibration D A D (d from {self.scale.min():.3g} to "
-                f"{self.scale.max():.3g})")
+        return (
+            f"{self.inner.describe()}, after equilibration D A D (d from {self.scale.min():.3g} to "
+            f"{self.scale.max():.3g})"
+        )
 
     def to_json(self) -> dict:
-        return {"shape": "equilibrated", "scale": self.scale.tolist(), "region": self.inner.to_json(),
-                **self._info_json()}
+        return {
+            "shape": "equilibrated",
+            "scale": self.scale.tolist(),
+            "region": self.inner.to_json(),
+            **self._info_json(),
+        }

@@ -81,8 +81,14 @@ def _symmetrize(s: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray((s + s.transpose(0, 2, 1)) / 2, dtype=np.float64)
 
 
-def bootstrap_covariances(dataset: str = "wine", count: int = 20_000, *, kind: str = "correlation", seed: int = 0,
-                          sample_size: int | None = None) -> np.ndarray:
+def bootstrap_covariances(
+    dataset: str = "wine",
+    count: int = 20_000,
+    *,
+    kind: str = "correlation",
+    seed: int = 0,
+    sample_size: int | None = None,
+) -> np.ndarray:
     """Covariance or correlation matrices of ``count`` bootstrap resamples of a scikit-learn data set.
 
     ``dataset``: ``"wine"`` (13 variables), ``"breast_cancer"`` (30) or ``"diabetes"`` (10).
@@ -106,14 +112,14 @@ def bootstrap_covariances(dataset: str = "wine", count: int = 20_000, *, kind: s
         x = x / x.std(axis=0, ddof=1)
     rng = np.random.default_rng(seed)
     chunk = max(1, min(1000, _CHUNK_ELEMENTS // max(rows, m, p * p)))
-    outer = (x[:, :, None] * x[:, None, :]).reshape(rows, p * p)   # row-wise x x^T, one GEMM serves a chunk
-    floor = 1e-10 * x.var(axis=0, ddof=1)   # below this a resampled variance is rounding error: a constant variable
+    outer = (x[:, :, None] * x[:, None, :]).reshape(rows, p * p)  # row-wise x x^T, one GEMM serves a chunk
+    floor = 1e-10 * x.var(axis=0, ddof=1)  # below this a resampled variance is rounding error: a constant variable
     out = np.empty((count, p, p), dtype=np.float64)
 
     def covariances(k: int) -> np.ndarray:
-        idx = rng.integers(0, rows, size=(k, m))                    # k resamples, rows drawn with replacement
+        idx = rng.integers(0, rows, size=(k, m))  # k resamples, rows drawn with replacement
         weights = np.bincount((idx + rows * np.arange(k)[:, None]).ravel(), minlength=k * rows)
-        weights = weights.reshape(k, rows).astype(np.float64)       # how often each row was drawn
+        weights = weights.reshape(k, rows).astype(np.float64)  # how often each row was drawn
         mean = weights @ x / m
         second = (weights @ outer).reshape(k, p, p)
         return (second - m * mean[:, :, None] * mean[:, None, :]) / (m - 1)
@@ -130,7 +136,7 @@ def bootstrap_covariances(dataset: str = "wine", count: int = 20_000, *, kind: s
             bad = ~(np.diagonal(s, axis1=1, axis2=2) > floor).all(axis=1)
         else:
             raise InputError(f"sample_size={m} keeps giving resamples with a constant variable")
-        out[done:done + k] = s
+        out[done : done + k] = s
         done += k
     if kind == "correlation":
         d = np.sqrt(np.diagonal(out, axis1=1, axis2=2))
@@ -160,14 +166,15 @@ def _lorenz96_jacobian(x: np.ndarray) -> np.ndarray:
     ip1, im1, im2 = _lorenz96_neighbours(n)
     jac = np.zeros(x.shape + (n,), dtype=np.float64)
     jac[..., i, i] = -1.0
-    jac[..., i, ip1] += x[..., im1]                     # d f_i / d x_{i+1} = x_{i-1}
-    jac[..., i, im2] -= x[..., im1]                     # d f_i / d x_{i-2} = -x_{i-1}
-    jac[..., i, im1] += x[..., ip1] - x[..., im2]       # d f_i / d x_{i-1} = x_{i+1} - x_{i-2}
+    jac[..., i, ip1] += x[..., im1]  # d f_i / d x_{i+1} = x_{i-1}
+    jac[..., i, im2] -= x[..., im1]  # d f_i / d x_{i-2} = -x_{i-1}
+    jac[..., i, im1] += x[..., ip1] - x[..., im2]  # d f_i / d x_{i-1} = x_{i+1} - x_{i-2}
     return jac
 
 
-def _lorenz96_trajectory(count: int, n: int, forcing: float, seed: int, dt: float = 0.01,
-                         spin_up: float = 10.0) -> np.ndarray:
+def _lorenz96_trajectory(
+    count: int, n: int, forcing: float, seed: int, dt: float = 0.01, spin_up: float = 10.0
+) -> np.ndarray:
     """States ``(count, n)`` of one Lorenz-96 trajectory, sampled every ``dt`` after ``spin_up`` time units."""
     from scipy.integrate import solve_ivp
 
@@ -179,15 +186,15 @@ def _lorenz96_trajectory(count: int, n: int, forcing: float, seed: int, dt: floa
     def rhs(t, x):
         return (x[ip1] - x[im2]) * x[im1] - x + forcing
 
-    sol = solve_ivp(rhs, (0.0, t_eval[-1]), x0, method="RK45", t_eval=t_eval,
-                    rtol=1e-8, atol=1e-8)
+    sol = solve_ivp(rhs, (0.0, t_eval[-1]), x0, method="RK45", t_eval=t_eval, rtol=1e-8, atol=1e-8)
     if not sol.success:  # pragma: no cover - RK45 does not fail on this smooth system
         raise RuntimeError(f"Lorenz-96 integration failed: {sol.message}")
     return np.ascontiguousarray(sol.y.T)
 
 
-def implicit_euler_jacobians(count: int = 20_000, *, n: int = 16, h: float = 0.05, forcing: float = 8.0,
-                             seed: int = 0) -> np.ndarray:
+def implicit_euler_jacobians(
+    count: int = 20_000, *, n: int = 16, h: float = 0.05, forcing: float = 8.0, seed: int = 0
+) -> np.ndarray:
     """Implicit-Euler / Newton matrices ``I - h J(x(t))`` along one Lorenz-96 trajectory.
 
     The trajectory starts from ``x = F`` plus a seeded perturbation of size 0.01, is integrated with
@@ -209,8 +216,9 @@ def _fpu_springs(x: np.ndarray) -> np.ndarray:
     return np.diff(np.concatenate([pad, x, pad], axis=-1), axis=-1)
 
 
-def spring_chain_hessians(count: int = 20_000, *, n: int = 12, seed: int = 0, beta: float = 1.0,
-                          amplitude: float = 1.0, dt: float = 0.05) -> np.ndarray:
+def spring_chain_hessians(
+    count: int = 20_000, *, n: int = 12, seed: int = 0, beta: float = 1.0, amplitude: float = 1.0, dt: float = 0.05
+) -> np.ndarray:
     """Hessians of a Fermi-Pasta-Ulam-Tsingou beta chain with fixed ends, along one trajectory.
 
     ``n`` unit masses; initial displacements and velocities are ``amplitude`` times seeded standard
@@ -229,13 +237,13 @@ def spring_chain_hessians(count: int = 20_000, *, n: int = 12, seed: int = 0, be
     rng = np.random.default_rng(seed)
     y0 = amplitude * rng.standard_normal(2 * n)
 
-    padded = np.zeros(n + 2)       # fixed ends x_0 = x_{n+1} = 0
+    padded = np.zeros(n + 2)  # fixed ends x_0 = x_{n+1} = 0
     dy = np.empty(2 * n)
 
     def rhs(t, y):
         padded[1:-1] = y[:n]
         d = padded[1:] - padded[:-1]
-        force = d + beta * d * d * d   # V'(d_k)
+        force = d + beta * d * d * d  # V'(d_k)
         dy[:n] = y[n:]
         dy[n:] = force[1:] - force[:-1]
         return dy.copy()
@@ -244,7 +252,7 @@ def spring_chain_hessians(count: int = 20_000, *, n: int = 12, seed: int = 0, be
     sol = solve_ivp(rhs, (0.0, max(t_eval[-1], dt)), y0, method="RK45", t_eval=t_eval, rtol=1e-8, atol=1e-8)
     if not sol.success:  # pragma: no cover
         raise RuntimeError(f"FPU chain integration failed: {sol.message}")
-    s = 1.0 + 3.0 * beta * _fpu_springs(sol.y[:n].T) ** 2   # (count, n + 1)
+    s = 1.0 + 3.0 * beta * _fpu_springs(sol.y[:n].T) ** 2  # (count, n + 1)
     i = np.arange(n)
     hess = np.zeros((count, n, n), dtype=np.float64)
     hess[:, i, i] = s[:, :-1] + s[:, 1:]
@@ -256,25 +264,39 @@ def spring_chain_hessians(count: int = 20_000, *, n: int = 12, seed: int = 0, be
 def _bootstrap(dataset: str, kind: str):
     def make(count: int, seed: int = 0) -> np.ndarray:
         return bootstrap_covariances(dataset, count, kind=kind, seed=seed)
+
     return make
 
 
 FAMILIES = {
-    "wine-correlation": (_bootstrap("wine", "correlation"),
-                         "bootstrap correlation matrices of the wine data (13x13, SPD)"),
-    "wine-covariance": (_bootstrap("wine", "covariance"),
-                        "bootstrap covariance matrices of the wine data in raw units (13x13, SPD, scales 0.01 to 1e5)"),
-    "wine-standardized-covariance": (_bootstrap("wine", "standardized-covariance"),
-                                     "bootstrap covariances of the globally standardized wine data (13x13, SPD)"),
-    "diabetes-correlation": (_bootstrap("diabetes", "correlation"),
-                             "bootstrap correlation matrices of the diabetes data (10x10, SPD)"),
-    "breast-cancer-correlation": (_bootstrap("breast_cancer", "correlation"),
-                                  "bootstrap correlation matrices of the breast-cancer data (30x30, SPD, "
-                                  "nearly collinear features)"),
-    "lorenz96-jacobian": (lambda count, seed=0: implicit_euler_jacobians(count, seed=seed),
-                          "implicit-Euler matrices I - 0.05 J along a Lorenz-96 trajectory (16x16, non-symmetric)"),
-    "fpu-hessian": (lambda count, seed=0: spring_chain_hessians(count, seed=seed),
-                    "Hessians along a Fermi-Pasta-Ulam-Tsingou beta chain trajectory (12x12, tridiagonal SPD)"),
+    "wine-correlation": (
+        _bootstrap("wine", "correlation"),
+        "bootstrap correlation matrices of the wine data (13x13, SPD)",
+    ),
+    "wine-covariance": (
+        _bootstrap("wine", "covariance"),
+        "bootstrap covariance matrices of the wine data in raw units (13x13, SPD, scales 0.01 to 1e5)",
+    ),
+    "wine-standardized-covariance": (
+        _bootstrap("wine", "standardized-covariance"),
+        "bootstrap covariances of the globally standardized wine data (13x13, SPD)",
+    ),
+    "diabetes-correlation": (
+        _bootstrap("diabetes", "correlation"),
+        "bootstrap correlation matrices of the diabetes data (10x10, SPD)",
+    ),
+    "breast-cancer-correlation": (
+        _bootstrap("breast_cancer", "correlation"),
+        "bootstrap correlation matrices of the breast-cancer data (30x30, SPD, nearly collinear features)",
+    ),
+    "lorenz96-jacobian": (
+        lambda count, seed=0: implicit_euler_jacobians(count, seed=seed),
+        "implicit-Euler matrices I - 0.05 J along a Lorenz-96 trajectory (16x16, non-symmetric)",
+    ),
+    "fpu-hessian": (
+        lambda count, seed=0: spring_chain_hessians(count, seed=seed),
+        "Hessians along a Fermi-Pasta-Ulam-Tsingou beta chain trajectory (12x12, tridiagonal SPD)",
+    ),
 }
 
 

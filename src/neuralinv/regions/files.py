@@ -7,7 +7,7 @@ from pathlib import Path
 
 from neuralinv.common.errors import InputError
 from neuralinv.regions.composite import Equilibrated, Union
-from neuralinv.regions.shapes import Ball, Box, FORMAT, FORMAT_VERSION, Region, SHAPES, Symmetric
+from neuralinv.regions.shapes import FORMAT, FORMAT_VERSION, SHAPES, Ball, Box, Region, Symmetric
 
 PRESET_DIR = Path(__file__).with_name("presets")
 
@@ -20,8 +20,10 @@ def region_from_json(data: dict) -> Region:
     if not isinstance(data, dict):
         raise InputError(f"region: expected a JSON object, got {type(data).__name__}")
     if "format" in data and (data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION):
-        raise InputError(f"region: format {data.get('format')!r} version {data.get('format_version')!r}; this "
-                         f"neuralinv reads {FORMAT!r} version {FORMAT_VERSION}")
+        raise InputError(
+            f"region: format {data.get('format')!r} version {data.get('format_version')!r}; this "
+            f"neuralinv reads {FORMAT!r} version {FORMAT_VERSION}"
+        )
     shape = data.get("shape", "box")
     info = data.get("info")
     try:

@@ -1,9 +1,11 @@
 """Fitting a region to sample matrices of one's own: the centre or centres, the radius, and equilibration.
 
-fit_region(a) takes (m, n, n) samples of a family and returns a Region (see neuralinv.regions.shapes) that holds the share
+fit_region(a) takes (m, n, n) samples of a family and returns a Region (see neuralinv.regions.shapes) that
+holds the share
 `coverage` of them, with what it did recorded in region.info:
 
-1. Equilibration (when variable scales differ): d_i = 1 / sqrt(s_i), rounded to a power of two, with s_i the median over the sample of
+1. Equilibration (when variable scales differ): d_i = 1 / sqrt(s_i), rounded to a power of two, with s_i the
+median over the sample of
    sqrt(||A_i,:||_2 ||A_:,i||_2) (for a covariance, about the variance of variable i), applied as B = D A D. The
    region is then Equilibrated(inner, d): inverses and bounds stay those of A.
 2. Centres: the mean of the (equilibrated) sample, or k-means (scipy.cluster.vq.kmeans2, k-means++ seeding) for
@@ -46,8 +48,9 @@ def check_samples(a, *, name: str = "matrices", n: int | None = None) -> np.ndar
     arr = np.ascontiguousarray(arr.reshape(-1, *arr.shape[-2:]), dtype=np.float64)
     bad = ~np.isfinite(arr).all(axis=(-2, -1))
     if bad.any():
-        raise InputError(f"{name}: {int(bad.sum())} matrices have NaN or Inf entries (the first at index "
-                         f"{int(np.argmax(bad))})")
+        raise InputError(
+            f"{name}: {int(bad.sum())} matrices have NaN or Inf entries (the first at index {int(np.argmax(bad))})"
+        )
     return arr
 
 
@@ -79,8 +82,10 @@ def _fit_one(b: np.ndarray, shape: str, norm: str, coverage: float) -> Region:
         e = b - center
         if norm == "relative":
             if not np.linalg.eigvalsh(center)[0] > 0:
-                raise InputError("norm: 'relative' needs a positive definite mean of the (equilibrated) sample; its "
-                                 f"smallest eigenvalue is {np.linalg.eigvalsh(center)[0]:.3g}")
+                raise InputError(
+                    "norm: 'relative' needs a positive definite mean of the (equilibrated) sample; its "
+                    f"smallest eigenvalue is {np.linalg.eigvalsh(center)[0]:.3g}"
+                )
             whiten = np.linalg.inv(np.linalg.cholesky(center))
             f = whiten @ e @ whiten.T
             dev = np.abs(np.linalg.eigvalsh((f + np.swapaxes(f, -1, -2)) / 2)).max(-1)
@@ -91,8 +96,16 @@ def _fit_one(b: np.ndarray, shape: str, norm: str, coverage: float) -> Region:
     return Ball(center, _radius(matrix_norm(b - center, norm), coverage), norm=norm)
 
 
-def fit_region(a, *, shape: str = "auto", norm: str = "auto", centres: int = 1, coverage: float = 1.0,
-               equilibrate="auto", seed: int = 0) -> Region:
+def fit_region(
+    a,
+    *,
+    shape: str = "auto",
+    norm: str = "auto",
+    centres: int = 1,
+    coverage: float = 1.0,
+    equilibrate="auto",
+    seed: int = 0,
+) -> Region:
     """A region fitted to the samples a (m, n, n); see the module docstring. region.info records the sample size,
     the share of the sample the region holds ("coverage"), the equilibration and the certificate.
 
@@ -112,8 +125,9 @@ def fit_region(a, *, shape: str = "auto", norm: str = "auto", centres: int = 1, 
     if not (0 < coverage <= 1):
         raise InputError(f"coverage: expected a number in (0, 1], got {coverage!r}")
     if m < MIN_PER_CENTRE * centres:
-        raise InputError(f"matrices: {m} samples are too few to fit {centres} centre(s); give at least "
-                         f"{MIN_PER_CENTRE * centres}")
+        raise InputError(
+            f"matrices: {m} samples are too few to fit {centres} centre(s); give at least {MIN_PER_CENTRE * centres}"
+        )
     # Symmetric to rounding (a product like X^T X need not come out exactly symmetric): then fitted as symmetric.
     asym = np.abs(a - np.swapaxes(a, -1, -2)).max(axis=(-2, -1))
     symmetric = bool(np.all(asym <= 64 * np.finfo(float).eps * np.abs(a).max(axis=(-2, -1))))
@@ -150,11 +164,20 @@ def fit_region(a, *, shape: str = "auto", norm: str = "auto", centres: int = 1, 
     inner = members[0] if len(members) == 1 else Union(members, weights=sizes)
     region = Equilibrated(inner, d) if equilibrate else inner
     held = float(region.contains(a, slack=1e-9 * (1 + float(np.abs(b).max()))).mean())
-    region.info.update({
-        "fitted_from": m, "shape": shape, "norm": getattr(members[0], "norm", None), "centres": len(members),
-        "requested_coverage": coverage, "coverage": held, "symmetric_sample": symmetric,
-        "equilibrated": bool(equilibrate), "variable_scale_spread": spread,
-        "certified_distance": region.certified_distance, "center_sigma_min": region.center_sigma_min,
-        "positive_definite": region.positive_definite,
-    })
+    region.info.update(
+        {
+            "fitted_from": m,
+            "shape": shape,
+            "norm": getattr(members[0], "norm", None),
+            "centres": len(members),
+            "requested_coverage": coverage,
+            "coverage": held,
+            "symmetric_sample": symmetric,
+            "equilibrated": bool(equilibrate),
+            "variable_scale_spread": spread,
+            "certified_distance": region.certified_distance,
+            "center_sigma_min": region.center_sigma_min,
+            "positive_definite": region.positive_definite,
+        }
+    )
     return region

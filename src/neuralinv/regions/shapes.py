@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +65,9 @@ def as_matrix(value, *, name: str = "matrix") -> np.ndarray:
             try:
                 value = json.loads(text)
             except json.JSONDecodeError:
-                raise InputError(f"{name}: expected JSON text like [[2, 2], [2, 3]] or a .npy file, got {text!r}") from None
+                raise InputError(
+                    f"{name}: expected JSON text like [[2, 2], [2, 3]] or a .npy file, got {text!r}"
+                ) from None
     try:
         a = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -126,8 +127,9 @@ class Region:
     @property
     def center_inverse(self) -> np.ndarray:
         if self.center_singular:
-            raise InputError(f"region: the centre is singular (sigma_min(A0) = {self.center_sigma_min:.3g}); "
-                             f"it has no inverse")
+            raise InputError(
+                f"region: the centre is singular (sigma_min(A0) = {self.center_sigma_min:.3g}); it has no inverse"
+            )
         return np.linalg.inv(self.center)
 
     @property
@@ -233,8 +235,10 @@ class Box(Region):
         w = np.asarray(radius, dtype=np.float64) if not isinstance(radius, (int, float)) else None
         if w is not None and w.ndim > 0:
             if w.shape != self.center.shape or not np.all(np.isfinite(w)) or not np.all(w > 0):
-                raise InputError(f"radius: expected a number > 0 or an {self.center.shape} array of half-widths > 0, "
-                                 f"got shape {w.shape} with min {np.nanmin(w) if w.size else 'n/a'}")
+                raise InputError(
+                    f"radius: expected a number > 0 or an {self.center.shape} array of half-widths > 0, "
+                    f"got shape {w.shape} with min {np.nanmin(w) if w.size else 'n/a'}"
+                )
             self.half_widths = _frozen(w)
             self.uniform = bool(np.all(w == w.flat[0]))
             self.radius = float(w.max())
@@ -274,8 +278,11 @@ class Box(Region):
         return self
 
     def describe(self) -> str:
-        width = f"half-width {self.radius:g}" if self.uniform else \
-            f"per-entry half-widths {self.half_widths.min():.3g}..{self.radius:.3g}"
+        width = (
+            f"half-width {self.radius:g}"
+            if self.uniform
+            else f"per-entry half-widths {self.half_widths.min():.3g}..{self.radius:.3g}"
+        )
         return f"{self.n}x{self.n} box, {width}"
 
     def to_json(self) -> dict:
@@ -309,7 +316,7 @@ class Ball(Region):
         """A Gaussian direction normalised in the ball's norm, at a radius r U^(1/n^2) (uniform in the Frobenius
         ball; inside, though not uniform, in the spectral one)."""
         e = _unit_directions(count, self.center.shape, generator, symmetric=False, norm=self.norm)
-        return self._scale(e, generator, self.n ** 2).to(dtype)
+        return self._scale(e, generator, self.n**2).to(dtype)
 
     def _scale(self, e: torch.Tensor, generator: torch.Generator, dim: int) -> torch.Tensor:
         t = torch.rand((e.shape[0], 1, 1), generator=generator, dtype=torch.float64, device=generator.device)
@@ -321,19 +328,25 @@ class Ball(Region):
         return f"{self.n}x{self.n} ball, radius {self.ball_radius:.4g} in the {self.norm} norm"
 
     def to_json(self) -> dict:
-        return {"shape": self.shape, "norm": self.norm, "center": self.center.tolist(), "radius": self.ball_radius,
-                **self._info_json()}
+        return {
+            "shape": self.shape,
+            "norm": self.norm,
+            "center": self.center.tolist(),
+            "radius": self.ball_radius,
+            **self._info_json(),
+        }
 
 
 class Symmetric(Ball):
     """Symmetric perturbations A = A0 + E of a symmetric A0, E = E^T, ||E|| <= r, for covariance-like families.
 
-    norm "spectral" or "fro": Weyl, |lambda_i(A) - lambda_i(A0)| <= ||E||_2 <= r, so sigma_min(A) >= min |lambda(A0)| - r,
-    and every A is positive definite when lambda_min(A0) > r.
-    norm "relative" (A0 positive definite, A0 = L L^T): ||L^-1 E L^-T||_2 <= r, i.e. (1 - r) A0 <= A <= (1 + r) A0 in the
-    Loewner order, so for r < 1 every A is positive definite with sigma_min(A) = lambda_min(A) >= (1 - r) lambda_min(A0)
-    (attained by (1 - r) A0). Perturbations proportional to A0, as bootstrap covariances are, fit this shape far more
-    tightly than a ball, and r is the quantity that decides whether Newton-Schulz from A0^-1 converges.
+    norm "spectral" or "fro" (Weyl): |lambda_i(A) - lambda_i(A0)| <= ||E||_2 <= r, so
+    sigma_min(A) >= min |lambda(A0)| - r, and every A is positive definite when lambda_min(A0) > r.
+    norm "relative" (A0 positive definite, A0 = L L^T): ||L^-1 E L^-T||_2 <= r, i.e. (1 - r) A0 <= A <= (1 + r) A0
+    in the Loewner order, so for r < 1 every A is positive definite with
+    sigma_min(A) = lambda_min(A) >= (1 - r) lambda_min(A0) (attained by (1 - r) A0).
+    Perturbations proportional to A0, as bootstrap covariances are, fit this shape far more tightly than a ball,
+    and r is the quantity that decides whether Newton-Schulz from A0^-1 converges.
     """
 
     shape = "symmetric"
@@ -417,8 +430,10 @@ class Symmetric(Ball):
     def describe(self) -> str:
         pd = "; every matrix positive definite" if self.positive_definite else ""
         if self.norm == "relative":
-            return (f"{self.n}x{self.n} symmetric perturbations relative to A0, ||A0^-1/2 E A0^-1/2|| <= "
-                    f"{self.ball_radius:.4g}{pd}")
+            return (
+                f"{self.n}x{self.n} symmetric perturbations relative to A0, ||A0^-1/2 E A0^-1/2|| <= "
+                f"{self.ball_radius:.4g}{pd}"
+            )
         return f"{self.n}x{self.n} symmetric perturbations, ||E|| <= {self.ball_radius:.4g} ({self.norm} norm){pd}"
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -31,16 +30,11 @@ FIGURE_KEY = re.compile(r"\{fig:([A-Za-z0-9_.-]+)\}")
 FIGURE_LABEL = re.compile(r"\*\*Figure \{fig:([A-Za-z0-9_.-]+)\}\.\*\*")
 CONTENTS_MARK = "@@CONTENTS@@"
 # A number in scientific notation, or any number with a sign: browsers may break a line at its hyphen.
-NUMBER = re.compile(r"(?<![\w.])\d{4}-\d\d-\d\d(?:T[\d:]+(?:[+-]\d\d:\d\d)?)?|(?<![\w.])[-+−]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?(?:\s?±\s?\d+(?:\.\d+)?(?:e[-+]?\d+)?)?"
-                    r"(?=[^\w]|$)")
+NUMBER = re.compile(
+    r"(?<![\w.])\d{4}-\d\d-\d\d(?:T[\d:]+(?:[+-]\d\d:\d\d)?)?|(?<![\w.])[-+−]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?(?:\s?±\s?\d+(?:\.\d+)?(?:e[-+]?\d+)?)?"
+    r"(?=[^\w]|$)"
+)
 SHORT_CELL = 40  # characters: a table cell this short never wraps
-
-
-def sci(x, digits: int = 3) -> str:
-    """A number in scientific notation; a dash for a missing or non-finite one."""
-    if x is None or not math.isfinite(x):
-        return "-"
-    return f"{x:.{digits - 1}e}"
 
 
 def figure(key: str, file: str, caption: str, alt: str | None = None) -> str:
@@ -56,8 +50,9 @@ def cell(value) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def table(headers: list[str], rows: list[list], *, shown: int | None = None, total: int | None = None,
-          what: str = "rows") -> str:
+def table(
+    headers: list[str], rows: list[list], *, shown: int | None = None, total: int | None = None, what: str = "rows"
+) -> str:
     """A Markdown pipe table; with total > shown, a line under it says how many of how many are shown."""
     lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
@@ -87,6 +82,7 @@ def number_figures(text: str) -> tuple[str, dict[str, int]]:
 def slug(title: str) -> str:
     """The id the HTML gives a heading (the toc extension's), for links from the text."""
     from markdown.extensions.toc import slugify
+
     return slugify(title, "-")
 
 
@@ -150,14 +146,25 @@ def _tree_fixes(root: ET.Element) -> None:
                 box = ET.Element("div", {"class": "scroll"})
                 parent[list(parent).index(child)] = box  # in place: the table keeps its position
                 box.append(child)
-            elif child.tag == "p" and len(child) == 1 and child[0].tag == "img" and not (child.text or "").strip() \
-                    and not (child[0].tail or "").strip():
+            elif (
+                child.tag == "p"
+                and len(child) == 1
+                and child[0].tag == "img"
+                and not (child.text or "").strip()
+                and not (child[0].tail or "").strip()
+            ):
                 child.tag = "figure"
                 siblings = list(parent)
                 i = siblings.index(child)
                 nxt = siblings[i + 1] if i + 1 < len(siblings) else None
-                if nxt is not None and nxt.tag == "p" and len(nxt) and nxt[0].tag == "strong" \
-                        and (nxt[0].text or "").startswith("Figure ") and not (nxt.text or "").strip():
+                if (
+                    nxt is not None
+                    and nxt.tag == "p"
+                    and len(nxt)
+                    and nxt[0].tag == "strong"
+                    and (nxt[0].text or "").startswith("Figure ")
+                    and not (nxt.text or "").strip()
+                ):
                     child.set("id", f"figure-{(nxt[0].text or '').split()[1].rstrip('.')}")
                     caption = ET.SubElement(child, "figcaption")
                     for sub in list(nxt):
@@ -180,9 +187,12 @@ def _keep_numbers_whole(page: str) -> str:
                 inside_pre = False
             continue
         if not inside_pre and part:
-            parts[i] = NUMBER.sub(lambda m: f'<span class="num">{m.group(0)}</span>'
-                                  if any(c in m.group(0) for c in "e-+−±")
-                                  else m.group(0), part)
+            parts[i] = NUMBER.sub(
+                lambda m: (
+                    f'<span class="num">{m.group(0)}</span>' if any(c in m.group(0) for c in "e-+−±") else m.group(0)
+                ),
+                part,
+            )
     return "".join(parts)
 
 
@@ -192,6 +202,7 @@ def _embed_images(page: str, base: Path) -> str:
         if not path.is_file():
             return match.group(0)
         return f'src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}"'
+
     return re.sub(r'src="([^"]+\.png)"', embed, page)
 
 
@@ -204,6 +215,7 @@ def _contents(tokens: list[dict]) -> str:
             if node["level"] == 2:
                 items.append(f'<li><a href="#{node["id"]}">{node["html"]}</a></li>')
             walk(node["children"])
+
     walk(tokens)
     return f'<nav class="toc" aria-label="Contents"><strong>Contents</strong><ol>{"".join(items)}</ol></nav>'
 
@@ -222,14 +234,18 @@ def to_html(markdown_text: str, base: Path, *, title: str, lang: str = "en") -> 
         def extendMarkdown(self, md):
             md.treeprocessors.register(Fixes(md), "neuralinv_fixes", 1)
 
-    md = markdown.Markdown(extensions=["tables", "fenced_code", "md_in_html", "toc", FixesExtension()],
-                           extension_configs={"toc": {"anchorlink": True}})
+    md = markdown.Markdown(
+        extensions=["tables", "fenced_code", "md_in_html", "toc", FixesExtension()],
+        extension_configs={"toc": {"anchorlink": True}},
+    )
     body = md.convert(markdown_text)
     body = body.replace(f"<p>{CONTENTS_MARK}</p>", _contents(md.toc_tokens))
     body = _embed_images(_keep_numbers_whole(body), base)
-    return (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n"
+    )
 
 
 STYLE = """

@@ -20,8 +20,16 @@ def _slice_panel(ax, grid_x, grid_y, matrices, eps, xlabel, ylabel, title, curve
     s = sigma_min(matrices)
     # light greys only, darker near the singular set, so the red band reads as red on top of it
     greys = ListedColormap(plt.get_cmap("Greys_r")(np.linspace(0.2, 1.0, 256)), name="light_greys")
-    mesh = ax.pcolormesh(grid_x, grid_y, np.log10(np.maximum(s, 1e-12)), cmap=greys, vmin=np.log10(eps) - 1,
-                         vmax=max(0.5, np.log10(eps) + 0.5), shading="auto", rasterized=True)
+    mesh = ax.pcolormesh(
+        grid_x,
+        grid_y,
+        np.log10(np.maximum(s, 1e-12)),
+        cmap=greys,
+        vmin=np.log10(eps) - 1,
+        vmax=max(0.5, np.log10(eps) + 0.5),
+        shading="auto",
+        rasterized=True,
+    )
     ax.contourf(grid_x, grid_y, s, levels=[0, eps], colors=["#e31a1c"])
     ax.plot(*curve, color="black", ls="--", lw=1.4)
     ax.set_xlabel(xlabel)
@@ -33,8 +41,9 @@ def _slice_panel(ax, grid_x, grid_y, matrices, eps, xlabel, ylabel, title, curve
     return mesh
 
 
-def meps_slices(out_dir: str | Path, *, eps: float = 0.1, ball_center=((1.0, 0.0), (0.0, 1.0)),
-                ball_radius=0.5) -> dict:
+def meps_slices(
+    out_dir: str | Path, *, eps: float = 0.1, ball_center=((1.0, 0.0), (0.0, 1.0)), ball_radius=0.5
+) -> dict:
     """Draw M_eps = {A : sigma_min(A) < eps} on slices of 2x2 matrices: figure1_meps_slices.png and figure2_meps_3d.png.
 
     (a) a11 = 1, a12 = 2: a band around a22 = 2 a21; (b) a11 = 1, a22 = 2: a band around a12 a21 = 2;
@@ -50,24 +59,29 @@ def meps_slices(out_dir: str | Path, *, eps: float = 0.1, ball_center=((1.0, 0.0
     gx, gy = np.meshgrid(t, t)
     one, two = np.ones_like(gx), 2 * np.ones_like(gx)
     out_dir = Path(out_dir)
-    with plt.rc_context({"font.size": 11, "axes.labelsize": 11, "xtick.labelsize": 10, "ytick.labelsize": 10,
-                         "legend.fontsize": 10}):
+    with plt.rc_context(
+        {"font.size": 11, "axes.labelsize": 11, "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 10}
+    ):
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.5, 4.6), layout="constrained")
         m1 = np.stack([np.stack([one, two], -1), np.stack([gx, gy], -1)], -2)  # [[1, 2], [a21, a22]]
-        mesh = _slice_panel(ax1, gx, gy, m1, eps, "$a_{21}$", "$a_{22}$", "(a) $a_{11}=1,\\ a_{12}=2$",
-                            (t, 2 * t))
+        mesh = _slice_panel(ax1, gx, gy, m1, eps, "$a_{21}$", "$a_{22}$", "(a) $a_{11}=1,\\ a_{12}=2$", (t, 2 * t))
         ax1.set_ylim(-3, 3)
         m2 = np.stack([np.stack([one, gx], -1), np.stack([gy, two], -1)], -2)  # [[1, a12], [a21, 2]]
         hyper = np.where(np.abs(t) > 0.6, 2 / np.where(t == 0, np.nan, t), np.nan)
-        _slice_panel(ax2, gx, gy, m2, eps, "$a_{12}$", "$a_{21}$", "(b) $a_{11}=1,\\ a_{22}=2$",
-                     (t, hyper))
+        _slice_panel(ax2, gx, gy, m2, eps, "$a_{12}$", "$a_{21}$", "(b) $a_{11}=1,\\ a_{22}=2$", (t, hyper))
         ax2.set_ylim(-3, 3)
         bar = fig.colorbar(mesh, ax=[ax1, ax2], extend="min", shrink=0.85, pad=0.02)
         bar.set_label(r"$\log_{10}\sigma_{\min}(A)$")
         bar.ax.axhline(np.log10(eps), color=red, lw=2.5)  # the M_eps threshold on the scale
-        fig.legend(handles=[Patch(facecolor=red, label=f"$M_\\varepsilon$: $\\sigma_{{\\min}}(A) < {eps:g}$"),
-                            Line2D([], [], color="black", ls="--", lw=1.4, label="det $A$ = 0")],
-                   loc="outside lower center", ncol=2, frameon=False)
+        fig.legend(
+            handles=[
+                Patch(facecolor=red, label=f"$M_\\varepsilon$: $\\sigma_{{\\min}}(A) < {eps:g}$"),
+                Line2D([], [], color="black", ls="--", lw=1.4, label="det $A$ = 0"),
+            ],
+            loc="outside lower center",
+            ncol=2,
+            frameon=False,
+        )
         fig.savefig(out_dir / "figure1_meps_slices.png", dpi=120)
         plt.close(fig)
 
@@ -83,8 +97,11 @@ def meps_slices(out_dir: str | Path, *, eps: float = 0.1, ball_center=((1.0, 0.0
         c = np.array(ball_center, dtype=float)
         center_dist = float(sigma_min(c))
         phi, theta = np.meshgrid(np.linspace(0, np.pi, 20), np.linspace(0, 2 * np.pi, 30))
-        ball = (c[0, 1] + ball_radius * np.sin(phi) * np.cos(theta),
-                c[1, 0] + ball_radius * np.sin(phi) * np.sin(theta), c[1, 1] + ball_radius * np.cos(phi))
+        ball = (
+            c[0, 1] + ball_radius * np.sin(phi) * np.cos(theta),
+            c[1, 0] + ball_radius * np.sin(phi) * np.sin(theta),
+            c[1, 1] + ball_radius * np.cos(phi),
+        )
         ax3.plot_surface(*ball, color="#2ca02c", alpha=0.8, linewidth=0)
         ax3.set_xlabel("$a_{12}$", labelpad=8)
         ax3.set_ylabel("$a_{21}$", labelpad=8)
@@ -98,16 +115,30 @@ def meps_slices(out_dir: str | Path, *, eps: float = 0.1, ball_center=((1.0, 0.0
         ax3.tick_params(pad=2)
         ax3.view_init(elev=22, azim=-55)
         ax3.set_box_aspect((4, 4, 2 * zmax), zoom=0.9)  # equal units on all axes, so the ball looks like one
-        ax3.legend(handles=[Patch(facecolor="#6baed6", alpha=0.6, label="det $A$ = 0: $a_{22} = a_{12}a_{21}$"),
-                            Patch(facecolor="#2ca02c", alpha=0.8,
-                                  label=f"ball of radius {ball_radius:g} "
-                                        f"($\\sigma_{{\\min}}$ = {center_dist:.3g} at its centre)")],
-                   loc="upper center", bbox_to_anchor=(0.5, 1.02), ncol=1, framealpha=0.9)
+        ax3.legend(
+            handles=[
+                Patch(facecolor="#6baed6", alpha=0.6, label="det $A$ = 0: $a_{22} = a_{12}a_{21}$"),
+                Patch(
+                    facecolor="#2ca02c",
+                    alpha=0.8,
+                    label=f"ball of radius {ball_radius:g} ($\\sigma_{{\\min}}$ = {center_dist:.3g} at its centre)",
+                ),
+            ],
+            loc="upper center",
+            bbox_to_anchor=(0.5, 1.02),
+            ncol=1,
+            framealpha=0.9,
+        )
         fig.savefig(out_dir / "figure2_meps_3d.png", dpi=120, bbox_inches="tight")
         plt.close(fig)
-    return {"files": ["figure1_meps_slices.png", "figure2_meps_3d.png"], "eps": eps, "ball_center": c.tolist(),
-            "ball_radius": ball_radius, "ball_center_sigma_min": center_dist,
-            "ball_avoids_singular_set": center_dist > ball_radius}
+    return {
+        "files": ["figure1_meps_slices.png", "figure2_meps_3d.png"],
+        "eps": eps,
+        "ball_center": c.tolist(),
+        "ball_radius": ball_radius,
+        "ball_center_sigma_min": center_dist,
+        "ball_avoids_singular_set": center_dist > ball_radius,
+    }
 
 
 def training_curves(path: str | Path, cells: dict[str, dict]) -> None:
@@ -125,9 +156,11 @@ def training_curves(path: str | Path, cells: dict[str, dict]) -> None:
     def log_ticks(ax, lo, hi):
         """Labelled y ticks on a log axis whatever its range: decades when it spans two of them, else 1-2-5 or plain
         linear steps (a log axis over less than a decade has no major tick of its own)."""
-        for locator, formatter in ((ticker.LogLocator(numticks=6), ticker.LogFormatterSciNotation()),
-                                   (ticker.LogLocator(subs=(1.0, 2.0, 5.0), numticks=12), ticker.FuncFormatter(short)),
-                                   (ticker.MaxNLocator(4), ticker.FuncFormatter(short))):
+        for locator, formatter in (
+            (ticker.LogLocator(numticks=6), ticker.LogFormatterSciNotation()),
+            (ticker.LogLocator(subs=(1.0, 2.0, 5.0), numticks=12), ticker.FuncFormatter(short)),
+            (ticker.MaxNLocator(4), ticker.FuncFormatter(short)),
+        ):
             ticks = [v for v in locator.tick_values(lo, hi) if lo <= v <= hi]
             if len(ticks) >= 2 or isinstance(locator, ticker.MaxNLocator):
                 break
@@ -139,8 +172,16 @@ def training_curves(path: str | Path, cells: dict[str, dict]) -> None:
     cols = max(1, min(2, count))
     rows = max(1, (count + cols - 1) // cols)
     colors = {}  # seed -> colour, the same in every panel
-    with plt.rc_context({"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "xtick.labelsize": 9.5,
-                         "ytick.labelsize": 9.5, "legend.fontsize": 10}):
+    with plt.rc_context(
+        {
+            "font.size": 10,
+            "axes.titlesize": 10,
+            "axes.labelsize": 10,
+            "xtick.labelsize": 9.5,
+            "ytick.labelsize": 9.5,
+            "legend.fontsize": 10,
+        }
+    ):
         fig, axes = plt.subplots(rows, cols, figsize=(8.5, 2.3 * rows + 0.5), squeeze=False, layout="constrained")
         for i, (ax, (title, curve)) in enumerate(zip(axes.flat, cells.items())):
             losses = np.asarray(curve["loss"], dtype=float)
@@ -166,7 +207,11 @@ def training_curves(path: str | Path, cells: dict[str, dict]) -> None:
         for ax in list(axes.flat)[count:]:
             ax.axis("off")
         if colors:
-            fig.legend(handles=[Line2D([], [], color=c, lw=2, label=f"seed {s}") for s, c in colors.items()],
-                       loc="outside upper center", ncol=len(colors), frameon=False)
+            fig.legend(
+                handles=[Line2D([], [], color=c, lw=2, label=f"seed {s}") for s, c in colors.items()],
+                loc="outside upper center",
+                ncol=len(colors),
+                frameon=False,
+            )
         fig.savefig(path, dpi=110)
         plt.close(fig)

@@ -14,16 +14,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuralinv.nets import checkpoint
-from neuralinv.paper import numbers as paper
-from neuralinv.training.data import test_set
-from neuralinv.common.machine import describe
 from neuralinv.common.errors import InputError
-from neuralinv.training.evaluation import baseline_predictions
 from neuralinv.common.files import write_json
-from neuralinv.training.metrics import summarize
+from neuralinv.common.machine import describe
+from neuralinv.nets import checkpoint
 from neuralinv.nets.mlp import get_model
+from neuralinv.paper import numbers as paper
 from neuralinv.paper.presets import get_dataset
+from neuralinv.training.data import test_set
+from neuralinv.training.evaluation import baseline_predictions
+from neuralinv.training.metrics import summarize
 from neuralinv.training.runs import checkpoint_name, finished, run_group
 from neuralinv.training.train import BUDGETS, TrainConfig
 
@@ -46,8 +46,9 @@ def cell_config(dataset: str, model: str, budget: str, device: str, steps: int |
     return TrainConfig.resolve(dataset, model, steps=steps, budget=budget, seeds=(0, 1, 2), device=device)
 
 
-def training_groups(parts: set[str], budget: str, device: str,
-                    steps: int | None = None) -> list[tuple[str, list[TrainConfig]]]:
+def training_groups(
+    parts: set[str], budget: str, device: str, steps: int | None = None
+) -> list[tuple[str, list[TrainConfig]]]:
     """The ensembles to train: cells of one matrix size and model (and step count) share one ensemble."""
     cells = []
     if "table1" in parts or "table2" in parts:
@@ -67,12 +68,21 @@ def run_dir(out: Path, config: TrainConfig) -> Path:
     return out / "runs" / f"{config.dataset}-{config.model}"
 
 
-def train_all(out: Path, parts: set[str], budget: str, device: str, progress: bool,
-              steps: int | None = None, cluster: dict | None = None) -> dict[tuple, dict]:
+def train_all(
+    out: Path,
+    parts: set[str],
+    budget: str,
+    device: str,
+    progress: bool,
+    steps: int | None = None,
+    cluster: dict | None = None,
+) -> dict[tuple, dict]:
     """Train every group (locally, or with cluster = {"address", "cpus_per_trial", "gpus_per_trial"} on Ray) and
     return the run summaries keyed by (dataset, model)."""
-    groups = [(name, configs, [run_dir(out, c) for c in configs])
-              for name, configs in training_groups(parts, budget, device, steps)]
+    groups = [
+        (name, configs, [run_dir(out, c) for c in configs])
+        for name, configs in training_groups(parts, budget, device, steps)
+    ]
     if cluster is not None:
         from neuralinv.sweep.cluster import train_groups
 
@@ -82,8 +92,7 @@ def train_all(out: Path, parts: set[str], budget: str, device: str, progress: bo
             raise InputError("training on the cluster failed for " + "; ".join(errors))
     runs = {}
     for name, configs, dirs in groups:
-        summaries = run_group(configs, dirs, state_path=out / "runs" / f".{name}.state.safetensors",
-                              progress=progress)
+        summaries = run_group(configs, dirs, state_path=out / "runs" / f".{name}.state.safetensors", progress=progress)
         for config, summary in zip(configs, summaries):
             runs[(config.dataset, config.model)] = summary
     return runs
@@ -97,12 +106,26 @@ def table1(runs: dict) -> list[dict]:
             if run is None:
                 continue
             ours, theirs = run["mae_mean"], paper.TABLE1[(dataset, model)]
-            rows.append({"dataset": dataset, "title": get_dataset(dataset).title, "model": model,
-                         "model_title": get_model(model).title, "mae_mean": ours, "mae_std": run["mae_std"],
-                         "test_mae": run["test_mae"], "linear_mae": run["linear_mae"], "paper_mae": theirs,
-                         "ratio": ours / theirs, "flag": ours > 2 * theirs, "beats_linear": ours < run["linear_mae"],
-                         "steps": run["steps"], "paper_steps": get_dataset(dataset).paper_steps,
-                         "wall_time_s": run["wall_time_s"], "curve": run["curve"]})
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "title": get_dataset(dataset).title,
+                    "model": model,
+                    "model_title": get_model(model).title,
+                    "mae_mean": ours,
+                    "mae_std": run["mae_std"],
+                    "test_mae": run["test_mae"],
+                    "linear_mae": run["linear_mae"],
+                    "paper_mae": theirs,
+                    "ratio": ours / theirs,
+                    "flag": ours > 2 * theirs,
+                    "beats_linear": ours < run["linear_mae"],
+                    "steps": run["steps"],
+                    "paper_steps": get_dataset(dataset).paper_steps,
+                    "wall_time_s": run["wall_time_s"],
+                    "curve": run["curve"],
+                }
+            )
     return rows
 
 
@@ -114,18 +137,42 @@ def table2(runs: dict) -> list[dict]:
     a, _ = test_set(box, test_size)
     a_inv = torch.from_numpy(np.linalg.inv(a.numpy()))
     classical = {k: summarize(x, a_inv)["mae"] for k, x in baseline_predictions(box, a, a_inv).items()}
-    rows = [{"method": "taylor1", "label": "Linear approximation (Taylor-1, Eq. 10)", "mae": classical["taylor1"],
-             "paper": paper.TABLE2["taylor1"]}]
+    rows = [
+        {
+            "method": "taylor1",
+            "label": "Linear approximation (Taylor-1, Eq. 10)",
+            "mae": classical["taylor1"],
+            "paper": paper.TABLE2["taylor1"],
+        }
+    ]
     for model in ("2fc-small", "2fc", "3fc"):
         run = runs.get(("2x2-first", model))
         if run is not None:
-            rows.append({"method": model, "label": get_model(model).title + (" (h = 8)" if model == "2fc-small" else ""),
-                         "mae": run["mae_mean"], "mae_std": run["mae_std"], "paper": paper.TABLE2[model],
-                         "steps": run["steps"], "paper_steps": get_dataset("2x2-first").paper_steps})
-    rows += [{"method": "taylor2", "label": "Second-order Taylor (not in the paper)", "mae": classical["taylor2"],
-              "paper": None},
-             {"method": "taylor1+ns1", "label": "Linear + one Newton-Schulz step (not in the paper)",
-              "mae": classical["taylor1+ns1"], "paper": None}]
+            rows.append(
+                {
+                    "method": model,
+                    "label": get_model(model).title + (" (h = 8)" if model == "2fc-small" else ""),
+                    "mae": run["mae_mean"],
+                    "mae_std": run["mae_std"],
+                    "paper": paper.TABLE2[model],
+                    "steps": run["steps"],
+                    "paper_steps": get_dataset("2x2-first").paper_steps,
+                }
+            )
+    rows += [
+        {
+            "method": "taylor2",
+            "label": "Second-order Taylor (not in the paper)",
+            "mae": classical["taylor2"],
+            "paper": None,
+        },
+        {
+            "method": "taylor1+ns1",
+            "label": "Linear + one Newton-Schulz step (not in the paper)",
+            "mae": classical["taylor1+ns1"],
+            "paper": None,
+        },
+    ]
     for row in rows:
         row["ratio"] = row["mae"] / row["paper"] if row["paper"] else None
         row["flag"] = bool(row["paper"]) and row["mae"] > 2 * row["paper"]
@@ -146,9 +193,18 @@ def cached(path: Path, compute):
     return value
 
 
-def reproduce(out: str | Path, *, budget: str = "quick", only: list[str] | None = None, device: str = "cpu",
-              progress: bool = True, steps: int | None = None, address: str | None = None,
-              cpus_per_trial: int = 1, gpus_per_trial: float = 0) -> dict:
+def reproduce(
+    out: str | Path,
+    *,
+    budget: str = "quick",
+    only: list[str] | None = None,
+    device: str = "cpu",
+    progress: bool = True,
+    steps: int | None = None,
+    address: str | None = None,
+    cpus_per_trial: int = 1,
+    gpus_per_trial: float = 0,
+) -> dict:
     """Run the selected parts into out and write results.json, report.md, report.html and the figures.
 
     steps, when given, overrides every cell's step count (smoke tests); the report shows it beside the paper's.
@@ -167,6 +223,7 @@ def reproduce(out: str | Path, *, budget: str = "quick", only: list[str] | None 
         raise InputError(f"device: {device!r} requested but CUDA is not available here; use --device cpu")
     if address is not None:
         from neuralinv.sweep.cluster import reachable
+
         reachable(address)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -181,13 +238,21 @@ def reproduce(out: str | Path, *, budget: str = "quick", only: list[str] | None 
         timings[name] = time.perf_counter() - t
         return value
 
-    results = {"budget": budget, "device": device, "parts": sorted(parts, key=PARTS.index),
-               "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": describe()}
+    results = {
+        "budget": budget,
+        "device": device,
+        "parts": sorted(parts, key=PARTS.index),
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": describe(),
+    }
     if steps is not None and steps <= 0:
         raise InputError(f"steps: expected a positive integer, got {steps}")
     results["steps_override"] = steps
-    cluster = None if address is None else {"address": address, "cpus_per_trial": cpus_per_trial,
-                                            "gpus_per_trial": gpus_per_trial}
+    cluster = (
+        None
+        if address is None
+        else {"address": address, "cpus_per_trial": cpus_per_trial, "gpus_per_trial": gpus_per_trial}
+    )
     results["cluster"] = cluster
     runs = step("training", lambda: train_all(out, parts, budget, device, progress, steps, cluster))
     if "table1" in parts:
@@ -195,21 +260,32 @@ def reproduce(out: str | Path, *, budget: str = "quick", only: list[str] | None 
     if "table2" in parts:
         results["table2"] = step("table 2 baselines", lambda: table2(runs))
     if "table3" in parts:
-        results["table3"] = step("table 3 timing", lambda: cached(out / f"table3-{budget}.json", lambda: time_table3(
-            runs, out, budget, device, progress)))
+        results["table3"] = step(
+            "table 3 timing",
+            lambda: cached(out / f"table3-{budget}.json", lambda: time_table3(runs, out, budget, device, progress)),
+        )
     if "figures" in parts:
         from neuralinv.reproduce.figures import meps_slices
+
         results["figures"] = step("figures 1-2", lambda: meps_slices(out))
     if "analysis" in parts:
         from neuralinv.experiments.analysis import report_section as analysis_section
+
         ckpt = run_dir(out, cell_config("2x2-first", "2fc-small", budget, device, steps)) / checkpoint_name(0)
         samples = 1_000_000
-        results["analysis"] = step("what the network learned", lambda: cached(
-            out / f"analysis-{budget}.json", lambda: analysis_section(ckpt, out, samples=samples)))
+        results["analysis"] = step(
+            "what the network learned",
+            lambda: cached(out / f"analysis-{budget}.json", lambda: analysis_section(ckpt, out, samples=samples)),
+        )
     if "limits" in parts:
         from neuralinv.experiments.limits import report_section as limits_section
-        results["limits"] = step("why can't", lambda: cached(
-            out / f"limits-{budget}.json", lambda: limits_section(out, budget=light(budget), progress=progress)))
+
+        results["limits"] = step(
+            "why can't",
+            lambda: cached(
+                out / f"limits-{budget}.json", lambda: limits_section(out, budget=light(budget), progress=progress)
+            ),
+        )
     results["timings_s"] = timings
     results["wall_time_s"] = time.perf_counter() - start
     write_json(out / "results.json", results)

@@ -18,30 +18,60 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from neuralinv.reporting.document import Document, details, figure, link, table
-from neuralinv.reporting.document import sci as e
 from neuralinv.common.errors import InputError
+from neuralinv.reporting.document import Document, details, figure, link, table
+from neuralinv.reporting.formats import sci as e
 from neuralinv.reporting.plotting import pyplot
 from neuralinv.sweep.run import COLUMNS
 
 RESULTS = "results.csv"
 INTEGERS = ["n", "depth", "width", "steps", "batch_size", "seed"]
-FLOATS = ["radius", "relative_radius", "lr", "mae", "max_error", "taylor1_mae", "taylor2_mae", "ns1_mae",
-          "net_seconds_per_10k", "taylor1_seconds_per_10k", "taylor2_seconds_per_10k", "ns1_seconds_per_10k",
-          "exact_seconds_per_10k", "train_seconds", "final_loss"]
+FLOATS = [
+    "radius",
+    "relative_radius",
+    "lr",
+    "mae",
+    "max_error",
+    "taylor1_mae",
+    "taylor2_mae",
+    "ns1_mae",
+    "net_seconds_per_10k",
+    "taylor1_seconds_per_10k",
+    "taylor2_seconds_per_10k",
+    "ns1_seconds_per_10k",
+    "exact_seconds_per_10k",
+    "train_seconds",
+    "final_loss",
+]
 METRICS = FLOATS[3:]  # the per-seed measurements a trial's medians are taken over
 # Training settings besides n, radius and model that may differ between trials; the tables name those that do.
-SETTINGS = [("center", "centre"), ("depth", "depth"), ("width", "width"), ("lr", "lr"), ("steps", "steps"),
-            ("batch_size", "batch"), ("schedule", "schedule")]
+SETTINGS = [
+    ("center", "centre"),
+    ("depth", "depth"),
+    ("width", "width"),
+    ("lr", "lr"),
+    ("steps", "steps"),
+    ("batch_size", "batch"),
+    ("schedule", "schedule"),
+]
 # The classical approximations with a measured MAE, in order of cost; exact (torch.linalg.inv) has a time only.
 CLASSICAL = {"taylor1": "Taylor-1", "taylor2": "Taylor-2", "ns1": "NS1"}
-CLASSICAL_LONG = {"taylor1": "Taylor-1 (the linear approximation)", "taylor2": "Taylor-2 (second-order Taylor)",
-                  "ns1": "NS1 (Taylor-1, then one Newton-Schulz step)"}
+CLASSICAL_LONG = {
+    "taylor1": "Taylor-1 (the linear approximation)",
+    "taylor2": "Taylor-2 (second-order Taylor)",
+    "ns1": "NS1 (Taylor-1, then one Newton-Schulz step)",
+}
 EXACT = "exact (torch.linalg.inv)"
-TITLES = {"heatmap": "Where a network beats Taylor-1", "steps": "MAE against training steps",
-          "radius": "MAE against radius", "time": "Accuracy against inference time",
-          "wins": "Where a network wins at equal or lower inference time", "failures": "Failed runs",
-          "results": "Results per trial", "setup": "How this atlas was made"}
+TITLES = {
+    "heatmap": "Where a network beats Taylor-1",
+    "steps": "MAE against training steps",
+    "radius": "MAE against radius",
+    "time": "Accuracy against inference time",
+    "wins": "Where a network wins at equal or lower inference time",
+    "failures": "Failed runs",
+    "results": "Results per trial",
+    "setup": "How this atlas was made",
+}
 HEATMAP = "atlas_heatmap.png"
 STEPS_FIGURE = "atlas_steps.png"
 RADIUS_FIGURE = "atlas_radius.png"
@@ -152,8 +182,25 @@ def trials(rows: list[dict]) -> list[Trial]:
     out = []
     for tid, group in grouped.items():
         first = group[0]
-        t = Trial(trial_id=tid, **{k: first[k] for k in ("n", "center", "radius", "relative_radius", "model", "depth",
-                                                          "width", "lr", "steps", "batch_size", "schedule")})
+        t = Trial(
+            trial_id=tid,
+            **{
+                k: first[k]
+                for k in (
+                    "n",
+                    "center",
+                    "radius",
+                    "relative_radius",
+                    "model",
+                    "depth",
+                    "width",
+                    "lr",
+                    "steps",
+                    "batch_size",
+                    "schedule",
+                )
+            },
+        )
         ok = [r for r in group if r["status"] == "ok"]
         t.seeds = [r["seed"] for r in group]
         t.ok_seeds = [r["seed"] for r in ok]
@@ -183,8 +230,11 @@ class Axis:
 
     @property
     def long(self) -> str:
-        return ("relative radius (c = relative radius x sigma_min(A0) / n; 1 touches the certified limit)"
-                if self.relative else "absolute radius c (half-width of the box; results.csv gives no relative radius)")
+        return (
+            "relative radius (c = relative radius x sigma_min(A0) / n; 1 touches the certified limit)"
+            if self.relative
+            else "absolute radius c (half-width of the box; results.csv gives no relative radius)"
+        )
 
 
 def radius_axis(ts: list[Trial]) -> Axis:
@@ -228,8 +278,10 @@ def fmt_setting(v) -> str:
 
 def order(t: Trial, axis: Axis) -> tuple:
     """Rows sort by n, radius, model, then each setting (numbers before text, missing last), then trial id."""
+
     def key(v):
         return (2, "") if v is None or v == "" else (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v))
+
     r = axis.of(t)
     return (t.n, r if r is not None else math.inf, t.model, *(key(getattr(t, k)) for k, _ in SETTINGS), t.trial_id)
 
@@ -281,10 +333,15 @@ def compare(t: Trial, method: str) -> dict:
     net_mae, net_time = t.mae("net"), t.time("net")
     mae, time = t.mae(method), t.time(method)
     known = all(finite(v) for v in (net_mae, net_time, mae, time))
-    return {"method": method, "known": known, "more_accurate": known and net_mae < mae,
-            "no_slower": known and net_time <= time, "wins": known and net_mae < mae and net_time <= time,
-            "mae_ratio": net_mae / mae if known and mae > 0 else NAN,
-            "time_ratio": net_time / time if known and time > 0 else NAN}
+    return {
+        "method": method,
+        "known": known,
+        "more_accurate": known and net_mae < mae,
+        "no_slower": known and net_time <= time,
+        "wins": known and net_mae < mae and net_time <= time,
+        "mae_ratio": net_mae / mae if known and mae > 0 else NAN,
+        "time_ratio": net_time / time if known and time > 0 else NAN,
+    }
 
 
 def best_classical_within(t: Trial) -> tuple[str, float, float] | None:
@@ -310,9 +367,15 @@ def wins(ts: list[Trial]) -> list[dict]:
         against = {m: compare(t, m) for m in CLASSICAL}
         if any(c["wins"] for c in against.values()):
             exact = t.time("exact")
-            out.append({"trial": t, "against": against, "best_within": best_classical_within(t),
-                        "exact_no_slower": finite(exact) and finite(t.time("net")) and exact <= t.time("net"),
-                        "exact_ratio": exact / t.time("net") if finite(exact) and t.time("net") > 0 else NAN})
+            out.append(
+                {
+                    "trial": t,
+                    "against": against,
+                    "best_within": best_classical_within(t),
+                    "exact_no_slower": finite(exact) and finite(t.time("net")) and exact <= t.time("net"),
+                    "exact_ratio": exact / t.time("net") if finite(exact) and t.time("net") > 0 else NAN,
+                }
+            )
     return out
 
 
@@ -330,8 +393,14 @@ def compare_cell(c: dict) -> str:
 # Figures (matplotlib, Agg backend)
 
 
-RC = {"font.size": 10, "axes.titlesize": 10.5, "axes.labelsize": 10, "xtick.labelsize": 9.5, "ytick.labelsize": 9.5,
-      "legend.fontsize": 9.5}
+RC = {
+    "font.size": 10,
+    "axes.titlesize": 10.5,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9.5,
+    "ytick.labelsize": 9.5,
+    "legend.fontsize": 9.5,
+}
 METHOD_COLORS = {"taylor1": "#1f77b4", "taylor2": "#ff7f0e", "ns1": "#2ca02c", "exact": "0.25"}
 METHOD_MARKERS = {"taylor1": "s", "taylor2": "^", "ns1": "D"}
 MODEL_COLORS = ["#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
@@ -361,9 +430,10 @@ def log_axis(axis, lo: float, hi: float) -> None:
     if not (finite(lo) and finite(hi) and 0 < lo <= hi):
         return
     for locator, formatter, fewest in (
-            (ticker.LogLocator(numticks=7), ticker.LogFormatterSciNotation(), 3),
-            (ticker.LogLocator(subs=(1.0, 2.0, 5.0), numticks=12), ticker.FuncFormatter(tick_text), 2),
-            (ticker.LogLocator(subs=tuple(range(1, 10)), numticks=20), ticker.FuncFormatter(tick_text), 0)):
+        (ticker.LogLocator(numticks=7), ticker.LogFormatterSciNotation(), 3),
+        (ticker.LogLocator(subs=(1.0, 2.0, 5.0), numticks=12), ticker.FuncFormatter(tick_text), 2),
+        (ticker.LogLocator(subs=tuple(range(1, 10)), numticks=20), ticker.FuncFormatter(tick_text), 0),
+    ):
         ticks = [v for v in locator.tick_values(lo, hi) if lo <= v <= hi]
         if fewest <= len(ticks) <= 7:
             break
@@ -397,21 +467,25 @@ def heatmaps(out: Path, ts: list[Trial], axis: Axis) -> list[tuple[str, list[str
     for t in ts:
         if axis.of(t) is not None:
             cells[(t.n, axis.of(t), t.model)].append(t)
-    values = {k: math.log10(t.mae("net") / t.mae("taylor1")) for k, t in best.items()
-              if t.mae("net") > 0 and t.mae("taylor1") > 0}
+    values = {
+        k: math.log10(t.mae("net") / t.mae("taylor1"))
+        for k, t in best.items()
+        if t.mae("net") > 0 and t.mae("taylor1") > 0
+    }
     limit = max([0.5] + [abs(v) for v in values.values()])
     limit = math.ceil(limit * 2) / 2  # a round end to the scale
     cmap = ListedColormap(plt.get_cmap("RdBu_r")(np.linspace(0.04, 0.96, 256)))  # no near-black ends under the text
     cols = 2 if len(models) > 1 and len(radii) <= 5 else 1
-    chunks = [models[i:i + PANELS_PER_HEATMAP] for i in range(0, len(models), PANELS_PER_HEATMAP)] or [[]]
+    chunks = [models[i : i + PANELS_PER_HEATMAP] for i in range(0, len(models), PANELS_PER_HEATMAP)] or [[]]
     files = []
     for index, chunk in enumerate(chunks):
         name = HEATMAP if len(chunks) == 1 else HEATMAP.replace(".png", f"_{index + 1}.png")
         rows = max(1, math.ceil(len(chunk) / cols))
         panel_h = 0.5 * len(ns) + 1.1
         with plt.rc_context(RC):
-            fig, axes = plt.subplots(rows, cols, figsize=(8.5, panel_h * rows + 1.3), squeeze=False,
-                                     layout="constrained")
+            fig, axes = plt.subplots(
+                rows, cols, figsize=(8.5, panel_h * rows + 1.3), squeeze=False, layout="constrained"
+            )
             image = None
             for ax, model in zip(axes.flat, chunk):
                 grid = np.full((len(ns), len(radii)), np.nan)
@@ -429,20 +503,37 @@ def heatmaps(out: Path, ts: list[Trial], axis: Axis) -> list[tuple[str, list[str
                             ax.text(j, i, "no run", ha="center", va="center", fontsize=8.5, color="0.45")
                             continue
                         if not np.isfinite(grid[i, j]):
-                            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="0.88", edgecolor="0.45",
-                                                   hatch="///", lw=0))
+                            ax.add_patch(
+                                Rectangle(
+                                    (j - 0.5, i - 0.5), 1, 1, facecolor="0.88", edgecolor="0.45", hatch="///", lw=0
+                                )
+                            )
                             label = "failed" if failed == runs else "no MAE"
-                            ax.text(j, i, label, ha="center", va="center", fontsize=9.5, color="black",
-                                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5})
+                            ax.text(
+                                j,
+                                i,
+                                label,
+                                ha="center",
+                                va="center",
+                                fontsize=9.5,
+                                color="black",
+                                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5},
+                            )
                             continue
                         v = grid[i, j]
                         text = f"{v:+.2f}".replace("-", "\u2212")
                         if failed:
                             text += f"\n{failed}/{runs} failed"
-                        ax.text(j, i, text, ha="center", va="center", fontsize=9.5 if not failed else 8.5,
-                                color="white" if abs(v) > 0.6 * limit else "black")
-                ax.set_xticks(range(len(radii)), [rad(r) for r in radii],
-                              rotation=0 if len(radii) <= 8 else 45)
+                        ax.text(
+                            j,
+                            i,
+                            text,
+                            ha="center",
+                            va="center",
+                            fontsize=9.5 if not failed else 8.5,
+                            color="white" if abs(v) > 0.6 * limit else "black",
+                        )
+                ax.set_xticks(range(len(radii)), [rad(r) for r in radii], rotation=0 if len(radii) <= 8 else 45)
                 ax.set_yticks(range(len(ns)), [str(n) for n in ns])
                 ax.set_xlabel(axis.name)
                 ax.set_ylabel("n (matrix size)")
@@ -451,16 +542,26 @@ def heatmaps(out: Path, ts: list[Trial], axis: Axis) -> list[tuple[str, list[str
                 title = model + (f" ({d} hidden layer{'s' if d != 1 else ''})" if d is not None else "")
                 ax.set_title(title)
                 ax.tick_params(length=0)
-            for ax in list(axes.flat)[len(chunk):]:
+            for ax in list(axes.flat)[len(chunk) :]:
                 ax.axis("off")
             if image is not None and values:
                 bar = fig.colorbar(image, ax=axes, location="bottom", shrink=0.7, aspect=35, pad=0.02)
-                bar.set_label("log10(network MAE / Taylor-1 MAE):  blue = network more accurate,  "
-                              "red = Taylor-1 more accurate")
+                bar.set_label(
+                    "log10(network MAE / Taylor-1 MAE):  blue = network more accurate,  red = Taylor-1 more accurate"
+                )
             if any(p.get_hatch() for ax in axes.flat for p in ax.patches):
-                fig.legend(handles=[Patch(facecolor="0.88", edgecolor="0.45", hatch="///",
-                                          label="every run of the cell failed (or gave no MAE)")],
-                           loc="outside upper center", frameon=False)
+                fig.legend(
+                    handles=[
+                        Patch(
+                            facecolor="0.88",
+                            edgecolor="0.45",
+                            hatch="///",
+                            label="every run of the cell failed (or gave no MAE)",
+                        )
+                    ],
+                    loc="outside upper center",
+                    frameon=False,
+                )
             fig.savefig(out / name, dpi=110)
             plt.close(fig)
         files.append((name, chunk))
@@ -527,8 +628,15 @@ def steps_figure(out: Path, ts: list[Trial], axis: Axis) -> str:
                     if not pts:
                         continue
                     i = models.index(model)
-                    ax.plot([p[0] for p in pts], [p[1] for p in pts], ls=styles[i % len(styles)],
-                            marker=MODEL_MARKERS[i % len(MODEL_MARKERS)], ms=5, lw=1.5, color=colour[r])
+                    ax.plot(
+                        [p[0] for p in pts],
+                        [p[1] for p in pts],
+                        ls=styles[i % len(styles)],
+                        marker=MODEL_MARKERS[i % len(MODEL_MARKERS)],
+                        ms=5,
+                        lw=1.5,
+                        color=colour[r],
+                    )
                     xs += [p[0] for p in pts]
                     ys += [p[1] for p in pts]
                 t1 = _median([t.mae("taylor1") for t in ok if t.n == n and axis.of(t) == r])
@@ -538,6 +646,7 @@ def steps_figure(out: Path, ts: list[Trial], axis: Axis) -> str:
             _finish_log_axes(ax, xs, ys)
             if 0 < len(set(xs)) <= 7:  # the step counts themselves, each labelled (a log axis may skip some)
                 from matplotlib import ticker
+
                 ax.xaxis.set_major_locator(ticker.FixedLocator(sorted(set(xs))))
                 ax.xaxis.set_major_formatter(ticker.FuncFormatter(tick_text))
                 ax.xaxis.set_minor_formatter(ticker.NullFormatter())
@@ -545,8 +654,12 @@ def steps_figure(out: Path, ts: list[Trial], axis: Axis) -> str:
             ax.set_xlabel("training steps")
             ax.set_ylabel("test MAE (median over seeds)")
         handles = [Line2D([], [], color=colour[r], lw=2.5, label=f"{axis.name} {rad(r)}") for r in radii]
-        handles += [Line2D([], [], color="0.2", ls=styles[i % len(styles)], marker=MODEL_MARKERS[i % 7], ms=5,
-                           label=f"network {m}") for i, m in enumerate(models)]
+        handles += [
+            Line2D(
+                [], [], color="0.2", ls=styles[i % len(styles)], marker=MODEL_MARKERS[i % 7], ms=5, label=f"network {m}"
+            )
+            for i, m in enumerate(models)
+        ]
         handles.append(Line2D([], [], color="0.2", ls=":", lw=1.2, label="Taylor-1 at that radius (no training)"))
         fig.legend(handles=handles, loc="outside lower center", ncol=min(3, len(handles)), frameon=False)
         fig.savefig(out / STEPS_FIGURE, dpi=110)
@@ -576,8 +689,15 @@ def radius_figure(out: Path, ts: list[Trial], axis: Axis) -> tuple[str, str]:
             for m in CLASSICAL:
                 pts = [(x, _median([t.mae(m) for t in inside if x_of(t) == x])) for x in xs_all]
                 pts = [p for p in pts if finite(p[1])]
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], ls="--", marker=METHOD_MARKERS[m], ms=5, lw=1.4,
-                        color=METHOD_COLORS[m])
+                ax.plot(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    ls="--",
+                    marker=METHOD_MARKERS[m],
+                    ms=5,
+                    lw=1.4,
+                    color=METHOD_COLORS[m],
+                )
                 ys += [p[1] for p in pts]
             best = best_by(inside, lambda t: (x_of(t), t.model))
             for model in models:
@@ -591,10 +711,24 @@ def radius_figure(out: Path, ts: list[Trial], axis: Axis) -> tuple[str, str]:
             ax.set_title(f"n = {n}" if n is not None else f"{axis.name} {rad(radii[0])}")
             ax.set_xlabel(axis.name if by_radius else "n (matrix size)")
             ax.set_ylabel("test MAE (median over seeds)")
-        handles = [Line2D([], [], color=model_style(models, m)[0], marker=model_style(models, m)[1], ms=6, lw=2,
-                          label=f"network {m} (best trial)") for m in models]
-        handles += [Line2D([], [], color=METHOD_COLORS[m], marker=METHOD_MARKERS[m], ms=5, ls="--", lw=1.4,
-                           label=CLASSICAL_LONG[m]) for m in CLASSICAL]
+        handles = [
+            Line2D(
+                [],
+                [],
+                color=model_style(models, m)[0],
+                marker=model_style(models, m)[1],
+                ms=6,
+                lw=2,
+                label=f"network {m} (best trial)",
+            )
+            for m in models
+        ]
+        handles += [
+            Line2D(
+                [], [], color=METHOD_COLORS[m], marker=METHOD_MARKERS[m], ms=5, ls="--", lw=1.4, label=CLASSICAL_LONG[m]
+            )
+            for m in CLASSICAL
+        ]
         fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)
         fig.savefig(out / RADIUS_FIGURE, dpi=110)
         plt.close(fig)
@@ -617,16 +751,35 @@ def time_figure(out: Path, ts: list[Trial]) -> str:
             xs, ys = [], []
             for m in CLASSICAL:
                 pts = [(t.time(m), t.mae(m)) for t in inside if finite(t.time(m)) and finite(t.mae(m))]
-                ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=34, marker=METHOD_MARKERS[m],
-                           color=METHOD_COLORS[m], alpha=0.85, lw=0, zorder=3)
+                ax.scatter(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    s=34,
+                    marker=METHOD_MARKERS[m],
+                    color=METHOD_COLORS[m],
+                    alpha=0.85,
+                    lw=0,
+                    zorder=3,
+                )
                 xs += [p[0] for p in pts]
                 ys += [p[1] for p in pts]
             for model in models:
                 color, marker = model_style(models, model)
-                pts = [(t.time("net"), t.mae("net")) for t in inside if t.model == model
-                       and finite(t.time("net")) and finite(t.mae("net"))]
-                ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=44, marker=marker, facecolor="none",
-                           edgecolor=color, lw=1.6, zorder=4)
+                pts = [
+                    (t.time("net"), t.mae("net"))
+                    for t in inside
+                    if t.model == model and finite(t.time("net")) and finite(t.mae("net"))
+                ]
+                ax.scatter(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    s=44,
+                    marker=marker,
+                    facecolor="none",
+                    edgecolor=color,
+                    lw=1.6,
+                    zorder=4,
+                )
                 xs += [p[0] for p in pts]
                 ys += [p[1] for p in pts]
             exact = [t.time("exact") for t in inside if finite(t.time("exact"))]
@@ -637,12 +790,34 @@ def time_figure(out: Path, ts: list[Trial]) -> str:
             ax.set_title(f"n = {n}")
             ax.set_xlabel("seconds per 10,000 matrices")
             ax.set_ylabel("test MAE (median over seeds)")
-        handles = [Line2D([], [], ls="none", marker=model_style(models, m)[1], ms=7, mfc="none", mew=1.6,
-                          color=model_style(models, m)[0], label=f"network {m}") for m in models]
-        handles += [Line2D([], [], ls="none", marker=METHOD_MARKERS[m], ms=6, color=METHOD_COLORS[m],
-                           label=CLASSICAL_LONG[m]) for m in CLASSICAL]
-        handles.append(Line2D([], [], color=METHOD_COLORS["exact"], ls="--", lw=1.4,
-                              label="exact inverse: median time (MAE not measured)"))
+        handles = [
+            Line2D(
+                [],
+                [],
+                ls="none",
+                marker=model_style(models, m)[1],
+                ms=7,
+                mfc="none",
+                mew=1.6,
+                color=model_style(models, m)[0],
+                label=f"network {m}",
+            )
+            for m in models
+        ]
+        handles += [
+            Line2D([], [], ls="none", marker=METHOD_MARKERS[m], ms=6, color=METHOD_COLORS[m], label=CLASSICAL_LONG[m])
+            for m in CLASSICAL
+        ]
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=METHOD_COLORS["exact"],
+                ls="--",
+                lw=1.4,
+                label="exact inverse: median time (MAE not measured)",
+            )
+        )
         fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)
         fig.savefig(out / TIME_FIGURE, dpi=110)
         plt.close(fig)
@@ -655,7 +830,7 @@ def time_figure(out: Path, ts: list[Trial]) -> str:
 
 def first_line(text: str, limit: int = 160) -> str:
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else "(no error text)"
-    return line if len(line) <= limit else line[:limit - 3] + "..."
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def error_groups(ts: list[Trial]) -> list[tuple[str, list[tuple[Trial, int | None]]]]:
@@ -681,9 +856,12 @@ def cells_text(keys: list[tuple[int, float, str]], axis: Axis) -> str:
             groups[tuple(rs)].append(n)
         pictures[tuple((tuple(ns), rs) for rs, ns in groups.items())].append(m)
     return "; ".join(
-        f"{', '.join(models)}: " + ", ".join(f"n = {', '.join(map(str, ns))} at {axis.name} "
-                                             f"{', '.join(rad(r) for r in rs)}" for ns, rs in picture)
-        for picture, models in pictures.items())
+        f"{', '.join(models)}: "
+        + ", ".join(
+            f"n = {', '.join(map(str, ns))} at {axis.name} {', '.join(rad(r) for r in rs)}" for ns, rs in picture
+        )
+        for picture, models in pictures.items()
+    )
 
 
 def plural(count: int, word: str) -> str:
@@ -703,18 +881,27 @@ def summary(ts: list[Trial], rows: list[dict], axis: Axis) -> list[str]:
         f"**Sweep:** {len(ts):,} trials x seeds = {runs:,} runs (seeds {', '.join(map(str, seeds)) or '-'}) over "
         f"n = {', '.join(map(str, ns))}, {axis.name} {', '.join(rad(r) for r in radii) or '-'} and models "
         f"{', '.join(models)}; {ok_runs:,} runs ok, {failed_runs:,} failed"
-        + (f" ({plural(sum(1 for t in ts if not t.ok), 'trial')} with no successful run)"
-           if any(not t.ok for t in ts) else "")
-        + ".")
+        + (
+            f" ({plural(sum(1 for t in ts if not t.ok), 'trial')} with no successful run)"
+            if any(not t.ok for t in ts)
+            else ""
+        )
+        + "."
+    )
     if not axis.relative:
-        points.append("**Radius axis:** results.csv gives no relative radius for "
-                      + ("any trial" if all(t.relative_radius is None for t in ts) else "some trials")
-                      + ", so the atlas uses the absolute half-width c of the box throughout.")
+        points.append(
+            "**Radius axis:** results.csv gives no relative radius for "
+            + ("any trial" if all(t.relative_radius is None for t in ts) else "some trials")
+            + ", so the atlas uses the absolute half-width c of the box throughout."
+        )
     groups = error_groups(ts)
     if groups:
-        points.append(f"**Failures ({link(TITLES['failures'], 'details')}):** " + "; ".join(
-            f"{len(where)} x `{err}`" for err, where in groups[:5])
-            + (f"; and {len(groups) - 5} other error(s)" if len(groups) > 5 else "") + ".")
+        points.append(
+            f"**Failures ({link(TITLES['failures'], 'details')}):** "
+            + "; ".join(f"{len(where)} x `{err}`" for err, where in groups[:5])
+            + (f"; and {len(groups) - 5} other error(s)" if len(groups) > 5 else "")
+            + "."
+        )
     if ok_runs == 0:
         points.append("**No run succeeded**, so there are no accuracies or times to compare.")
     else:
@@ -722,13 +909,17 @@ def summary(ts: list[Trial], rows: list[dict], axis: Axis) -> list[str]:
         better = [k for k, t in best.items() if t.mae("net") < t.mae("taylor1")]
         head = f"**Networks against Taylor-1, accuracy alone ({link(TITLES['heatmap'], 'heatmap')}):** "
         if better:
-            points.append(head + f"a network is more accurate than Taylor-1 in {len(better)} of {len(best)} "
-                          f"(n, {axis.name}, model) cells: {cells_text(better, axis)}.")
+            points.append(
+                head + f"a network is more accurate than Taylor-1 in {len(better)} of {len(best)} "
+                f"(n, {axis.name}, model) cells: {cells_text(better, axis)}."
+            )
         elif best:
             k, t = min(best.items(), key=lambda kv: kv[1].mae("net") / kv[1].mae("taylor1"))
-            points.append(head + f"no network is more accurate than Taylor-1 in any of the {len(best)} (n, "
-                          f"{axis.name}, model) cells; the closest is {k[2]} at n = {k[0]}, {axis.name} {rad(k[1])} "
-                          f"({times_text(t.mae('net') / t.mae('taylor1'))} Taylor-1's MAE).")
+            points.append(
+                head + f"no network is more accurate than Taylor-1 in any of the {len(best)} (n, "
+                f"{axis.name}, model) cells; the closest is {k[2]} at n = {k[0]}, {axis.name} {rad(k[1])} "
+                f"({times_text(t.mae('net') / t.mae('taylor1'))} Taylor-1's MAE)."
+            )
         found = wins(ts)
         head = f"**At equal or lower inference time ({link(TITLES['wins'], 'table')}):** "
         parts = []
@@ -739,24 +930,38 @@ def summary(ts: list[Trial], rows: list[dict], axis: Axis) -> list[str]:
             where = f" ({cells_text(keys, axis)})" if keys else ""
             parts.append(f"{CLASSICAL[m]} in {plural(len(w), 'trial')}{where}")
         if not found:
-            points.append(head + "nowhere: no network is both more accurate than a classical method (Taylor-1, "
-                          "Taylor-2 or NS1) and at most as slow as it.")
+            points.append(
+                head + "nowhere: no network is both more accurate than a classical method (Taylor-1, "
+                "Taylor-2 or NS1) and at most as slow as it."
+            )
         else:
             t2ns = [x for x in found if x["against"]["taylor2"]["wins"] or x["against"]["ns1"]["wins"]]
-            points.append(head + f"of {plural(sum(1 for t in ts if t.ok), 'successful trial')}, a network beats "
-                          + "; ".join(parts)
-                          + ("; so no network beats Taylor-2 or NS1 at equal or lower time" if not t2ns else "") + ".")
+            points.append(
+                head
+                + f"of {plural(sum(1 for t in ts if t.ok), 'successful trial')}, a network beats "
+                + "; ".join(parts)
+                + ("; so no network beats Taylor-2 or NS1 at equal or lower time" if not t2ns else "")
+                + "."
+            )
         exact_trials = [t for t in ts if t.ok and finite(t.time("exact")) and finite(t.time("net"))]
         faster = [t for t in exact_trials if t.time("exact") <= t.time("net")]
         if exact_trials:
-            points.append(f"**Exact inverse:** {EXACT} is at least as fast as the network in {len(faster)} of "
-                          f"{len(exact_trials)} successful trials (median time ratio exact / network "
-                          f"{g(statistics.median(t.time('exact') / t.time('net') for t in exact_trials))}).")
+            points.append(
+                f"**Exact inverse:** {EXACT} is at least as fast as the network in {len(faster)} of "
+                f"{len(exact_trials)} successful trials (median time ratio exact / network "
+                f"{g(statistics.median(t.time('exact') / t.time('net') for t in exact_trials))})."
+            )
     nodes = Counter(r["node"] for r in rows if r["node"])
-    points.append("**Machines:** " + (", ".join(f"`{node}` ({count} run{'s' if count != 1 else ''})"
-                                                for node, count in nodes.most_common())
-                                      if nodes else "no node recorded") + "; times are per worker, so compare "
-                  "times within a trial (every method of a trial ran on the same worker).")
+    points.append(
+        "**Machines:** "
+        + (
+            ", ".join(f"`{node}` ({count} run{'s' if count != 1 else ''})" for node, count in nodes.most_common())
+            if nodes
+            else "no node recorded"
+        )
+        + "; times are per worker, so compare "
+        "times within a trial (every method of a trial ran on the same worker)."
+    )
     return points
 
 
@@ -767,22 +972,29 @@ def summary(ts: list[Trial], rows: list[dict], axis: Axis) -> list[str]:
 def heatmap_section(out: Path, ts: list[Trial], axis: Axis) -> str:
     files = heatmaps(out, ts, axis)
     crowded = [k for k, v in Counter((t.n, axis.of(t), t.model) for t in ts if t.ok).items() if v > 1]
-    lines = [f"## {TITLES['heatmap']}", "",
-             f"Each cell is log10(network MAE / Taylor-1 MAE) for one model at one matrix size n and {axis.long}: "
-             "the network's median test MAE over seeds divided by that of the linear approximation A0^-1 - A0^-1 "
-             "(A - A0) A0^-1 on the same 10,000 test matrices. Below 0 (blue) the network is more accurate; -1 means "
-             "ten times more accurate. This compares accuracy alone; inference time comes in "
-             f"{link(TITLES['time'], 'later')}.", ""]
+    lines = [
+        f"## {TITLES['heatmap']}",
+        "",
+        f"Each cell is log10(network MAE / Taylor-1 MAE) for one model at one matrix size n and {axis.long}: "
+        "the network's median test MAE over seeds divided by that of the linear approximation A0^-1 - A0^-1 "
+        "(A - A0) A0^-1 on the same 10,000 test matrices. Below 0 (blue) the network is more accurate; -1 means "
+        "ten times more accurate. This compares accuracy alone; inference time comes in "
+        f"{link(TITLES['time'], 'later')}.",
+        "",
+    ]
     for i, (name, models) in enumerate(files):
-        caption = (f"log10(network MAE / Taylor-1 MAE) over n (rows) and {axis.name} (columns), "
-                   f"{'one panel per model' if len(models) > 1 else 'model ' + models[0] if models else ''}"
-                   f"{f' (part {i + 1} of {len(files)})' if len(files) > 1 else ''}; shared colour scale centred "
-                   "at 0, blue where the network is more accurate. Hatched: every run of the cell failed; \"k/m "
-                   "failed\": k of the cell's m runs failed and the value is from the rest; \"no run\": the sweep "
-                   "has no trial there.")
+        caption = (
+            f"log10(network MAE / Taylor-1 MAE) over n (rows) and {axis.name} (columns), "
+            f"{'one panel per model' if len(models) > 1 else 'model ' + models[0] if models else ''}"
+            f"{f' (part {i + 1} of {len(files)})' if len(files) > 1 else ''}; shared colour scale centred "
+            'at 0, blue where the network is more accurate. Hatched: every run of the cell failed; "k/m '
+            'failed": k of the cell\'s m runs failed and the value is from the rest; "no run": the sweep '
+            "has no trial there."
+        )
         if crowded:
-            caption += (" Where several trials share a cell (different training settings), the cell shows the "
-                        "best of them.")
+            caption += (
+                " Where several trials share a cell (different training settings), the cell shows the best of them."
+            )
         lines += [figure(f"heatmap{i + 1}", name, caption), ""]
     return "\n".join(lines)
 
@@ -794,19 +1006,29 @@ def steps_section(out: Path, ts: list[Trial], axis: Axis) -> str:
         return "\n".join(lines + [NOTHING])
     if len(steps) <= 1:
         lines.append(
-            ("The sweep trained every successful network for the same number of steps "
-             f"({steps[0]:,})" if steps else "No successful run records its training steps")
+            (
+                f"The sweep trained every successful network for the same number of steps ({steps[0]:,})"
+                if steps
+                else "No successful run records its training steps"
+            )
             + ", so there is no MAE-against-steps curve to draw; "
-            + f"{link(TITLES['radius'], 'MAE against radius')} shows how accuracy moves instead.")
+            + f"{link(TITLES['radius'], 'MAE against radius')} shows how accuracy moves instead."
+        )
         return "\n".join(lines)
     name = steps_figure(out, ts, axis)
-    lines += [f"The sweep ran {len(steps)} step counts ({', '.join(f'{s:,}' for s in steps)}).", "",
-              figure("steps", name,
-                     "Network test MAE (median over seeds) against training steps, log-log, one panel per n; colour: "
-                     f"{axis.name}; line style and marker: model; dotted: Taylor-1 at the radius of that colour, which "
-                     "needs no training. A network line that drops below the dotted line of its colour has become more "
-                     "accurate than Taylor-1 there. Where trials differ in other settings too, each point is the "
-                     "best of them.")]
+    lines += [
+        f"The sweep ran {len(steps)} step counts ({', '.join(f'{s:,}' for s in steps)}).",
+        "",
+        figure(
+            "steps",
+            name,
+            "Network test MAE (median over seeds) against training steps, log-log, one panel per n; colour: "
+            f"{axis.name}; line style and marker: model; dotted: Taylor-1 at the radius of that colour, which "
+            "needs no training. A network line that drops below the dotted line of its colour has become more "
+            "accurate than Taylor-1 there. Where trials differ in other settings too, each point is the "
+            "best of them.",
+        ),
+    ]
     return "\n".join(lines)
 
 
@@ -845,26 +1067,35 @@ def radius_section(out: Path, ts: list[Trial], axis: Axis) -> str:
     if not ok:
         return "\n".join(lines + [NOTHING])
     if len(radii) <= 1 and len(ns) <= 1:
-        lines.append(f"The sweep has a single n and a single {axis.name}, so there is no curve over radius or n to "
-                     f"draw; {link(TITLES['time'], 'accuracy against inference time')} shows every method's MAE.")
+        lines.append(
+            f"The sweep has a single n and a single {axis.name}, so there is no curve over radius or n to "
+            f"draw; {link(TITLES['time'], 'accuracy against inference time')} shows every method's MAE."
+        )
         return "\n".join(lines)
     name, over = radius_figure(out, ts, axis)
     if over == "radius":
-        caption = (f"Test MAE (median over seeds) against {axis.name}, log-log, one panel per n. Solid lines: each "
-                   "network model (its best trial per point when several training settings share one); dashed: the "
-                   "classical approximations, which need no training.")
+        caption = (
+            f"Test MAE (median over seeds) against {axis.name}, log-log, one panel per n. Solid lines: each "
+            "network model (its best trial per point when several training settings share one); dashed: the "
+            "classical approximations, which need no training."
+        )
         fitted = radius_slopes(ts, axis)
         if fitted:
-            lines += ["How fast each method's error grows with the radius: the log-log slope of MAE against "
-                      f"{axis.name}, fitted per n and then the median over n, is "
-                      + ", ".join(f"{v:.2f} ({label})" for label, v in fitted.items())
-                      + ". Truncating the Taylor series after the k-th term leaves an error of order radius^(k+1), "
-                      "so 2 and 3 are expected for Taylor-1 and Taylor-2; a network whose slope is smaller loses "
-                      "ground to them as the radius shrinks.", ""]
+            lines += [
+                "How fast each method's error grows with the radius: the log-log slope of MAE against "
+                f"{axis.name}, fitted per n and then the median over n, is "
+                + ", ".join(f"{v:.2f} ({label})" for label, v in fitted.items())
+                + ". Truncating the Taylor series after the k-th term leaves an error of order radius^(k+1), "
+                "so 2 and 3 are expected for Taylor-1 and Taylor-2; a network whose slope is smaller loses "
+                "ground to them as the radius shrinks.",
+                "",
+            ]
     else:
-        caption = (f"The sweep has a single {axis.name} ({rad(radii[0])}), so this shows test MAE (median over "
-                   "seeds, log scale) against n instead. Solid lines: each network model (its best trial per point); "
-                   "dashed: the classical approximations.")
+        caption = (
+            f"The sweep has a single {axis.name} ({rad(radii[0])}), so this shows test MAE (median over "
+            "seeds, log scale) against n instead. Solid lines: each network model (its best trial per point); "
+            "dashed: the classical approximations."
+        )
         lines.append(f"The sweep has a single {axis.name}, {rad(radii[0])}; the figure shows MAE against n instead.")
         lines.append("")
     lines.append(figure("radius", name, caption))
@@ -876,51 +1107,74 @@ def time_section(out: Path, ts: list[Trial]) -> str:
     if not any(t.ok for t in ts):
         return "\n".join(lines + [NOTHING])
     name = time_figure(out, ts)
-    lines.append(figure(
-        "time", name,
-        "Test MAE (median over seeds) against inference time (median seconds per 10,000 matrices on the trial's "
-        "worker), log-log, one panel per n. One point per successful trial and method: hollow markers are networks, "
-        "filled ones the classical approximations; the dashed vertical line is the median time of the exact inverse "
-        "(torch.linalg.inv), whose error is rounding error and not measured here. Better is down and to the left: a "
-        "network earns its place only where no filled marker lies both below it and to its left."))
+    lines.append(
+        figure(
+            "time",
+            name,
+            "Test MAE (median over seeds) against inference time (median seconds per 10,000 matrices on the trial's "
+            "worker), log-log, one panel per n. One point per successful trial and method: hollow markers "
+            "are networks, "
+            "filled ones the classical approximations; the dashed vertical line is the median time of "
+            "the exact inverse "
+            "(torch.linalg.inv), whose error is rounding error and not measured here. Better is down and "
+            "to the left: a "
+            "network earns its place only where no filled marker lies both below it and to its left.",
+        )
+    )
     return "\n".join(lines)
 
 
 def wins_section(ts: list[Trial], axis: Axis) -> str:
     found = wins(ts)
     varying = varying_settings(ts)
-    lines = [f"## {TITLES['wins']}", "",
-             "A network **wins** against a classical method when its median test MAE is lower and its median inference "
-             "time is at most the method's, both measured in the same trial on the same worker. Each method column "
-             "gives the network's MAE and time as multiples of that method's (\"MAE 0.3x\": the network's error is "
-             "0.3 times the method's). **Best classical at <= net time** is the most accurate of Taylor-1, Taylor-2 "
-             "and NS1 that runs no slower than the network; **Exact at <= net time** says whether torch.linalg.inv "
-             "itself is at least as fast (exact time / network time).", ""]
+    lines = [
+        f"## {TITLES['wins']}",
+        "",
+        "A network **wins** against a classical method when its median test MAE is lower and its median inference "
+        "time is at most the method's, both measured in the same trial on the same worker. Each method column "
+        "gives the network's MAE and time as multiples of that method's (\"MAE 0.3x\": the network's error is "
+        "0.3 times the method's). **Best classical at <= net time** is the most accurate of Taylor-1, Taylor-2 "
+        "and NS1 that runs no slower than the network; **Exact at <= net time** says whether torch.linalg.inv "
+        "itself is at least as fast (exact time / network time).",
+        "",
+    ]
     if not any(t.ok for t in ts):
         lines.append("No run succeeded, so there is nothing to compare.")
         return "\n".join(lines)
     if not found:
-        lines.append("**Nowhere:** no network beats any classical method (Taylor-1, Taylor-2 or NS1) at equal or "
-                     f"lower inference time, in any of the {sum(1 for t in ts if t.ok):,} successful trials.")
+        lines.append(
+            "**Nowhere:** no network beats any classical method (Taylor-1, Taylor-2 or NS1) at equal or "
+            f"lower inference time, in any of the {sum(1 for t in ts if t.ok):,} successful trials."
+        )
         return "\n".join(lines)
     body = []
     for w in sorted(found, key=lambda w: order(w["trial"], axis)):
         t = w["trial"]
         within = w["best_within"]
         best = f"{CLASSICAL[within[0]]} ({e(within[1])})" if within else "none"
-        exact = ("yes" if w["exact_no_slower"] else "no") + (f" ({g(w['exact_ratio'])}x)" if finite(w["exact_ratio"])
-                                                             else "")
-        body.append([t.n, rad(axis.of(t)), t.model] + ([settings_text(t, varying)] if varying else [])
-                    + [e(t.mae("net")), g(t.time("net"))] + [compare_cell(w["against"][m]) for m in CLASSICAL]
-                    + [best, exact])
-    headers = (["n", axis.name, "model"] + (["settings"] if varying else []) + ["net MAE", "net s / 10k"]
-               + [f"vs {CLASSICAL[m]}" for m in CLASSICAL] + ["Best classical at <= net time (MAE)",
-                                                              "Exact at <= net time"])
-    lines.append(f"{len(found)} of {sum(1 for t in ts if t.ok):,} successful trials have a network that wins against "
-                 "at least one method:")
+        exact = ("yes" if w["exact_no_slower"] else "no") + (
+            f" ({g(w['exact_ratio'])}x)" if finite(w["exact_ratio"]) else ""
+        )
+        body.append(
+            [t.n, rad(axis.of(t)), t.model]
+            + ([settings_text(t, varying)] if varying else [])
+            + [e(t.mae("net")), g(t.time("net"))]
+            + [compare_cell(w["against"][m]) for m in CLASSICAL]
+            + [best, exact]
+        )
+    headers = (
+        ["n", axis.name, "model"]
+        + (["settings"] if varying else [])
+        + ["net MAE", "net s / 10k"]
+        + [f"vs {CLASSICAL[m]}" for m in CLASSICAL]
+        + ["Best classical at <= net time (MAE)", "Exact at <= net time"]
+    )
+    lines.append(
+        f"{len(found)} of {sum(1 for t in ts if t.ok):,} successful trials have a network that wins against "
+        "at least one method:"
+    )
     lines.append("")
-    lines.append(fold(f"{len(found)} trials where a network wins", headers, body, what="trials",
-                      after=WINS_FOLD_ROWS))
+    lines.append(fold(f"{len(found)} trials where a network wins", headers, body, what="trials", after=WINS_FOLD_ROWS))
     return "\n".join(lines)
 
 
@@ -940,16 +1194,24 @@ def failures_section(ts: list[Trial], axis: Axis) -> str | None:
         per_trial: dict[str, list] = {}
         for t, seed in where:
             per_trial.setdefault(t.trial_id, [t]).append(seed)
-        entries = [f"{tid} seed{'s' if len(v) > 2 else ''} {', '.join(fmt_setting(x) for x in v[1:])} (n = {v[0].n}, "
-                   f"{axis.name} {rad(axis.of(v[0]))}, {v[0].model})" for tid, v in per_trial.items()]
+        entries = [
+            f"{tid} seed{'s' if len(v) > 2 else ''} {', '.join(fmt_setting(x) for x in v[1:])} (n = {v[0].n}, "
+            f"{axis.name} {rad(axis.of(v[0]))}, {v[0].model})"
+            for tid, v in per_trial.items()
+        ]
         places = "; ".join(entries[:6]) + (f"; and {len(entries) - 6} more trials" if len(entries) > 6 else "")
         body.append([len(where), f"`{err}`", places])
     runs = sum(len(t.seeds) for t in ts)
-    return "\n".join([f"## {TITLES['failures']}", "",
-                      f"{sum(len(w) for _, w in groups)} of {runs} runs did not finish with status ok, grouped by the "
-                      "first line of their error:", "",
-                      fold(f"{len(groups)} distinct errors", ["Runs", "Error", "Where (trial, seed)"], body,
-                           what="errors")])
+    return "\n".join(
+        [
+            f"## {TITLES['failures']}",
+            "",
+            f"{sum(len(w) for _, w in groups)} of {runs} runs did not finish with status ok, grouped by the "
+            "first line of their error:",
+            "",
+            fold(f"{len(groups)} distinct errors", ["Runs", "Error", "Where (trial, seed)"], body, what="errors"),
+        ]
+    )
 
 
 def results_section(ts: list[Trial], axis: Axis) -> str:
@@ -961,39 +1223,85 @@ def results_section(ts: list[Trial], axis: Axis) -> str:
             metrics = ["failed"] + ["-"] * 13
         else:
             ratio = t.mae("net") / t.mae("taylor1") if finite(t.mae("taylor1")) and t.mae("taylor1") > 0 else NAN
-            metrics = [e(t.mae("net")), e(t.get("max_error")), e(t.mae("taylor1")), e(t.mae("taylor2")),
-                       e(t.mae("ns1")), g(ratio), g(t.time("net")), g(t.time("taylor1")), g(t.time("taylor2")),
-                       g(t.time("ns1")), g(t.time("exact")), g(t.get("train_seconds")), e(t.get("final_loss"))]
-        body.append([t.trial_id, t.n, rad(axis.of(t)), t.model, hidden(t)]
-                    + ([settings_text(t, varying)] if varying else []) + [seeds] + metrics)
-    headers = (["trial", "n", axis.name, "model", "hidden"] + (["settings"] if varying else [])
-               + ["seeds ok", "net MAE", "net max error", "Taylor-1 MAE", "Taylor-2 MAE", "NS1 MAE",
-                  "net / Taylor-1", "net s", "Taylor-1 s", "Taylor-2 s", "NS1 s", "exact s", "train s", "final loss"])
-    return "\n".join([
-        f"## {TITLES['results']}", "",
-        "One row per trial: medians over its successful seeds (**seeds ok** counts them). MAE columns are the mean "
-        "absolute error per entry of A^-1 on the trial's 10,000 test matrices; **net max error** is the largest "
-        "entry error; **net / Taylor-1** below 1 means the network is more accurate; the **s** columns are seconds "
-        "per 10,000 matrices on the trial's worker; **train s** is training wall time; **final loss** the last "
-        "training loss (scaled units); **hidden** is hidden layers x hidden units.", "",
-        fold(f"{len(body)} trials", headers, body, what="trials")])
+            metrics = [
+                e(t.mae("net")),
+                e(t.get("max_error")),
+                e(t.mae("taylor1")),
+                e(t.mae("taylor2")),
+                e(t.mae("ns1")),
+                g(ratio),
+                g(t.time("net")),
+                g(t.time("taylor1")),
+                g(t.time("taylor2")),
+                g(t.time("ns1")),
+                g(t.time("exact")),
+                g(t.get("train_seconds")),
+                e(t.get("final_loss")),
+            ]
+        body.append(
+            [t.trial_id, t.n, rad(axis.of(t)), t.model, hidden(t)]
+            + ([settings_text(t, varying)] if varying else [])
+            + [seeds]
+            + metrics
+        )
+    headers = (
+        ["trial", "n", axis.name, "model", "hidden"]
+        + (["settings"] if varying else [])
+        + [
+            "seeds ok",
+            "net MAE",
+            "net max error",
+            "Taylor-1 MAE",
+            "Taylor-2 MAE",
+            "NS1 MAE",
+            "net / Taylor-1",
+            "net s",
+            "Taylor-1 s",
+            "Taylor-2 s",
+            "NS1 s",
+            "exact s",
+            "train s",
+            "final loss",
+        ]
+    )
+    return "\n".join(
+        [
+            f"## {TITLES['results']}",
+            "",
+            "One row per trial: medians over its successful seeds (**seeds ok** counts them). MAE columns are the mean "
+            "absolute error per entry of A^-1 on the trial's 10,000 test matrices; **net max error** is the largest "
+            "entry error; **net / Taylor-1** below 1 means the network is more accurate; the **s** columns are seconds "
+            "per 10,000 matrices on the trial's worker; **train s** is training wall time; **final loss** the last "
+            "training loss (scaled units); **hidden** is hidden layers x hidden units.",
+            "",
+            fold(f"{len(body)} trials", headers, body, what="trials"),
+        ]
+    )
 
 
 def setup_section(path: Path, rows: list[dict], ts: list[Trial], axis: Axis) -> str:
     varying = varying_settings(ts)
-    fixed = [(label, getattr(ts[0], key)) for key, label in SETTINGS
-             if (key, label) not in varying and key not in ("depth", "width")]
-    return "\n".join([
-        f"## {TITLES['setup']}", "",
-        f"- **Source:** every number comes from `{path.name}` in this directory ({len(rows):,} rows, one per trial "
-        "and seed); medians are over a trial's runs with status ok.",
-        f"- **Radius:** {axis.long}.",
-        "- **Methods:** Taylor-1 is the linear approximation A0^-1 - A0^-1 (A - A0) A0^-1; Taylor-2 adds the "
-        "second-order term; NS1 is Taylor-1 followed by one Newton-Schulz step X <- X (2I - A X); exact is "
-        "torch.linalg.inv. All are evaluated on the same test matrices as the network.",
-        "- **Settings the same in every trial:** " + (", ".join(f"{label} {fmt_setting(v)}" for label, v in fixed)
-                                                     or "none") + ".",
-        "- **Settings that differ between trials:** " + (", ".join(label for _, label in varying) or "none") + "."])
+    fixed = [
+        (label, getattr(ts[0], key))
+        for key, label in SETTINGS
+        if (key, label) not in varying and key not in ("depth", "width")
+    ]
+    return "\n".join(
+        [
+            f"## {TITLES['setup']}",
+            "",
+            f"- **Source:** every number comes from `{path.name}` in this directory ({len(rows):,} rows, one per trial "
+            "and seed); medians are over a trial's runs with status ok.",
+            f"- **Radius:** {axis.long}.",
+            "- **Methods:** Taylor-1 is the linear approximation A0^-1 - A0^-1 (A - A0) A0^-1; Taylor-2 adds the "
+            "second-order term; NS1 is Taylor-1 followed by one Newton-Schulz step X <- X (2I - A X); exact is "
+            "torch.linalg.inv. All are evaluated on the same test matrices as the network.",
+            "- **Settings the same in every trial:** "
+            + (", ".join(f"{label} {fmt_setting(v)}" for label, v in fixed) or "none")
+            + ".",
+            "- **Settings that differ between trials:** " + (", ".join(label for _, label in varying) or "none") + ".",
+        ]
+    )
 
 
 def build(out: str | Path) -> Document:
@@ -1002,8 +1310,13 @@ def build(out: str | Path) -> Document:
     rows = read(path)
     ts = trials(rows)
     axis = radius_axis(ts)
-    sections = [heatmap_section(out, ts, axis), steps_section(out, ts, axis), radius_section(out, ts, axis),
-                time_section(out, ts), wins_section(ts, axis)]
+    sections = [
+        heatmap_section(out, ts, axis),
+        steps_section(out, ts, axis),
+        radius_section(out, ts, axis),
+        time_section(out, ts),
+        wins_section(ts, axis),
+    ]
     failures = failures_section(ts, axis)
     if failures:
         sections.append(failures)
@@ -1012,9 +1325,13 @@ def build(out: str | Path) -> Document:
     return Document(
         title="Sweep atlas: where a neural inverse beats classical approximations",
         html_title=f"neuralinv sweep atlas, {out.name}: {len(ts)} trials, n = {', '.join(map(str, ns))}",
-        header=[f"Generated by `neuralinv sweep report` from `{RESULTS}` in `{out.name}`: {len(ts):,} trials, "
-                f"{len(rows):,} runs; details in {link(TITLES['setup'], 'how this atlas was made')}."],
-        summary=summary(ts, rows, axis), sections=sections)
+        header=[
+            f"Generated by `neuralinv sweep report` from `{RESULTS}` in `{out.name}`: {len(ts):,} trials, "
+            f"{len(rows):,} runs; details in {link(TITLES['setup'], 'how this atlas was made')}."
+        ],
+        summary=summary(ts, rows, axis),
+        sections=sections,
+    )
 
 
 def write(out: str | Path) -> tuple[Path, Path]:

@@ -32,8 +32,10 @@ def reachable(address: str, timeout: float = 5.0) -> None:
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as err:
-        raise InputError(f"--address {address}: no Ray head answers there ({err.strerror or err}); start one with "
-                         "`ray start --head --port=PORT` or check the address") from None
+        raise InputError(
+            f"--address {address}: no Ray head answers there ({err.strerror or err}); start one with "
+            "`ray start --head --port=PORT` or check the address"
+        ) from None
 
 
 def trial_device(cpus_per_trial: int, gpus_per_trial: float) -> str:
@@ -58,8 +60,9 @@ def ray_init(address: str | None, cpus: int | None = None, gpus: int | None = No
         try:
             return ray.init(address=address, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as err:
-            raise InputError(f"--address {address}: cannot join a Ray cluster there ({str(err).splitlines()[0]})") \
-                from None
+            raise InputError(
+                f"--address {address}: cannot join a Ray cluster there ({str(err).splitlines()[0]})"
+            ) from None
     # Ray binds a local instance to the machine's interface address, whatever ray.init is told (it turns 127.0.0.1
     # into a "remotely reachable" address): where it must not, run the command in a network namespace of its own
     # (benchmarks/loopback.sh), where only loopback exists.
@@ -68,8 +71,8 @@ def ray_init(address: str | None, cpus: int | None = None, gpus: int | None = No
 
 def _train_remote(configs_json: list[dict], names: list[str], device: str) -> dict[str, bytes]:
     """On a worker: train the group into a temporary directory; every file of its run directories, as bytes."""
-    from neuralinv.training.runs import run_group
     from neuralinv.sweep.pack import node_name
+    from neuralinv.training.runs import run_group
     from neuralinv.training.train import TrainConfig
 
     configs = [TrainConfig.from_json(c) for c in configs_json]
@@ -88,8 +91,14 @@ def _train_remote(configs_json: list[dict], names: list[str], device: str) -> di
         return files
 
 
-def train_groups(groups: list[tuple[str, list, list[Path]]], *, address: str, cpus_per_trial: int = 1,
-                 gpus_per_trial: float = 0, progress: bool = True) -> list[str]:
+def train_groups(
+    groups: list[tuple[str, list, list[Path]]],
+    *,
+    address: str,
+    cpus_per_trial: int = 1,
+    gpus_per_trial: float = 0,
+    progress: bool = True,
+) -> list[str]:
     """Train (name, configs, run dirs) groups on the cluster at address; returns the errors of groups that failed."""
     import ray
     from tqdm import tqdm
@@ -101,8 +110,10 @@ def train_groups(groups: list[tuple[str, list, list[Path]]], *, address: str, cp
     errors = []
     try:
         remote = ray.remote(num_cpus=cpus_per_trial, num_gpus=gpus_per_trial, max_retries=0)(_train_remote)
-        pending = {remote.remote([c.to_json() for c in configs], [d.name for d in dirs], device): (name, dirs)
-                   for name, configs, dirs in groups}
+        pending = {
+            remote.remote([c.to_json() for c in configs], [d.name for d in dirs], device): (name, dirs)
+            for name, configs, dirs in groups
+        }
         bar = tqdm(total=len(pending), desc="training groups on Ray", unit="group", disable=not progress)
         while pending:
             [ref], _ = ray.wait(list(pending), num_returns=1)

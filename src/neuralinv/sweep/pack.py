@@ -15,31 +15,46 @@ import traceback
 
 import torch
 
-from neuralinv.bench.core import Classical, time_fn
-from neuralinv.training.data import test_set
+from neuralinv.bench.core import Classical
+from neuralinv.common.timing import time_fn
 from neuralinv.sweep.spec import Trial, Unit
+from neuralinv.training.data import test_set
 from neuralinv.training.train import CUSTOM_SCHEDULE_EPOCHS, TrainConfig, train_group
 
 PER = 10_000
 # A sweep's steps cover CUSTOM_SCHEDULE_EPOCHS schedule epochs, as the paper's 2x2 runs do; "paper" keeps
 # TrainConfig's warm restarts, "cosine" is one decay over the run, "constant" never decays.
-SCHEDULES = {"paper": {}, "cosine": {"t_0": CUSTOM_SCHEDULE_EPOCHS, "t_mult": 1},
-             "constant": {"t_0": 10 ** 9, "t_mult": 1}}
+SCHEDULES = {
+    "paper": {},
+    "cosine": {"t_0": CUSTOM_SCHEDULE_EPOCHS, "t_mult": 1},
+    "constant": {"t_0": 10**9, "t_mult": 1},
+}
 # Testing hook: a trial whose id starts with this raises inside its worker (the failure path, end to end).
 FAULT_ENV = "NEURALINV_SWEEP_FAULT"
 
 
 def config_for(trial: Trial, seeds: tuple[int, ...], device: str = "cpu") -> TrainConfig:
-    return TrainConfig.for_box(trial.box, trial.model, steps=trial.steps, train_size=trial.train_size,
-                               epoch_steps=trial.steps / CUSTOM_SCHEDULE_EPOCHS, seeds=seeds, lr=trial.lr,
-                               batch_size=trial.batch_size, test_size=trial.test_size, device=device,
-                               dataset="sweep", **SCHEDULES[trial.schedule])
+    return TrainConfig.for_box(
+        trial.box,
+        trial.model,
+        steps=trial.steps,
+        train_size=trial.train_size,
+        epoch_steps=trial.steps / CUSTOM_SCHEDULE_EPOCHS,
+        seeds=seeds,
+        lr=trial.lr,
+        batch_size=trial.batch_size,
+        test_size=trial.test_size,
+        device=device,
+        dataset="sweep",
+        **SCHEDULES[trial.schedule],
+    )
 
 
 def node_name() -> str:
     """The Ray node this runs on (its id, shortened), or the host name outside Ray."""
     try:
         import ray
+
         if ray.is_initialized():
             return f"{socket.gethostname()}:{ray.get_runtime_context().get_node_id()[:8]}"
     except ImportError:  # pragma: no cover
@@ -57,9 +72,22 @@ def failed_rows(units: list[Unit], error: str, node: str | None = None) -> list[
 
 def unit_fields(u: Unit) -> dict:
     t = u.trial
-    return {"key": u.key, "trial_id": t.trial_id, "n": t.n, "center": t.center, "radius": t.radius,
-            "relative_radius": t.relative_radius, "model": t.model, "depth": t.depth, "width": t.width, "lr": t.lr,
-            "steps": t.steps, "batch_size": t.batch_size, "schedule": t.schedule, "seed": u.seed}
+    return {
+        "key": u.key,
+        "trial_id": t.trial_id,
+        "n": t.n,
+        "center": t.center,
+        "radius": t.radius,
+        "relative_radius": t.relative_radius,
+        "model": t.model,
+        "depth": t.depth,
+        "width": t.width,
+        "lr": t.lr,
+        "steps": t.steps,
+        "batch_size": t.batch_size,
+        "schedule": t.schedule,
+        "seed": u.seed,
+    }
 
 
 def run_pack(units: list[Unit], *, device: str = "cpu", threads: int | None = None) -> list[dict]:
@@ -106,9 +134,20 @@ def _run_pack(units: list[Unit], device: str, node: str) -> list[dict]:
             if not (math.isfinite(final) and torch.isfinite(err).all()):
                 rows += failed_rows([unit], f"diverged: training loss {final:.3g}, non-finite outputs", node)
                 continue
-            rows.append({**unit_fields(unit), "status": "ok", "error": "", "mae": float(err.mean()),
-                         "max_error": float(err.max()), **{f"{k}_mae": v for k, v in errors.items()}, **timed,
-                         "train_seconds": share, "final_loss": float(final), "node": node})
+            rows.append(
+                {
+                    **unit_fields(unit),
+                    "status": "ok",
+                    "error": "",
+                    "mae": float(err.mean()),
+                    "max_error": float(err.max()),
+                    **{f"{k}_mae": v for k, v in errors.items()},
+                    **timed,
+                    "train_seconds": share,
+                    "final_loss": float(final),
+                    "node": node,
+                }
+            )
     return rows
 
 

@@ -19,10 +19,36 @@ from neuralinv.common.files import write_json, write_text
 from neuralinv.sweep.cluster import ray_init, reachable, trial_device
 from neuralinv.sweep.spec import Trial, Unit, load_spec, packs
 
-COLUMNS = ["trial_id", "n", "center", "radius", "relative_radius", "model", "depth", "width", "lr", "steps",
-           "batch_size", "schedule", "seed", "status", "error", "mae", "max_error", "taylor1_mae", "taylor2_mae",
-           "ns1_mae", "net_seconds_per_10k", "taylor1_seconds_per_10k", "taylor2_seconds_per_10k",
-           "ns1_seconds_per_10k", "exact_seconds_per_10k", "train_seconds", "final_loss", "node"]
+COLUMNS = [
+    "trial_id",
+    "n",
+    "center",
+    "radius",
+    "relative_radius",
+    "model",
+    "depth",
+    "width",
+    "lr",
+    "steps",
+    "batch_size",
+    "schedule",
+    "seed",
+    "status",
+    "error",
+    "mae",
+    "max_error",
+    "taylor1_mae",
+    "taylor2_mae",
+    "ns1_mae",
+    "net_seconds_per_10k",
+    "taylor1_seconds_per_10k",
+    "taylor2_seconds_per_10k",
+    "ns1_seconds_per_10k",
+    "exact_seconds_per_10k",
+    "train_seconds",
+    "final_loss",
+    "node",
+]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -56,8 +82,9 @@ class ResultStore:
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        for row in sorted(self.rows.values(), key=lambda r: (r["n"], r["model"], r["radius"], r["trial_id"],
-                                                               r["seed"])):
+        for row in sorted(
+            self.rows.values(), key=lambda r: (r["n"], r["model"], r["radius"], r["trial_id"], r["seed"])
+        ):
             writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in COLUMNS})
         return write_text(self.out / "results.csv", buf.getvalue())
 
@@ -72,8 +99,15 @@ class Progress:
     def __init__(self, total: int, already: int, enabled: bool):
         from tqdm import tqdm
 
-        self.bar = tqdm(total=total, initial=already, unit="unit", desc="sweep", disable=not enabled,
-                        dynamic_ncols=True, smoothing=0.1)
+        self.bar = tqdm(
+            total=total,
+            initial=already,
+            unit="unit",
+            desc="sweep",
+            disable=not enabled,
+            dynamic_ncols=True,
+            smoothing=0.1,
+        )
         self.running = 0
         self.failed = 0
 
@@ -113,8 +147,16 @@ def _units(payload: list[dict]) -> list[Unit]:
     return [Unit(Trial.from_json(u["trial"]), u["seed"]) for u in payload]
 
 
-def run(spec_path: str | Path, out: str | Path, *, address: str | None = None, cpus_per_trial: int = 1,
-        gpus_per_trial: float = 0, num_cpus: int | None = None, progress: bool = True) -> dict:
+def run(
+    spec_path: str | Path,
+    out: str | Path,
+    *,
+    address: str | None = None,
+    cpus_per_trial: int = 1,
+    gpus_per_trial: float = 0,
+    num_cpus: int | None = None,
+    progress: bool = True,
+) -> dict:
     """Run (or resume) the sweep of spec_path into out; returns counts {"units", "skipped", "ok", "failed"}."""
     spec = load_spec(spec_path)
     device = trial_device(cpus_per_trial, gpus_per_trial)
@@ -129,8 +171,16 @@ def run(spec_path: str | Path, out: str | Path, *, address: str | None = None, c
     done = store.done()
     units = [u for u in spec.units() if u.key not in done]
     skipped = len(spec.units()) - len(units)
-    write_json(out / "sweep.json", {"spec": spec.source, "units": len(spec.units()), "trials": len(spec.trials),
-                                    "seeds": list(spec.seeds), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    write_json(
+        out / "sweep.json",
+        {
+            "spec": spec.source,
+            "units": len(spec.units()),
+            "trials": len(spec.trials),
+            "seeds": list(spec.seeds),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        },
+    )
     counts = {"units": len(spec.units()), "skipped": skipped, "ok": 0, "failed": 0}
     if not units:
         store.write_csv()
@@ -138,16 +188,37 @@ def run(spec_path: str | Path, out: str | Path, *, address: str | None = None, c
     work = packs(units, spec.pack)
     bar = Progress(len(spec.units()), skipped, progress)
     try:
-        _run_tune(work, store, bar, counts, out, address=address, cpus=cpus_per_trial, gpus=gpus_per_trial,
-                  num_cpus=num_cpus, device=device)
+        _run_tune(
+            work,
+            store,
+            bar,
+            counts,
+            out,
+            address=address,
+            cpus=cpus_per_trial,
+            gpus=gpus_per_trial,
+            num_cpus=num_cpus,
+            device=device,
+        )
     finally:
         bar.close()
     store.write_csv()
     return counts
 
 
-def _run_tune(work: list[list[Unit]], store: ResultStore, bar: Progress, counts: dict, out: Path, *, address,
-              cpus: int, gpus: float, num_cpus: int | None, device: str) -> None:
+def _run_tune(
+    work: list[list[Unit]],
+    store: ResultStore,
+    bar: Progress,
+    counts: dict,
+    out: Path,
+    *,
+    address,
+    cpus: int,
+    gpus: float,
+    num_cpus: int | None,
+    device: str,
+) -> None:
     import ray
     from ray import tune
 
@@ -185,10 +256,17 @@ def _run_tune(work: list[list[Unit]], store: ResultStore, bar: Progress, counts:
         tuner = tune.Tuner(
             tune.with_resources(_trainable, resources),
             param_space={"units": tune.grid_search([_payload(p) for p in work]), "device": device, "threads": cpus},
-            tune_config=tune.TuneConfig(reuse_actors=False,
-                                        trial_dirname_creator=lambda trial: f"pack-{trial.trial_id}"),
-            run_config=tune.RunConfig(storage_path=str(out / "ray"), name="trials", verbose=0,
-                                      callbacks=[Recorder()], failure_config=tune.FailureConfig(max_failures=0)))
+            tune_config=tune.TuneConfig(
+                reuse_actors=False, trial_dirname_creator=lambda trial: f"pack-{trial.trial_id}"
+            ),
+            run_config=tune.RunConfig(
+                storage_path=str(out / "ray"),
+                name="trials",
+                verbose=0,
+                callbacks=[Recorder()],
+                failure_config=tune.FailureConfig(max_failures=0),
+            ),
+        )
         tuner.fit()
     finally:
         if started_here:

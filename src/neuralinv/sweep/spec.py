@@ -19,7 +19,8 @@ The format (examples/sweeps/tiny.toml; the README documents every key):
     lr = {min = 1e-4, max = 1e-2, log = true}   # ranges (log or linear) or lists to choose from
 
 A trial is one point of the grid (and one random draw), trained once per seed. Trials that share a network shape and
-an optimisation schedule are packed into one batched ensemble (neuralinv.training.train.train_group), at most `pack` models
+an optimisation schedule are packed into one batched ensemble (neuralinv.training.train.train_group), at most
+`pack` models
 each, since one ensemble step of many small models costs far less than as many separate steps.
 """
 
@@ -46,8 +47,19 @@ from neuralinv.regions.files import load_region
 from neuralinv.regions.shapes import Box, Region, sigma_min
 
 SWEEP_KEYS = {"seeds", "steps", "budget", "train_size", "test_size", "samples", "search_seed", "pack", "name"}
-GRID_KEYS = {"n", "center", "relative_radius", "radius", "model", "depth", "width", "lr", "schedule", "batch_size",
-             "steps"}
+GRID_KEYS = {
+    "n",
+    "center",
+    "relative_radius",
+    "radius",
+    "model",
+    "depth",
+    "width",
+    "lr",
+    "schedule",
+    "batch_size",
+    "steps",
+}
 SCHEDULES = ("paper", "cosine", "constant")
 DEFAULT_PACK = 24
 MAX_N = 64
@@ -194,7 +206,7 @@ def _width(where: str, v):
         k = v.removesuffix("n2")
         if v.endswith("n2") and k.isdigit() and int(k) > 0:
             return v
-        _fail(f"{where}: expected a positive integer or a multiple of n^2 such as \"8n2\", got {v!r}")
+        _fail(f'{where}: expected a positive integer or a multiple of n^2 such as "8n2", got {v!r}')
     return _positive_int(where, v)
 
 
@@ -218,7 +230,7 @@ def _centers(n: int, names: list, base: Path) -> list[tuple[str, np.ndarray]]:
     out = []
     for name in names:
         if not isinstance(name, str):
-            _fail(f"grid.center: expected \"random-int\", a preset name or a region file, got {name!r}")
+            _fail(f'grid.center: expected "random-int", a preset name or a region file, got {name!r}')
         if name == "random-int":
             out.append((name, random_int_center(n)[0]))
             continue
@@ -236,7 +248,7 @@ def memory_needed(trial: Trial, models: int) -> int:
     sizes = get_model(trial.model).layer_sizes(trial.n)
     params = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
     activations = 4 * trial.batch_size * sum(sizes) * 64  # a chunk of up to 64 steps is drawn at once
-    data = 2 * trial.train_size * trial.n ** 2 * 4
+    data = 2 * trial.train_size * trial.n**2 * 4
     return models * (4 * 4 * params + activations + data)
 
 
@@ -261,8 +273,11 @@ def parse_spec(data: dict, *, base: Path = Path("."), name: str = "sweep") -> Sw
     if unknown:
         _fail(f"sweep spec: unknown section(s) {', '.join(sorted(unknown))}; expected [sweep], [grid], [random]")
     sweep, grid, random = data.get("sweep", {}), data.get("grid", {}), data.get("random", {})
-    for section, keys, known in (("sweep", sweep, SWEEP_KEYS), ("grid", grid, GRID_KEYS), ("random", random,
-                                                                                           GRID_KEYS - {"n", "center"})):
+    for section, keys, known in (
+        ("sweep", sweep, SWEEP_KEYS),
+        ("grid", grid, GRID_KEYS),
+        ("random", random, GRID_KEYS - {"n", "center"}),
+    ):
         bad = set(keys) - known
         if bad:
             _fail(f"{section}: unknown key(s) {', '.join(sorted(bad))}; expected {', '.join(sorted(known))}")
@@ -319,21 +334,32 @@ def parse_spec(data: dict, *, base: Path = Path("."), name: str = "sweep") -> Sw
         if not centers:
             _fail(f"grid.center: no centre of size {n}x{n} among {grid.get('center')}")
         for (cname, a0), r, (mname, depth, width), lr, schedule, batch, steps in itertools.product(
-                centers, radii, models, lrs, schedules, batches, steps_axis):
+            centers, radii, models, lrs, schedules, batches, steps_axis
+        ):
             s_min = sigma_min(a0)
             c = r * s_min / n if radius_key == "relative_radius" else r
             box = Box(a0, c)
             if box.center_singular:
-                _fail(f"grid: center {cname} (n={n}) is singular to working precision (sigma_min(A0) = {s_min:.3g}): "
-                      "every box around it holds singular matrices")
+                _fail(
+                    f"grid: center {cname} (n={n}) is singular to working precision (sigma_min(A0) = {s_min:.3g}): "
+                    "every box around it holds singular matrices"
+                )
             if not box.avoids():  # the regions' own test: a certificate above 0, from a centre that is not singular
-                _fail(f"grid: the box n={n}, center {cname}, {radius_key} {r:g} (c = {c:.3g}) may hold singular "
-                      f"matrices: sigma_min(A0) - n c = {box.certified_distance:.3g} <= 0; keep relative_radius "
-                      "below 1")
+                _fail(
+                    f"grid: the box n={n}, center {cname}, {radius_key} {r:g} (c = {c:.3g}) may hold singular "
+                    f"matrices: sigma_min(A0) - n c = {box.certified_distance:.3g} <= 0; keep relative_radius "
+                    "below 1"
+                )
             base_steps = steps or sweep.get("steps") or None
             for draw in range(samples):
-                point = {"lr": lr, "schedule": schedule, "batch_size": batch, "steps": base_steps,
-                         "depth": depth, "width": width}
+                point = {
+                    "lr": lr,
+                    "schedule": schedule,
+                    "batch_size": batch,
+                    "steps": base_steps,
+                    "depth": depth,
+                    "width": width,
+                }
                 for key, rule in random.items():
                     point[key] = _random_values(f"random.{key}", rule, 1, rng)[0]
                 if point["steps"] is None:
@@ -341,19 +367,33 @@ def parse_spec(data: dict, *, base: Path = Path("."), name: str = "sweep") -> Sw
                 point["steps"] = _positive_int("steps", point["steps"])
                 preset = model_for(mname, point["depth"], point["width"])
                 sizes = preset.layer_sizes(n)
-                trials.append(Trial(
-                    n=n, center=cname, radius=c, relative_radius=r if radius_key == "relative_radius" else None,
-                    model=preset.name, depth=len(sizes) - 2, width=sizes[1], lr=float(point["lr"]),
-                    steps=point["steps"], batch_size=_positive_int("batch_size", point["batch_size"]),
-                    schedule=str(point["schedule"]), train_size=train_size, test_size=test_size,
-                    center_matrix=tuple(tuple(float(x) for x in row) for row in a0)))
+                trials.append(
+                    Trial(
+                        n=n,
+                        center=cname,
+                        radius=c,
+                        relative_radius=r if radius_key == "relative_radius" else None,
+                        model=preset.name,
+                        depth=len(sizes) - 2,
+                        width=sizes[1],
+                        lr=float(point["lr"]),
+                        steps=point["steps"],
+                        batch_size=_positive_int("batch_size", point["batch_size"]),
+                        schedule=str(point["schedule"]),
+                        train_size=train_size,
+                        test_size=test_size,
+                        center_matrix=tuple(tuple(float(x) for x in row) for row in a0),
+                    )
+                )
     trials = list(dict.fromkeys(trials))  # a random draw may repeat a grid point
     total = machine_memory()
     for t in trials:
         need = memory_needed(t, min(pack, len(seeds)))
         if need > 0.8 * total:
-            _fail(f"grid: n={t.n} {t.model} needs about {need / 2**30:.1f} GiB for {min(pack, len(seeds))} models, "
-                  f"more than this machine's {total / 2**30:.1f} GiB; lower train_size, the width or sweep.pack")
+            _fail(
+                f"grid: n={t.n} {t.model} needs about {need / 2**30:.1f} GiB for {min(pack, len(seeds))} models, "
+                f"more than this machine's {total / 2**30:.1f} GiB; lower train_size, the width or sweep.pack"
+            )
     return SweepSpec(seeds=seeds, trials=tuple(trials), pack=pack, name=str(sweep.get("name", name)), source=data)
 
 
@@ -365,7 +405,7 @@ def packs(units: list[Unit], size: int) -> list[list[Unit]]:
     out = []
     for members in groups.values():
         for i in range(0, len(members), size):
-            out.append(members[i:i + size])
+            out.append(members[i : i + size])
     # Largest first: the longest pack starts at once instead of last, which shortens the sweep on few workers.
     return sorted(out, key=lambda p: -len(p) * pack_cost(p[0].trial))
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuralinv.linalg.classical import exact_inverse
 from neuralinv.common.errors import InputError
+from neuralinv.linalg.classical import exact_inverse
 from neuralinv.nets.scaling import Scaling
 from neuralinv.regions.shapes import Region
 
@@ -68,8 +68,9 @@ MIN_ACCEPTANCE = 1e-3  # a rule that keeps fewer draws than this ...
 MIN_DRAWS = 10_000  # ... after at least this many is refused
 
 
-def sample_matrices(region: Region, count: int, *, generator: torch.Generator, rule: AcceptRule | None = None,
-                    stats: dict | None = None) -> torch.Tensor:
+def sample_matrices(
+    region: Region, count: int, *, generator: torch.Generator, rule: AcceptRule | None = None, stats: dict | None = None
+) -> torch.Tensor:
     """count samples of the region, float64 (count, n, n); with a rule, rejected draws are redrawn in vectorised
     batches. A rule that keeps fewer than 1e-3 of at least 10,000 draws is refused with an InputError naming the
     observed rate. stats, when given, receives {"drawn": ..., "accepted": ...}."""
@@ -79,7 +80,7 @@ def sample_matrices(region: Region, count: int, *, generator: torch.Generator, r
             stats.update(drawn=count, accepted=count)
         return a
     parts, got, drawn, accepted = [], 0, 0, 0
-    cap = max(4096, 4_000_000 // region.n ** 2)  # bounds the memory of one batch
+    cap = max(4096, 4_000_000 // region.n**2)  # bounds the memory of one batch
     while got < count:
         need = count - got
         rate = max(accepted / drawn, MIN_ACCEPTANCE) if drawn else 1.0
@@ -89,9 +90,11 @@ def sample_matrices(region: Region, count: int, *, generator: torch.Generator, r
         kept = int(keep.sum())
         drawn, accepted = drawn + batch, accepted + kept
         if drawn >= MIN_DRAWS and accepted < MIN_ACCEPTANCE * drawn:
-            raise InputError(f"rejection rule {rule.describe()}: only {accepted} of {drawn} draws from the region "
-                             f"were kept (acceptance rate {accepted / drawn:.2g} < {MIN_ACCEPTANCE:g}); loosen the "
-                             f"rule or choose a region further from the singular set")
+            raise InputError(
+                f"rejection rule {rule.describe()}: only {accepted} of {drawn} draws from the region "
+                f"were kept (acceptance rate {accepted / drawn:.2g} < {MIN_ACCEPTANCE:g}); loosen the "
+                f"rule or choose a region further from the singular set"
+            )
         if kept:
             parts.append(a[keep][:need])
             got += min(kept, need)
@@ -100,21 +103,24 @@ def sample_matrices(region: Region, count: int, *, generator: torch.Generator, r
     return torch.cat(parts) if parts else region.sample(0, generator=generator)
 
 
-def sample_pairs(box: Region, count: int, *, generator: torch.Generator, rule: AcceptRule | None = None,
-                 stats: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_pairs(
+    box: Region, count: int, *, generator: torch.Generator, rule: AcceptRule | None = None, stats: dict | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """count samples A of the region (kept by rule, if any) and their exact inverses, both float64 (count, n, n)."""
     a = sample_matrices(box, count, generator=generator, rule=rule, stats=stats)
     return a, exact_inverse(a)
 
 
-def test_set(box: Region, size: int = 10_000, seed: int = TEST_SEED, *, rule: AcceptRule | None = None,
-             stats: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def test_set(
+    box: Region, size: int = 10_000, seed: int = TEST_SEED, *, rule: AcceptRule | None = None, stats: dict | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The seeded test set: (A, A^-1) in float64."""
     return sample_pairs(box, size, generator=torch.Generator().manual_seed(seed), rule=rule, stats=stats)
 
 
-def training_set(box: Region, size: int, scaling: Scaling, *, seed: int,
-                 rule: AcceptRule | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def training_set(
+    box: Region, size: int, scaling: Scaling, *, seed: int, rule: AcceptRule | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """A fixed training set as float32 network inputs and targets, (size, n^2) each."""
     a, a_inv = sample_pairs(box, size, generator=torch.Generator().manual_seed(seed), rule=rule)
     return scaling.encode(a).float(), scaling.encode_target(a_inv).float()
@@ -134,21 +140,23 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def load_matrices(path: str | Path, *, n: int | None = None, name: str = "--matrices",
-                  minimum: int | None = None) -> np.ndarray:
+def load_matrices(
+    path: str | Path, *, n: int | None = None, name: str = "--matrices", minimum: int | None = None
+) -> np.ndarray:
     """The matrices of a .npy file (m, n, n) as float64, validated with one-line InputErrors (no such file, not a
     .npy array, wrong shape or size, NaN/Inf, fewer than minimum)."""
-    from neuralinv.regions.fit import check_samples
-
     from neuralinv.common.files import read_npy
+    from neuralinv.regions.fit import check_samples
 
     arr = read_npy(path, name=name)
     if arr.ndim != 3:
         raise InputError(f"{name}: expected an array of shape (m, n, n), got {arr.shape}")
     a = check_samples(arr, name=name, n=n)
     if minimum is not None and a.shape[0] < minimum:
-        raise InputError(f"{name}: {a.shape[0]} matrices are too few; give at least {minimum} (a training set and a "
-                         f"held-out test set are drawn from them)")
+        raise InputError(
+            f"{name}: {a.shape[0]} matrices are too few; give at least {minimum} (a training set and a "
+            f"held-out test set are drawn from them)"
+        )
     return a
 
 
@@ -168,12 +176,16 @@ def matrix_pairs(a: np.ndarray, *, name: str = "--matrices") -> tuple[torch.Tens
         a_inv = np.linalg.inv(a)
     except np.linalg.LinAlgError:
         bad = [i for i in range(a.shape[0]) if np.linalg.matrix_rank(a[i]) < a.shape[-1]]
-        raise InputError(f"{name}: {len(bad)} matrices are singular (the first at index {bad[0] if bad else '?'}); "
-                         f"they have no inverse to learn") from None
+        raise InputError(
+            f"{name}: {len(bad)} matrices are singular (the first at index {bad[0] if bad else '?'}); "
+            f"they have no inverse to learn"
+        ) from None
     if not np.isfinite(a_inv).all():
         bad = ~np.isfinite(a_inv).all(axis=(-2, -1))
-        raise InputError(f"{name}: {int(bad.sum())} matrices are numerically singular (the first at index "
-                         f"{int(np.argmax(bad))}); their inverses overflow")
+        raise InputError(
+            f"{name}: {int(bad.sum())} matrices are numerically singular (the first at index "
+            f"{int(np.argmax(bad))}); their inverses overflow"
+        )
     return torch.from_numpy(a), torch.from_numpy(a_inv)
 
 
@@ -186,8 +198,17 @@ class BatchStream:
     stream differs from the CPU's).
     """
 
-    def __init__(self, *, seed: int, batch_size: int, box: Region, scaling: Scaling,
-                 data: tuple[torch.Tensor, torch.Tensor] | None, device="cpu", rule: AcceptRule | None = None):
+    def __init__(
+        self,
+        *,
+        seed: int,
+        batch_size: int,
+        box: Region,
+        scaling: Scaling,
+        data: tuple[torch.Tensor, torch.Tensor] | None,
+        device="cpu",
+        rule: AcceptRule | None = None,
+    ):
         self.device = torch.device(device)
         self.generator = torch.Generator(device=self.device).manual_seed(1_000_003 * (seed + 1))
         self.batch_size, self.box, self.scaling, self.rule = batch_size, box, scaling, rule
@@ -215,4 +236,3 @@ class BatchStream:
     def restore(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
         self.order = state["order"].to(self.device).clone()
-

@@ -6,11 +6,10 @@ import numpy as np
 import torch
 
 from neuralinv.linalg.classical import newton_schulz, taylor_inverse
-from neuralinv.regions.shapes import singular_center
-from neuralinv.training.data import AcceptRule, TEST_SEED, test_set
-from neuralinv.training.metrics import summarize
 from neuralinv.nets.mlp import Network
-from neuralinv.regions.shapes import Region
+from neuralinv.regions.shapes import Region, singular_center
+from neuralinv.training.data import TEST_SEED, AcceptRule, test_set
+from neuralinv.training.metrics import summarize
 
 NEEDS_CENTER_INVERSE = ("taylor1", "taylor2", "taylor1+ns1")  # all expand around A0^-1
 
@@ -30,12 +29,24 @@ def baseline_predictions(box: Region, a: torch.Tensor, a_inv: torch.Tensor) -> d
         return {"exact": a_inv}
     center = torch.tensor(box.center)
     t1 = taylor_inverse(a, center, 1)
-    return {"exact": a_inv, "taylor1": t1, "taylor2": taylor_inverse(a, center, 2),
-            "taylor1+ns1": newton_schulz(a, t1, 1)}
+    return {
+        "exact": a_inv,
+        "taylor1": t1,
+        "taylor2": taylor_inverse(a, center, 2),
+        "taylor1+ns1": newton_schulz(a, t1, 1),
+    }
 
 
-def evaluate(networks: dict[str, Network], box: Region, *, test_size: int = 10_000, seed: int = TEST_SEED,
-             baselines: bool = True, matrices=None, rule: AcceptRule | None = None) -> dict[str, dict]:
+def evaluate(
+    networks: dict[str, Network],
+    box: Region,
+    *,
+    test_size: int = 10_000,
+    seed: int = TEST_SEED,
+    baselines: bool = True,
+    matrices=None,
+    rule: AcceptRule | None = None,
+) -> dict[str, dict]:
     """{name: {mae, max_error, rel_fro_mean, rel_fro_max}} for each network and, optionally, each baseline.
 
     The test matrices are matrices (N, n, n) when given (one's own, or a held-out share), else test_size seeded

@@ -30,5 +30,9 @@ def summarize(x: torch.Tensor, a_inv: torch.Tensor) -> dict:
     """The metrics table row: MAE per entry, max error, mean and max relative Frobenius error."""
     x, a_inv = x.double(), a_inv.double()
     rel = relative_error(x, a_inv)
-    return {"mae": mae(x, a_inv), "max_error": max_error(x, a_inv),
-            "rel_fro_mean": float(rel.mean()), "rel_fro_max": float(rel.max())}
+    return {
+        "mae": mae(x, a_inv),
+        "max_error": max_error(x, a_inv),
+        "rel_fro_mean": float(rel.mean()),
+        "rel_fro_max": float(rel.max()),
+    }

@@ -6,11 +6,11 @@ import json
 import statistics
 from pathlib import Path
 
-from neuralinv.nets import checkpoint
-from neuralinv.common.machine import describe
 from neuralinv.common.errors import InputError
-from neuralinv.training.evaluation import evaluate
 from neuralinv.common.files import write_json
+from neuralinv.common.machine import describe
+from neuralinv.nets import checkpoint
+from neuralinv.training.evaluation import evaluate
 from neuralinv.training.train import TrainConfig, TrainResult, evaluation_pairs, train_group
 
 RUN_FILE = "run.json"
@@ -51,12 +51,21 @@ def summarize_result(result: TrainResult) -> dict:
 
 def data_summary(config: TrainConfig, box, test_count: int, stats: dict) -> dict:
     """run.json's "data": where the training and test matrices came from and how many there were."""
-    data = {"source": config.source, "region": box.describe(), "train_count": config.train_size,
-            "test_count": test_count}
+    data = {
+        "source": config.source,
+        "region": box.describe(),
+        "train_count": config.train_size,
+        "test_count": test_count,
+    }
     if config.matrices is not None:
-        data.update(matrices=config.matrices, sha256=config.matrices_sha256, shape=list(config.matrices_shape),
-                    holdout=config.holdout, split_seed=config.split_seed,
-                    test_set="the held-out matrices of the file")
+        data.update(
+            matrices=config.matrices,
+            sha256=config.matrices_sha256,
+            shape=list(config.matrices_shape),
+            holdout=config.holdout,
+            split_seed=config.split_seed,
+            test_set="the held-out matrices of the file",
+        )
     if config.rule is not None:
         data["accept"] = config.rule.to_json()
         data["accept_rule"] = config.rule.describe()
@@ -81,8 +90,9 @@ def finished(out: str | Path, config: TrainConfig) -> dict | None:
     return data if data.get("config") == config.to_json() else None
 
 
-def run_training(config: TrainConfig, out: str | Path, *, progress: bool = True, resume: bool = False,
-                 save_every_s: float = 30.0) -> dict:
+def run_training(
+    config: TrainConfig, out: str | Path, *, progress: bool = True, resume: bool = False, save_every_s: float = 30.0
+) -> dict:
     """Train config into out (checkpoints and run.json, each written atomically) and return run.json's content.
 
     The training state is saved to out/train-state.safetensors every save_every_s seconds and on Ctrl-C/SIGTERM;
@@ -94,8 +104,14 @@ def run_training(config: TrainConfig, out: str | Path, *, progress: bool = True,
     return run_group([config], [out], state_path=out / STATE_FILE, progress=progress, save_every_s=save_every_s)[0]
 
 
-def run_group(configs: list[TrainConfig], outs: list[str | Path], *, state_path: str | Path,
-              progress: bool = True, save_every_s: float = 30.0) -> list[dict]:
+def run_group(
+    configs: list[TrainConfig],
+    outs: list[str | Path],
+    *,
+    state_path: str | Path,
+    progress: bool = True,
+    save_every_s: float = 30.0,
+) -> list[dict]:
     """Train configurations that share one ensemble (train_group) into their own run directories.
 
     Runs already finished in their directory are reused; if all are, nothing trains. An interrupted group resumes

@@ -28,14 +28,25 @@ from safetensors.torch import load_file, save_file
 from torch.optim.adam import adam
 from tqdm.auto import tqdm
 
-from neuralinv.nets.scaling import Scaling, check_scaling
-from neuralinv.training.data import (AcceptRule, BatchStream, MIN_MATRICES, TEST_SEED, file_sha256, load_matrices, matrix_pairs, sample_pairs, split_matrices, test_set)
 from neuralinv.common.errors import InputError
 from neuralinv.common.files import atomic_path
 from neuralinv.nets.mlp import Network, get_model, init_layers
+from neuralinv.nets.scaling import Scaling, check_scaling
 from neuralinv.paper.presets import get_dataset
 from neuralinv.regions.files import load_region, region_from_json
 from neuralinv.regions.shapes import Box, Region
+from neuralinv.training.data import (
+    MIN_MATRICES,
+    TEST_SEED,
+    AcceptRule,
+    BatchStream,
+    file_sha256,
+    load_matrices,
+    matrix_pairs,
+    sample_pairs,
+    split_matrices,
+    test_set,
+)
 
 BUDGETS = ("quick", "fast", "paper")
 # "fast": the recipe search's finding (docs/recipe): the paper's recipe with Adam lr 1e-2 instead of 5e-5, at a tenth
@@ -52,8 +63,16 @@ CUSTOM_STEPS = {"quick": 20_000, "fast": 20_000, "paper": 200_000}
 CUSTOM_SCHEDULE_EPOCHS = 20
 # Fields added after the preset recipe: left out of to_json() while None, so a preset run's configuration JSON (and
 # with it the reuse of finished runs by `neuralinv reproduce` and --resume) stays what it was.
-OPTIONAL_FIELDS = ("region", "min_abs_det", "min_sigma", "matrices", "matrices_sha256", "matrices_shape", "holdout",
-                   "split_seed")
+OPTIONAL_FIELDS = (
+    "region",
+    "min_abs_det",
+    "min_sigma",
+    "matrices",
+    "matrices_sha256",
+    "matrices_shape",
+    "holdout",
+    "split_seed",
+)
 
 
 @dataclass(frozen=True)
@@ -105,22 +124,38 @@ class TrainConfig:
             raise InputError(f"budget: expected one of {', '.join(BUDGETS)}, got {budget!r}")
         if steps is None:
             steps = {"paper": preset.paper_steps, "fast": preset.paper_steps // FAST_STEP_FRACTION}.get(
-                budget, preset.quick_steps)
+                budget, preset.quick_steps
+            )
         if steps <= 0:
             raise InputError(f"steps: expected a positive integer, got {steps}")
         epoch_steps = preset.paper_epoch_steps * steps / preset.paper_steps
         recipe = {}
         if budget == "fast":  # as the recipe search ran it (neuralinv.sweep.pack.config_for)
             epoch_steps, recipe = steps / CUSTOM_SCHEDULE_EPOCHS, {"lr": FAST_LR}
-        config = cls(dataset=dataset, model=model, steps=steps, epoch_steps=epoch_steps,
-                     train_size=preset.train_size, test_size=preset.test_size, **recipe)
+        config = cls(
+            dataset=dataset,
+            model=model,
+            steps=steps,
+            epoch_steps=epoch_steps,
+            train_size=preset.train_size,
+            test_size=preset.test_size,
+            **recipe,
+        )
         config = replace(config, **kwargs)
         config.validate()
         return config
 
     @classmethod
-    def for_box(cls, box: Region, model: str, *, steps: int, train_size: int | None = 100_000,
-                epoch_steps: float | None = None, **kwargs):
+    def for_box(
+        cls,
+        box: Region,
+        model: str,
+        *,
+        steps: int,
+        train_size: int | None = 100_000,
+        epoch_steps: float | None = None,
+        **kwargs,
+    ):
         """A configuration on any region (for example a box that holds singular matrices, for the limits
         experiments). The epoch is one pass over the fixed training set unless epoch_steps is given."""
         get_model(model)
@@ -130,14 +165,29 @@ class TrainConfig:
             raise InputError(f"train size: expected a positive integer, got {train_size}")
         epoch_steps = epoch_steps or (train_size / 128 if train_size else steps / 20)
         dataset = kwargs.pop("dataset", "custom")
-        config = cls(dataset=dataset, model=model, steps=steps, epoch_steps=epoch_steps, train_size=train_size,
-                     region=load_region(box).to_json(), **kwargs)
+        config = cls(
+            dataset=dataset,
+            model=model,
+            steps=steps,
+            epoch_steps=epoch_steps,
+            train_size=train_size,
+            region=load_region(box).to_json(),
+            **kwargs,
+        )
         config.validate()
         return config
 
     @classmethod
-    def for_region(cls, region, model: str, *, steps: int | None = None, budget: str = "quick",
-                   train_size: int | None = 100_000, **kwargs):
+    def for_region(
+        cls,
+        region,
+        model: str,
+        *,
+        steps: int | None = None,
+        budget: str = "quick",
+        train_size: int | None = 100_000,
+        **kwargs,
+    ):
         """The configuration for a region of one's own (a Region, a region file, or its JSON) with the paper's
         recipe: a fixed training set of train_size samples (None: fresh samples every step); at budget "paper"
         200,000 steps and an epoch of one pass (train_size / 128 batches, as for 3x3), otherwise (--steps N, or
@@ -153,12 +203,24 @@ class TrainConfig:
             epoch_steps = steps / CUSTOM_SCHEDULE_EPOCHS
         if budget == "fast":
             kwargs.setdefault("lr", FAST_LR)
-        return cls.for_box(load_region(region), model, steps=steps, train_size=train_size, epoch_steps=epoch_steps,
-                           **kwargs)
+        return cls.for_box(
+            load_region(region), model, steps=steps, train_size=train_size, epoch_steps=epoch_steps, **kwargs
+        )
 
     @classmethod
-    def for_matrices(cls, path: str | Path, model: str, *, region=None, holdout: float = 0.1, split_seed: int = 0,
-                     steps: int | None = None, budget: str = "quick", scaling: str = "data", **kwargs):
+    def for_matrices(
+        cls,
+        path: str | Path,
+        model: str,
+        *,
+        region=None,
+        holdout: float = 0.1,
+        split_seed: int = 0,
+        steps: int | None = None,
+        budget: str = "quick",
+        scaling: str = "data",
+        **kwargs,
+    ):
         """The configuration for training on matrices of one's own, a .npy file (m, n, n) with m >= 100.
 
         A seeded share holdout of them is held out as the test set; the rest are the fixed training set (pairs A,
@@ -173,11 +235,22 @@ class TrainConfig:
             from neuralinv.regions.fit import fit_region
 
             fixed = fit_region(a[train_idx])
-        return cls.for_region(fixed, model, steps=steps, budget=budget, train_size=len(train_idx),
-                              test_size=len(test_idx), dataset="matrices", scaling=scaling,
-                              matrices=str(Path(path).resolve()), matrices_sha256=file_sha256(path),
-                              matrices_shape=tuple(a.shape), holdout=float(holdout), split_seed=int(split_seed),
-                              **kwargs)
+        return cls.for_region(
+            fixed,
+            model,
+            steps=steps,
+            budget=budget,
+            train_size=len(train_idx),
+            test_size=len(test_idx),
+            dataset="matrices",
+            scaling=scaling,
+            matrices=str(Path(path).resolve()),
+            matrices_sha256=file_sha256(path),
+            matrices_shape=tuple(a.shape),
+            holdout=float(holdout),
+            split_seed=int(split_seed),
+            **kwargs,
+        )
 
     @classmethod
     def from_json(cls, data: dict) -> "TrainConfig":
@@ -220,8 +293,10 @@ class TrainConfig:
         rule = self.rule  # checks the numbers
         if self.matrices is not None:
             if rule is not None:
-                raise InputError("--min-abs-det/--min-sigma: the rejection rule applies to sampled matrices; with "
-                                 "--matrices, filter the file instead")
+                raise InputError(
+                    "--min-abs-det/--min-sigma: the rejection rule applies to sampled matrices; with "
+                    "--matrices, filter the file instead"
+                )
             if self.train_size is None:
                 raise InputError("matrices: the training set is the file's training share; it cannot be streamed")
         if not self.seeds:
@@ -255,8 +330,10 @@ def own_matrices(config: TrainConfig) -> np.ndarray:
     a = load_matrices(config.matrices, n=config.box.n)
     digest = file_sha256(config.matrices)
     if digest != config.matrices_sha256:
-        raise InputError(f"--matrices: {config.matrices!r} changed since the run was configured (sha256 "
-                         f"{digest[:12]}..., recorded {str(config.matrices_sha256)[:12]}...)")
+        raise InputError(
+            f"--matrices: {config.matrices!r} changed since the run was configured (sha256 "
+            f"{digest[:12]}..., recorded {str(config.matrices_sha256)[:12]}...)"
+        )
     return a
 
 
@@ -277,8 +354,9 @@ def training_pairs(config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor] | N
         return matrix_pairs(split_own_matrices(config)[0])
     if config.train_size is None:
         return None
-    return sample_pairs(config.box, config.train_size, generator=torch.Generator().manual_seed(config.data_seed),
-                        rule=config.rule)
+    return sample_pairs(
+        config.box, config.train_size, generator=torch.Generator().manual_seed(config.data_seed), rule=config.rule
+    )
 
 
 def evaluation_pairs(config: TrainConfig, *, stats: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -303,8 +381,9 @@ class TrainResult:
 def make_optimizer(params, config: TrainConfig):
     """The textbook form of the recipe: torch.optim.Adam (L2 weight decay) and the warm-restart cosine schedule."""
     opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=config.t_0, T_mult=config.t_mult,
-                                                                 eta_min=config.eta_min)
+    sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+        opt, T_0=config.t_0, T_mult=config.t_mult, eta_min=config.eta_min
+    )
     return opt, sched
 
 
@@ -316,16 +395,29 @@ def make_streams(config: TrainConfig):
     pairs = training_pairs(config)
     measured = pairs
     if measured is None and config.scaling == "data":
-        measured = sample_pairs(box, SCALING_SAMPLE, generator=torch.Generator().manual_seed(config.data_seed),
-                                rule=config.rule)
+        measured = sample_pairs(
+            box, SCALING_SAMPLE, generator=torch.Generator().manual_seed(config.data_seed), rule=config.rule
+        )
     scaling = Scaling.for_box(box, config.scaling, data=measured)
     data = None
     if pairs is not None:  # float32 inputs and targets, one copy on the device, shared by the streams
-        data = (scaling.encode(pairs[0]).float().to(config.device),
-                scaling.encode_target(pairs[1]).float().to(config.device))
+        data = (
+            scaling.encode(pairs[0]).float().to(config.device),
+            scaling.encode_target(pairs[1]).float().to(config.device),
+        )
     del pairs, measured
-    streams = [BatchStream(seed=s, batch_size=config.batch_size, box=box, scaling=scaling, data=data,
-                           device=config.device, rule=config.rule) for s in config.seeds]
+    streams = [
+        BatchStream(
+            seed=s,
+            batch_size=config.batch_size,
+            box=box,
+            scaling=scaling,
+            data=data,
+            device=config.device,
+            rule=config.rule,
+        )
+        for s in config.seeds
+    ]
     return box, scaling, streams
 
 
@@ -354,8 +446,8 @@ class StackedMLP:
             out, offset = [], 0
             for w_shape, b_shape in shapes:
                 n_w, n_b = count * w_shape.numel(), count * b_shape.numel()
-                w = buffer[offset:offset + n_w].view(count, *w_shape)
-                b = buffer[offset + n_w:offset + n_w + n_b].view(count, *b_shape)
+                w = buffer[offset : offset + n_w].view(count, *w_shape)
+                b = buffer[offset + n_w : offset + n_w + n_b].view(count, *b_shape)
                 out.append((w, b))
                 offset += n_w + n_b
             return out
@@ -400,10 +492,27 @@ class FusedAdam:
         self.fused = param.device.type in ("cpu", "cuda")
 
     def step(self, lr: float) -> None:
-        adam([self.param], [self.param.grad], [self.exp_avg], [self.exp_avg_sq], [], [self.step_count],
-             fused=self.fused, foreach=None if self.fused else True, amsgrad=False, beta1=0.9, beta2=0.999, lr=lr,
-             weight_decay=self.config.weight_decay, eps=1e-8, maximize=False, capturable=False,
-             differentiable=False, grad_scale=None, found_inf=None)
+        adam(
+            [self.param],
+            [self.param.grad],
+            [self.exp_avg],
+            [self.exp_avg_sq],
+            [],
+            [self.step_count],
+            fused=self.fused,
+            foreach=None if self.fused else True,
+            amsgrad=False,
+            beta1=0.9,
+            beta2=0.999,
+            lr=lr,
+            weight_decay=self.config.weight_decay,
+            eps=1e-8,
+            maximize=False,
+            capturable=False,
+            differentiable=False,
+            grad_scale=None,
+            found_inf=None,
+        )
 
 
 def train_ensemble(config: TrainConfig, **kwargs) -> TrainResult | None:
@@ -413,13 +522,29 @@ def train_ensemble(config: TrainConfig, **kwargs) -> TrainResult | None:
 
 
 # Fields that must agree for configurations to share one ensemble: the model shape and the optimisation schedule.
-SHARED_FIELDS = ("model", "steps", "device", "batch_size", "lr", "weight_decay", "t_0", "t_mult", "eta_min",
-                 "epoch_steps")
+SHARED_FIELDS = (
+    "model",
+    "steps",
+    "device",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "t_0",
+    "t_mult",
+    "eta_min",
+    "epoch_steps",
+)
 
 
-def train_group(configs: list[TrainConfig], *, progress: bool = True, curve_points: int = 200,
-                state_path: str | Path | None = None, stop_at: int | None = None,
-                save_every_s: float = 30.0) -> list[TrainResult] | None:
+def train_group(
+    configs: list[TrainConfig],
+    *,
+    progress: bool = True,
+    curve_points: int = 200,
+    state_path: str | Path | None = None,
+    stop_at: int | None = None,
+    save_every_s: float = 30.0,
+) -> list[TrainResult] | None:
     """Train several configurations (e.g. both 2x2 data sets with 2-FC) as one stacked ensemble of all their seeds.
 
     Each member keeps its own box, data, scaling, initial weights and batch stream. With state_path, the full
@@ -430,8 +555,10 @@ def train_group(configs: list[TrainConfig], *, progress: bool = True, curve_poin
     for c in configs:
         c.validate()
         if any(getattr(c, f) != getattr(configs[0], f) for f in SHARED_FIELDS) or c.box.n != configs[0].box.n:
-            raise InputError(f"train_group: configurations differ in model, matrix size or schedule "
-                             f"({', '.join(SHARED_FIELDS)} must agree)")
+            raise InputError(
+                f"train_group: configurations differ in model, matrix size or schedule "
+                f"({', '.join(SHARED_FIELDS)} must agree)"
+            )
     config = configs[0]
     members = [(c, make_streams(c)) for c in configs]
     streams = [s for _, (_, _, group) in members for s in group]
@@ -455,8 +582,15 @@ def train_group(configs: list[TrainConfig], *, progress: bool = True, curve_poin
     start = time.perf_counter() - curve["wall"]
     last_save = time.perf_counter()
     names = "+".join(c.dataset for c in configs)
-    bar = tqdm(total=config.steps, initial=step, desc=f"{names} {config.model} x{len(seeds)}",
-               disable=not progress, unit="step", mininterval=0.5, smoothing=0.05)
+    bar = tqdm(
+        total=config.steps,
+        initial=step,
+        desc=f"{names} {config.model} x{len(seeds)}",
+        disable=not progress,
+        unit="step",
+        mininterval=0.5,
+        smoothing=0.05,
+    )
 
     def snapshot(chunk_start: int, stream_states) -> None:
         curve.update(loss_sum=loss_sum.tolist(), loss_count=loss_count, wall=time.perf_counter() - start)
@@ -519,11 +653,16 @@ def train_group(configs: list[TrainConfig], *, progress: bool = True, curve_poin
     return results
 
 
-def save_state(path, configs: list[TrainConfig], step: int, chunk_start: int, stack: StackedMLP, opt, stream_states,
-               curve: dict) -> None:
+def save_state(
+    path, configs: list[TrainConfig], step: int, chunk_start: int, stack: StackedMLP, opt, stream_states, curve: dict
+) -> None:
     """The resumable state as one safetensors file (tensors + JSON): loading it runs no code."""
-    tensors = {"params": stack.flat.detach().cpu(), "exp_avg": opt.exp_avg.cpu(), "exp_avg_sq": opt.exp_avg_sq.cpu(),
-               "adam_step": opt.step_count.reshape(1).cpu()}
+    tensors = {
+        "params": stack.flat.detach().cpu(),
+        "exp_avg": opt.exp_avg.cpu(),
+        "exp_avg_sq": opt.exp_avg_sq.cpu(),
+        "adam_step": opt.step_count.reshape(1).cpu(),
+    }
     for i, st in enumerate(stream_states):
         tensors[f"stream.{i}.generator"] = st["generator"]
         tensors[f"stream.{i}.order"] = st["order"]

@@ -5,8 +5,8 @@ import csv
 import numpy as np
 import pytest
 
-from neuralinv.sweep import atlas
 from neuralinv.common.errors import InputError
+from neuralinv.sweep import atlas
 
 MODELS = {"2fc": 1, "3fc": 2}  # name -> hidden layers
 
@@ -14,9 +14,24 @@ MODELS = {"2fc": 1, "3fc": 2}  # name -> hidden layers
 def row(trial_id, n, rr, model, seed, *, steps=1000, status="ok", error="", node="node-a", radius=None, **metrics):
     """One results.csv row; metrics fill the measurement columns (empty when absent)."""
     r = {c: "" for c in atlas.COLUMNS}
-    r.update(trial_id=trial_id, n=n, center="identity", radius=radius if radius is not None else rr / n,
-             relative_radius=rr if rr is not None else "", model=model, depth=MODELS[model], width=8 * n * n,
-             lr=1e-3, steps=steps, batch_size=128, schedule="cosine", seed=seed, status=status, error=error, node=node)
+    r.update(
+        trial_id=trial_id,
+        n=n,
+        center="identity",
+        radius=radius if radius is not None else rr / n,
+        relative_radius=rr if rr is not None else "",
+        model=model,
+        depth=MODELS[model],
+        width=8 * n * n,
+        lr=1e-3,
+        steps=steps,
+        batch_size=128,
+        schedule="cosine",
+        seed=seed,
+        status=status,
+        error=error,
+        node=node,
+    )
     if status == "ok":
         r.update(metrics)
     return r
@@ -33,16 +48,31 @@ def synthetic(rng, *, ns=(2, 3), radii=(0.1, 0.5, 1.0), steps=(1000,), seeds=(0,
                     tid = f"n{n}-r{rr:g}-{model}-s{s}"
                     for seed in seeds:
                         noise = float(rng.uniform(0.9, 1.1))
-                        t1 = 2e-3 * rr ** 2
-                        rows.append(row(tid, n, rr if relative else None, model, seed, steps=s,
-                                        radius=None if relative else rr / n,
-                                        node="node-a" if seed % 2 == 0 else "node-b",
-                                        mae=2e-4 * noise * (1000 / s) ** 0.5 / depth, max_error=2e-3 * noise,
-                                        taylor1_mae=t1, taylor2_mae=t1 * rr / 10, ns1_mae=t1 ** 2 * 100,
-                                        net_seconds_per_10k=0.05 * depth * noise, taylor1_seconds_per_10k=0.004 * n,
-                                        taylor2_seconds_per_10k=0.008 * n, ns1_seconds_per_10k=0.009 * n,
-                                        exact_seconds_per_10k=0.01 * n, train_seconds=10.0 * noise,
-                                        final_loss=1e-3 * noise))
+                        t1 = 2e-3 * rr**2
+                        rows.append(
+                            row(
+                                tid,
+                                n,
+                                rr if relative else None,
+                                model,
+                                seed,
+                                steps=s,
+                                radius=None if relative else rr / n,
+                                node="node-a" if seed % 2 == 0 else "node-b",
+                                mae=2e-4 * noise * (1000 / s) ** 0.5 / depth,
+                                max_error=2e-3 * noise,
+                                taylor1_mae=t1,
+                                taylor2_mae=t1 * rr / 10,
+                                ns1_mae=t1**2 * 100,
+                                net_seconds_per_10k=0.05 * depth * noise,
+                                taylor1_seconds_per_10k=0.004 * n,
+                                taylor2_seconds_per_10k=0.008 * n,
+                                ns1_seconds_per_10k=0.009 * n,
+                                exact_seconds_per_10k=0.01 * n,
+                                train_seconds=10.0 * noise,
+                                final_loss=1e-3 * noise,
+                            )
+                        )
     return rows
 
 
@@ -58,11 +88,27 @@ def constructed(tid, n, rr, model, *, net, t1, t2, ns1, exact=1.0):
     """Three seeds whose medians are exactly the given (MAE, seconds) pairs (seed spread 0.9x, 1x, 1.1x)."""
     out = []
     for seed, k in zip((0, 1, 2), (0.9, 1.0, 1.1)):
-        out.append(row(tid, n, rr, model, seed, mae=net[0] * k, max_error=net[0] * 10, taylor1_mae=t1[0] * k,
-                       taylor2_mae=t2[0] * k, ns1_mae=ns1[0] * k, net_seconds_per_10k=net[1] * k,
-                       taylor1_seconds_per_10k=t1[1] * k, taylor2_seconds_per_10k=t2[1] * k,
-                       ns1_seconds_per_10k=ns1[1] * k, exact_seconds_per_10k=exact * k, train_seconds=5.0,
-                       final_loss=1e-4))
+        out.append(
+            row(
+                tid,
+                n,
+                rr,
+                model,
+                seed,
+                mae=net[0] * k,
+                max_error=net[0] * 10,
+                taylor1_mae=t1[0] * k,
+                taylor2_mae=t2[0] * k,
+                ns1_mae=ns1[0] * k,
+                net_seconds_per_10k=net[1] * k,
+                taylor1_seconds_per_10k=t1[1] * k,
+                taylor2_seconds_per_10k=t2[1] * k,
+                ns1_seconds_per_10k=ns1[1] * k,
+                exact_seconds_per_10k=exact * k,
+                train_seconds=5.0,
+                final_loss=1e-4,
+            )
+        )
     return out
 
 
@@ -73,12 +119,13 @@ def sweep(tmp_path_factory):
     The atlas is written once: (directory, rows, atlas.md's text)."""
     tmp_path = tmp_path_factory.mktemp("sweep")
     rows = synthetic(np.random.default_rng(0))
-    rows.append(row("n3-r1-3fc-s1000", 3, 1.0, "3fc", 3, status="failed", error="CUDA out of memory\ntrace",
-                    node="node-b"))
-    rows += constructed("win", 4, 0.5, "2fc", net=(1e-5, 0.002), t1=(4e-5, 0.003), t2=(1e-6, 0.004),
-                        ns1=(1e-7, 0.005), exact=0.001)
-    rows += constructed("slow", 4, 0.5, "3fc", net=(1e-5, 0.02), t1=(4e-5, 0.003), t2=(1e-6, 0.004),
-                        ns1=(1e-7, 0.005))
+    rows.append(
+        row("n3-r1-3fc-s1000", 3, 1.0, "3fc", 3, status="failed", error="CUDA out of memory\ntrace", node="node-b")
+    )
+    rows += constructed(
+        "win", 4, 0.5, "2fc", net=(1e-5, 0.002), t1=(4e-5, 0.003), t2=(1e-6, 0.004), ns1=(1e-7, 0.005), exact=0.001
+    )
+    rows += constructed("slow", 4, 0.5, "3fc", net=(1e-5, 0.02), t1=(4e-5, 0.003), t2=(1e-6, 0.004), ns1=(1e-7, 0.005))
     write_csv(tmp_path / "results.csv", rows)
     md_path, html_path = atlas.write(tmp_path)
     assert (md_path, html_path) == (tmp_path / "atlas.md", tmp_path / "atlas.html")
@@ -88,7 +135,7 @@ def sweep(tmp_path_factory):
 def section(md, title):
     start = md.index(f"## {title}")
     end = md.find("\n## ", start + 1)
-    return md[start:end if end > 0 else len(md)]
+    return md[start : end if end > 0 else len(md)]
 
 
 def test_files_written_and_figures_referenced(sweep):
@@ -125,12 +172,15 @@ def test_wins_table(sweep):
 
 
 def test_win_needs_lower_mae_and_no_more_time(tmp_path):
-    rows = (constructed("equal-time", 2, 0.1, "2fc", net=(1e-5, 0.003), t1=(4e-5, 0.003), t2=(1e-6, 0.001),
-                        ns1=(1e-7, 0.001))  # equal time counts
-            + constructed("less-accurate", 2, 0.5, "2fc", net=(5e-5, 0.001), t1=(4e-5, 0.003), t2=(6e-5, 0.004),
-                          ns1=(1e-7, 0.005))  # beats Taylor-2 only
-            + constructed("slower", 2, 1.0, "2fc", net=(1e-9, 0.01), t1=(4e-5, 0.003), t2=(1e-6, 0.004),
-                          ns1=(1e-7, 0.005)))
+    rows = (
+        constructed(
+            "equal-time", 2, 0.1, "2fc", net=(1e-5, 0.003), t1=(4e-5, 0.003), t2=(1e-6, 0.001), ns1=(1e-7, 0.001)
+        )  # equal time counts
+        + constructed(
+            "less-accurate", 2, 0.5, "2fc", net=(5e-5, 0.001), t1=(4e-5, 0.003), t2=(6e-5, 0.004), ns1=(1e-7, 0.005)
+        )  # beats Taylor-2 only
+        + constructed("slower", 2, 1.0, "2fc", net=(1e-9, 0.01), t1=(4e-5, 0.003), t2=(1e-6, 0.004), ns1=(1e-7, 0.005))
+    )
     write_csv(tmp_path / "results.csv", rows)
     found = {w["trial"].trial_id: w for w in atlas.wins(atlas.trials(atlas.read(tmp_path / "results.csv")))}
     assert set(found) == {"equal-time", "less-accurate"}
@@ -138,8 +188,10 @@ def test_win_needs_lower_mae_and_no_more_time(tmp_path):
     assert [m for m, c in found["less-accurate"]["against"].items() if c["wins"]] == ["taylor2"]
     assert found["equal-time"]["best_within"] == ("ns1", pytest.approx(1e-7), pytest.approx(0.001))
     md = atlas.build(tmp_path).markdown()
-    assert ("of 3 successful trials, a network beats Taylor-1 in 1 trial (2fc: n = 2 at relative radius 0.1); "
-            "Taylor-2 in 1 trial (2fc: n = 2 at relative radius 0.5); NS1 in 0 trials.") in section(md, "Summary")
+    assert (
+        "of 3 successful trials, a network beats Taylor-1 in 1 trial (2fc: n = 2 at relative radius 0.1); "
+        "Taylor-2 in 1 trial (2fc: n = 2 at relative radius 0.5); NS1 in 0 trials."
+    ) in section(md, "Summary")
 
 
 def test_nowhere_sentence_when_no_network_wins(tmp_path):
@@ -162,8 +214,10 @@ def test_summary_numbers_match_csv(sweep):
     assert f"`node-a` ({nodes['node-a']} runs)" in summary and f"`node-b` ({nodes['node-b']} runs)" in summary
     # Taylor-1 MAE is 2e-3 rr^2: at rr = 1 and 0.5 every net is better, at rr = 0.1 none (net ~2e-4 / depth); plus n = 4
     assert "more accurate than Taylor-1 in 10 of 14 (n, relative radius, model) cells" in summary
-    assert (f"of {trials} successful trials, a network beats Taylor-1 in 1 trial (2fc: n = 4 at relative radius 0.5); "
-            "Taylor-2 in 0 trials; NS1 in 0 trials; so no network beats Taylor-2 or NS1") in summary
+    assert (
+        f"of {trials} successful trials, a network beats Taylor-1 in 1 trial (2fc: n = 4 at relative radius 0.5); "
+        "Taylor-2 in 0 trials; NS1 in 0 trials; so no network beats Taylor-2 or NS1"
+    ) in summary
     # the exact inverse (0.01 n s) is faster than every synthetic net (0.05 depth s), slower than "slow"'s 0.02 s;
     # every trial has a successful seed (the failed run is one seed of four)
     assert f"at least as fast as the network in {trials - 1} of {trials} successful trials" in summary
@@ -189,8 +243,10 @@ def test_single_n_single_radius_and_absolute_radii(tmp_path):
     text = atlas.write(tmp_path)[0].read_text()
     assert "single relative radius, 0.5; the figure shows MAE against n" in text
 
-    write_csv(tmp_path / "results.csv", synthetic(np.random.default_rng(4), relative=False, ns=(2,), seeds=(0,),
-                                                  steps=(500, 2000)))
+    write_csv(
+        tmp_path / "results.csv",
+        synthetic(np.random.default_rng(4), relative=False, ns=(2,), seeds=(0,), steps=(500, 2000)),
+    )
     text = atlas.write(tmp_path)[0].read_text()
     assert "results.csv gives no relative radius for any trial" in text and "| radius c |" in text
     assert (tmp_path / atlas.STEPS_FIGURE).is_file() and f"]({atlas.STEPS_FIGURE})" in text
@@ -199,8 +255,11 @@ def test_single_n_single_radius_and_absolute_radii(tmp_path):
 def test_bad_input(tmp_path):
     with pytest.raises(InputError, match="no results.csv"):
         atlas.write(tmp_path)
-    write_csv(tmp_path / "results.csv", synthetic(np.random.default_rng(5), seeds=(0,)),
-              columns=[c for c in atlas.COLUMNS if c not in ("ns1_mae", "node")])
+    write_csv(
+        tmp_path / "results.csv",
+        synthetic(np.random.default_rng(5), seeds=(0,)),
+        columns=[c for c in atlas.COLUMNS if c not in ("ns1_mae", "node")],
+    )
     with pytest.raises(InputError, match="missing column\\(s\\) ns1_mae, node") as err:
         atlas.write(tmp_path)
     assert "\n" not in str(err.value)

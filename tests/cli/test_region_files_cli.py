@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv.nets import checkpoint
-from neuralinv.experiments import limits
 from neuralinv.cli import main
+from neuralinv.experiments import limits
+from neuralinv.nets import checkpoint
 from neuralinv.nets.construction import linear_network
-from neuralinv.nets.scaling import Scaling
 from neuralinv.nets.mlp import Network, init_layers
+from neuralinv.nets.scaling import Scaling
 from neuralinv.regions.files import load_region
 from neuralinv.regions.shapes import Ball
 
@@ -53,8 +53,19 @@ def test_analyze_preset_file_and_default_agree(files, capsys):
     """analyze over the preset, its saved region file and the checkpoint's own box gives the same JSON numbers."""
     runs = []
     for extra in ([], ["--region", PRESET], ["--region", files / "first.json"]):
-        code, out, _ = run_cli(capsys, "analyze", files / "random.safetensors", "--samples", 2000, "--max-patterns",
-                               4, "--seed", 5, "--json", *extra)
+        code, out, _ = run_cli(
+            capsys,
+            "analyze",
+            files / "random.safetensors",
+            "--samples",
+            2000,
+            "--max-patterns",
+            4,
+            "--seed",
+            5,
+            "--json",
+            *extra,
+        )
         assert code == 0
         runs.append(numbers(json.loads(out)))
     assert runs[0] == runs[1] == runs[2]
@@ -63,17 +74,37 @@ def test_analyze_preset_file_and_default_agree(files, capsys):
 
 def test_analyze_ball_file_runs_lp_over_its_bounding_box(files, capsys):
     """A ball region: samples from the ball, LP over its bounding box (noted), bounds >= sampled maxima."""
-    code, out, _ = run_cli(capsys, "analyze", files / "random.safetensors", "--samples", 2000, "--max-patterns", 4,
-                           "--region", files / "ball-small.json")
+    code, out, _ = run_cli(
+        capsys,
+        "analyze",
+        files / "random.safetensors",
+        "--samples",
+        2000,
+        "--max-patterns",
+        4,
+        "--region",
+        files / "ball-small.json",
+    )
     assert code == 0 and "ball" in out and "LP over the bounding box of a ball region" in out
-    code, out, _ = run_cli(capsys, "analyze", files / "random.safetensors", "--samples", 2000, "--max-patterns", 4,
-                           "--region", files / "ball-small.json", "--json")
+    code, out, _ = run_cli(
+        capsys,
+        "analyze",
+        files / "random.safetensors",
+        "--samples",
+        2000,
+        "--max-patterns",
+        4,
+        "--region",
+        files / "ball-small.json",
+        "--json",
+    )
     ball = json.loads(out)
     assert ball["region_shape"] == "ball" and ball["lp_domain"] == "bounding box"
     assert "bounds are valid, possibly loose" in ball["lp_note"] and ball["lp_ge_sampled"] is True
     # The ball's bounding box is the preset's box, so a pattern's LP bound is the one analyze finds over the box.
-    code, out, _ = run_cli(capsys, "analyze", files / "random.safetensors", "--samples", 2000, "--max-patterns", 8,
-                           "--json")
+    code, out, _ = run_cli(
+        capsys, "analyze", files / "random.safetensors", "--samples", 2000, "--max-patterns", 8, "--json"
+    )
     box_bounds = {p["bits"]: p["lp_bound"] for p in json.loads(out)["patterns"]}
     shared = [p for p in ball["patterns"] if p["bits"] in box_bounds]
     assert shared
@@ -83,24 +114,40 @@ def test_analyze_ball_file_runs_lp_over_its_bounding_box(files, capsys):
 
 def test_limits_counterexample_preset_and_file_agree(files, capsys):
     """counterexample: preset and file give the same certificate; a box file and its inline JSON the same x."""
-    outs = [run_cli(capsys, "limits", "counterexample", files / "eq11.safetensors", "-E", "1e6", "--json",
-                    "--region", spec) for spec in (PRESET, files / "first.json")]
+    outs = [
+        run_cli(capsys, "limits", "counterexample", files / "eq11.safetensors", "-E", "1e6", "--json", "--region", spec)
+        for spec in (PRESET, files / "first.json")
+    ]
     data = [json.loads(out) for code, out, _ in outs]
     assert all(code == 0 for code, _, _ in outs)
     for d in data:
         d.pop("region_note")
     assert data[0] == data[1] and data[0]["certified"]
     inline = json.dumps({"center": SINGULAR_CENTER, "radius": 0.08})
-    outs = [run_cli(capsys, "limits", "counterexample", files / "eq11.safetensors", "-E", "1e6", "--json",
-                    "--region", spec) for spec in (files / "singular-box.json", inline)]
+    outs = [
+        run_cli(capsys, "limits", "counterexample", files / "eq11.safetensors", "-E", "1e6", "--json", "--region", spec)
+        for spec in (files / "singular-box.json", inline)
+    ]
     found = [json.loads(out) for _, out, _ in outs]
     assert found[0]["found"] and found[0]["x"] == found[1]["x"] and found[0]["path"] == found[1]["path"]
 
 
 def test_limits_error_vs_distance_preset_and_file_agree(files, capsys):
     """error-vs-distance: the same samples and numbers from the preset name and from its region file."""
-    outs = [run_cli(capsys, "limits", "error-vs-distance", files / "eq11.safetensors", "--samples", 500, "--json",
-                    "--region", spec) for spec in (PRESET, files / "first.json")]
+    outs = [
+        run_cli(
+            capsys,
+            "limits",
+            "error-vs-distance",
+            files / "eq11.safetensors",
+            "--samples",
+            500,
+            "--json",
+            "--region",
+            spec,
+        )
+        for spec in (PRESET, files / "first.json")
+    ]
     data = [json.loads(out) for _, out, _ in outs]
     for d in data:
         d.pop("region_note")
@@ -109,8 +156,17 @@ def test_limits_error_vs_distance_preset_and_file_agree(files, capsys):
 
 def test_limits_with_a_ball_file(files, capsys):
     """A ball region file: the counterexample lies in the ball and passes an independent float64 check."""
-    code, out, _ = run_cli(capsys, "limits", "counterexample", files / "eq11.safetensors", "-E", "1e6", "--json",
-                           "--region", files / "ball.json")
+    code, out, _ = run_cli(
+        capsys,
+        "limits",
+        "counterexample",
+        files / "eq11.safetensors",
+        "-E",
+        "1e6",
+        "--json",
+        "--region",
+        files / "ball.json",
+    )
     data = json.loads(out)
     assert code == 0 and data["found"] and data["region"]["shape"] == "ball"
     x = np.array(data["x"])
@@ -118,19 +174,30 @@ def test_limits_with_a_ball_file(files, capsys):
     assert ball.contains(x)
     fx = checkpoint.load(files / "eq11.safetensors")(torch.from_numpy(x)[None]).double().numpy()[0]
     assert np.linalg.norm(np.linalg.inv(x) - fx) > 1e6
-    code, out, _ = run_cli(capsys, "limits", "counterexample", files / "eq11.safetensors", "-E", "1e6",
-                           "--region", files / "ball.json")
+    code, out, _ = run_cli(
+        capsys, "limits", "counterexample", files / "eq11.safetensors", "-E", "1e6", "--region", files / "ball.json"
+    )
     assert code == 0 and "2x2 ball, radius 0.2" in out and "sigma_min(A0) - r" in out and "found:" in out
-    code, out, _ = run_cli(capsys, "limits", "error-vs-distance", files / "eq11.safetensors", "--samples", 500,
-                           "--json", "--region", files / "ball.json")
+    code, out, _ = run_cli(
+        capsys,
+        "limits",
+        "error-vs-distance",
+        files / "eq11.safetensors",
+        "--samples",
+        500,
+        "--json",
+        "--region",
+        files / "ball.json",
+    )
     data = json.loads(out)
     assert code == 0 and data["box"]["shape"] == "ball" and data["certified_distance"] < 0
 
 
 def test_bench_region_file_with_matrices(files, capsys):
     """bench --region FILE --matrices MATS.npy prints the ratios, the route and 0 bound violations."""
-    code, out, _ = run_cli(capsys, "bench", "--region", files / "first.json", "--matrices", files / "mats.npy",
-                           "--repeats", 1)
+    code, out, _ = run_cli(
+        capsys, "bench", "--region", files / "first.json", "--matrices", files / "mats.npy", "--repeats", 1
+    )
     assert code == 0 and "ratio vs torch" in out and "200 float32 matrices" in out and "auto chose" in out
     header, _, row = out.strip().splitlines()[-3:]
     assert header.split()[-2:] == ["bound", "violations"] and row.split()[-1] == "0"
@@ -148,9 +215,11 @@ def test_bench_region_file_with_matrices(files, capsys):
 def test_region_of_wrong_size(files, capsys, command):
     """A 3x3 region file for a 2x2 checkpoint (or 2x2 matrices) is a one-line error naming both sizes, exit 2."""
     spec = files / "three.json"
-    argv = {"analyze": ["analyze", files / "random.safetensors", "--samples", 100, "--region", spec],
-            "counterexample": ["limits", "counterexample", files / "eq11.safetensors", "-E", 1, "--region", spec],
-            "bench": ["bench", "--region", spec, "--matrices", files / "mats.npy"]}[command]
+    argv = {
+        "analyze": ["analyze", files / "random.safetensors", "--samples", 100, "--region", spec],
+        "counterexample": ["limits", "counterexample", files / "eq11.safetensors", "-E", 1, "--region", spec],
+        "bench": ["bench", "--region", spec, "--matrices", files / "mats.npy"],
+    }[command]
     code, _, err = run_cli(capsys, *argv)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "3x3" in err and "2x2" in err
 
@@ -159,9 +228,11 @@ def test_region_of_wrong_size(files, capsys, command):
 def test_missing_region_file(files, capsys, command):
     """A region file that does not exist is a one-line error naming it, exit 2."""
     spec = files / "no-such-region.json"
-    argv = {"analyze": ["analyze", files / "random.safetensors", "--region", spec],
-            "counterexample": ["limits", "counterexample", files / "eq11.safetensors", "-E", 1, "--region", spec],
-            "error-vs-distance": ["limits", "error-vs-distance", files / "eq11.safetensors", "--region", spec],
-            "bench": ["bench", "--region", spec]}[command]
+    argv = {
+        "analyze": ["analyze", files / "random.safetensors", "--region", spec],
+        "counterexample": ["limits", "counterexample", files / "eq11.safetensors", "-E", 1, "--region", spec],
+        "error-vs-distance": ["limits", "error-vs-distance", files / "eq11.safetensors", "--region", spec],
+        "bench": ["bench", "--region", spec],
+    }[command]
     code, _, err = run_cli(capsys, *argv)
     assert code == 2 and len(err.strip().splitlines()) == 1 and str(spec) in err

@@ -4,12 +4,12 @@ import math
 import pytest
 import torch
 
-from neuralinv.nets import checkpoint
 from neuralinv.cli import main
-from neuralinv.nets.scaling import Scaling
-from neuralinv.training.data import BatchStream
+from neuralinv.nets import checkpoint
 from neuralinv.nets.mlp import init_layers
+from neuralinv.nets.scaling import Scaling
 from neuralinv.paper.presets import get_dataset
+from neuralinv.training.data import BatchStream
 from neuralinv.training.runs import run_training
 from neuralinv.training.train import TrainConfig, lr_at, make_optimizer, train_ensemble, train_group, train_plain
 
@@ -18,8 +18,9 @@ from neuralinv.training.train import TrainConfig, lr_at, make_optimizer, train_e
 def test_ensemble_equals_single_seed_training(dataset, model):
     """Each member of a 3-seed ensemble ends where a plain nn.Sequential loop with that seed ends, to rounding."""
     steps = 300 if dataset != "16x16" else 20
-    config = TrainConfig.resolve(dataset, model, steps=steps, seeds=(0, 1, 2), train_size=5000 if
-                                 dataset != "16x16" else None)
+    config = TrainConfig.resolve(
+        dataset, model, steps=steps, seeds=(0, 1, 2), train_size=5000 if dataset != "16x16" else None
+    )
     ensemble = train_ensemble(config, progress=False)
     for seed, net in zip(config.seeds, ensemble.networks):
         plain = train_plain(config, seed)
@@ -67,8 +68,18 @@ def test_run_json_holds_the_fields(small_run):
     out, config, summary = small_run
     data = json.loads((out / "run.json").read_text())
     assert data == json.loads(json.dumps(summary))
-    for key in ["config", "test_mae", "mae_mean", "mae_std", "linear_mae", "steps", "wall_time_s", "machine",
-                "curve", "per_seed"]:
+    for key in [
+        "config",
+        "test_mae",
+        "mae_mean",
+        "mae_std",
+        "linear_mae",
+        "steps",
+        "wall_time_s",
+        "machine",
+        "curve",
+        "per_seed",
+    ]:
         assert key in data
     assert data["config"]["lr"] == 5e-5 and data["config"]["seeds"] == [0, 1]
     assert set(data["test_mae"]) == {"0", "1"}
@@ -151,8 +162,26 @@ def test_cli_interrupt_and_resume(tmp_path):
             return json.loads(f.metadata()["neuralinv-train-state"])["step"]
 
     out = tmp_path / "run"
-    argv = [sys.executable, "-m", "neuralinv", "train", "--dataset", "3x3", "--model", "2fc-small",
-            "--seeds", "0", "1", "--steps", "400000", "--out", str(out), "--quiet", "--save-every", "0.5"]
+    argv = [
+        sys.executable,
+        "-m",
+        "neuralinv",
+        "train",
+        "--dataset",
+        "3x3",
+        "--model",
+        "2fc-small",
+        "--seeds",
+        "0",
+        "1",
+        "--steps",
+        "400000",
+        "--out",
+        str(out),
+        "--quiet",
+        "--save-every",
+        "0.5",
+    ]
     proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
     state = out / "train-state.safetensors"
     deadline = time.time() + 120

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv.nets import checkpoint
-from neuralinv.experiments import limits
 from neuralinv.cli import main
 from neuralinv.cli.train import print_summary
+from neuralinv.common.errors import InputError
+from neuralinv.experiments import limits
+from neuralinv.nets import checkpoint
 from neuralinv.nets.construction import linear_network
 from neuralinv.nets.scaling import Scaling
-from neuralinv.common.errors import InputError
 from neuralinv.regions.shapes import Box
 from neuralinv.training.runs import run_training
 from neuralinv.training.train import TrainConfig
@@ -29,8 +29,9 @@ def run_cli(capsys, *argv):
 
 
 def tiny_config(box: Box, scaling: str) -> TrainConfig:
-    return TrainConfig.for_box(box, "2fc", steps=50, train_size=1000, seeds=(0,), scaling=scaling, test_size=500,
-                               lr=1e-3)
+    return TrainConfig.for_box(
+        box, "2fc", steps=50, train_size=1000, seeds=(0,), scaling=scaling, test_size=500, lr=1e-3
+    )
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +110,11 @@ def test_counterexample_on_the_zero_centre_is_verified_with_numpy(zero_run, caps
     assert code == 0 and "found: " in text and "Traceback" not in err + text and "rank 0" in text
 
 
-@pytest.mark.parametrize("center", [np.zeros((4, 4)), np.outer([1.0, 2, 3, 4], [1.0, 0, -1, 2]),
-                                    np.diag([1.0, 1, 0, 0])], ids=["rank0", "rank1", "rank2"])
+@pytest.mark.parametrize(
+    "center",
+    [np.zeros((4, 4)), np.outer([1.0, 2, 3, 4], [1.0, 0, -1, 2]), np.diag([1.0, 1, 0, 0])],
+    ids=["rank0", "rank1", "rank2"],
+)
 def test_counterexample_at_any_rank(center):
     """From a singular centre of rank 0, 1 or n-2, the step direction makes sigma_min(S + t D) = t and a bounded
     model is beaten; a model tracking the inverse itself yields 'not found', not a crash."""
@@ -134,11 +138,14 @@ def test_verify_reports_a_singular_matrix_instead_of_raising():
     assert check["sigma_min"] == 0 and check["error"] == np.inf and not check["exceeds"]
 
 
-@pytest.mark.parametrize("argv", [
-    ["--center", "[[0,0],[0,0]]", "--radius", "1"],
-    ["--center", "[[1,2],[2,4]]", "--radius", "0.1"],
-    ["--center", "[[1,2],[2,4]]", "--radius", "1e-30"],  # sigma_min(A0) - n c > 0, but sigma_min(A0) is rounding
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--center", "[[0,0],[0,0]]", "--radius", "1"],
+        ["--center", "[[1,2],[2,4]]", "--radius", "0.1"],
+        ["--center", "[[1,2],[2,4]]", "--radius", "1e-30"],  # sigma_min(A0) - n c > 0, but sigma_min(A0) is rounding
+    ],
+)
 def test_region_with_a_singular_centre_exits_3_with_its_report(capsys, argv):
     """region on a singular centre exits 3 and prints its JSON or text report, with the warning on stderr."""
     code, out, err = run_cli(capsys, "region", *argv, "--samples", 1000, "--json")
@@ -158,11 +165,14 @@ def test_zero_centre_region_json_values(capsys):
     assert info["sampled_min_distance"] == 0
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["--center", "[[1, 2, 3], [4, 5, 6]]", "--radius", "0.1"], "(2, 3)"),
-    (["--center", "[[1, NaN], [0, 1]]", "--radius", "0.1"], "nan"),
-    (["--center", "[[0, 0], [0, 0]]"], "--radius"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--center", "[[1, 2, 3], [4, 5, 6]]", "--radius", "0.1"], "(2, 3)"),
+        (["--center", "[[1, NaN], [0, 1]]", "--radius", "0.1"], "nan"),
+        (["--center", "[[0, 0], [0, 0]]"], "--radius"),
+    ],
+)
 def test_region_bad_input_still_exits_2(capsys, argv, needle):
     """Truly bad input (not square, NaN, no radius) still exits 2 with a one-line error and no report."""
     code, out, err = run_cli(capsys, "region", *argv)

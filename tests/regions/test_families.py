@@ -4,12 +4,26 @@ import numpy as np
 import pytest
 
 from neuralinv.common.errors import InputError
-from neuralinv.regions.families import (FAMILIES, _lorenz96_rhs, _lorenz96_trajectory, bootstrap_covariances,
-                                implicit_euler_jacobians, make_family, spring_chain_hessians)
+from neuralinv.regions.families import (
+    FAMILIES,
+    _lorenz96_rhs,
+    _lorenz96_trajectory,
+    bootstrap_covariances,
+    implicit_euler_jacobians,
+    make_family,
+    spring_chain_hessians,
+)
 
 COUNT = 500
-SIZES = {"wine-correlation": 13, "wine-covariance": 13, "wine-standardized-covariance": 13,
-         "diabetes-correlation": 10, "breast-cancer-correlation": 30, "lorenz96-jacobian": 16, "fpu-hessian": 12}
+SIZES = {
+    "wine-correlation": 13,
+    "wine-covariance": 13,
+    "wine-standardized-covariance": 13,
+    "diabetes-correlation": 10,
+    "breast-cancer-correlation": 30,
+    "lorenz96-jacobian": 16,
+    "fpu-hessian": 12,
+}
 SYMMETRIC = [name for name in SIZES if name != "lorenz96-jacobian"]
 
 
@@ -126,9 +140,16 @@ def test_unknown_family_raises_input_error():
         make_family("no-such-family", 10)
 
 
-@pytest.mark.parametrize("call", [lambda: bootstrap_covariances("iris", 10), lambda: bootstrap_covariances(kind="cov"),
-                                  lambda: bootstrap_covariances(count=0), lambda: implicit_euler_jacobians(10, n=3),
-                                  lambda: spring_chain_hessians(10, beta=-1.0)])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: bootstrap_covariances("iris", 10),
+        lambda: bootstrap_covariances(kind="cov"),
+        lambda: bootstrap_covariances(count=0),
+        lambda: implicit_euler_jacobians(10, n=3),
+        lambda: spring_chain_hessians(10, beta=-1.0),
+    ],
+)
 def test_bad_arguments_raise_input_error(call):
     """Unknown data sets or kinds, non-positive counts and invalid sizes raise InputError."""
     with pytest.raises(InputError):

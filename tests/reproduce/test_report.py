@@ -5,9 +5,9 @@ import re
 
 import pytest
 
+from neuralinv.common.files import write_json
 from neuralinv.paper import numbers as paper
 from neuralinv.reproduce import report
-from neuralinv.common.files import write_json
 from neuralinv.reproduce.pipeline import reproduce
 
 
@@ -17,30 +17,91 @@ def fake_results(tmp_path):
     table1 = []
     for i, (ds, title) in enumerate([("2x2-first", "2x2 (First)"), ("16x16", "16x16")]):
         ours = 1.111e-5 * (i + 1) if i == 0 else 9.876e-4
-        table1.append({"dataset": ds, "title": title, "model": "2fc", "model_title": "2-FC", "mae_mean": ours,
-                       "mae_std": 1.0e-6, "test_mae": {}, "linear_mae": 1.95e-4, "paper_mae": paper.TABLE1[(ds, "2fc")],
-                       "ratio": ours / paper.TABLE1[(ds, "2fc")], "flag": ours > 2 * paper.TABLE1[(ds, "2fc")],
-                       "beats_linear": ours < 1.95e-4, "steps": 1234, "paper_steps": 156250, "wall_time_s": 1.0,
-                       "curve": curve})
-    table2 = [{"method": "taylor1", "label": "Linear approximation (Taylor-1, Eq. 10)", "mae": 1.949e-4,
-               "paper": paper.TABLE2["taylor1"], "ratio": 1.949e-4 / paper.TABLE2["taylor1"], "flag": False},
-              {"method": "taylor2", "label": "Second-order Taylor (not in the paper)", "mae": 3.884e-6,
-               "paper": None, "ratio": None, "flag": False}]
-    table3 = {"device": "cpu", "threads": 2, "settings": {"batches": [1, 100, 10000], "repeats": 3},
-              "rows": [{"dataset": "2x2-first", "n": 2, "method": "2fc", "kind": "network", "variant": "full",
-                        "paper": paper.TABLE3[("2x2", "2fc")], "ratio": 1.5,
-                        "times": {"1": {"seconds": 0.4321}, "100": {"seconds": 0.0123}, "10000": {"seconds": 0.00456}}},
-                       {"dataset": "2x2-first", "n": 2, "method": "exact closed form", "kind": "exact",
-                        "times": {"1": {"seconds": 0.111}, "100": {"seconds": 0.00222}, "10000": {"seconds": 0.000333}}}]}
+        table1.append(
+            {
+                "dataset": ds,
+                "title": title,
+                "model": "2fc",
+                "model_title": "2-FC",
+                "mae_mean": ours,
+                "mae_std": 1.0e-6,
+                "test_mae": {},
+                "linear_mae": 1.95e-4,
+                "paper_mae": paper.TABLE1[(ds, "2fc")],
+                "ratio": ours / paper.TABLE1[(ds, "2fc")],
+                "flag": ours > 2 * paper.TABLE1[(ds, "2fc")],
+                "beats_linear": ours < 1.95e-4,
+                "steps": 1234,
+                "paper_steps": 156250,
+                "wall_time_s": 1.0,
+                "curve": curve,
+            }
+        )
+    table2 = [
+        {
+            "method": "taylor1",
+            "label": "Linear approximation (Taylor-1, Eq. 10)",
+            "mae": 1.949e-4,
+            "paper": paper.TABLE2["taylor1"],
+            "ratio": 1.949e-4 / paper.TABLE2["taylor1"],
+            "flag": False,
+        },
+        {
+            "method": "taylor2",
+            "label": "Second-order Taylor (not in the paper)",
+            "mae": 3.884e-6,
+            "paper": None,
+            "ratio": None,
+            "flag": False,
+        },
+    ]
+    table3 = {
+        "device": "cpu",
+        "threads": 2,
+        "settings": {"batches": [1, 100, 10000], "repeats": 3},
+        "rows": [
+            {
+                "dataset": "2x2-first",
+                "n": 2,
+                "method": "2fc",
+                "kind": "network",
+                "variant": "full",
+                "paper": paper.TABLE3[("2x2", "2fc")],
+                "ratio": 1.5,
+                "times": {"1": {"seconds": 0.4321}, "100": {"seconds": 0.0123}, "10000": {"seconds": 0.00456}},
+            },
+            {
+                "dataset": "2x2-first",
+                "n": 2,
+                "method": "exact closed form",
+                "kind": "exact",
+                "times": {"1": {"seconds": 0.111}, "100": {"seconds": 0.00222}, "10000": {"seconds": 0.000333}},
+            },
+        ],
+    }
     from neuralinv.reproduce.figures import meps_slices
+
     figures = meps_slices(tmp_path, eps=0.2)
-    results = {"budget": "quick", "device": "cpu", "started": "2026-01-01T00:00:00+00:00",
-               "machine": {"cpu": "Test CPU", "cores": 2, "gpu": None, "python": "3.11",
-                           "versions": {"torch": "2.13.0", "numpy": "2", "scipy": "1"}},
-               "wall_time_s": 42.0, "timings_s": {"training": 40.0}, "table1": table1, "table2": table2,
-               "table3": table3, "figures": figures,
-               "analysis": {"markdown": "## What the network learned\n\nPATTERN-TABLE-MARKER"},
-               "limits": {"markdown": "## Why can't: near-singular matrices\n\nLIMITS-MARKER"}}
+    results = {
+        "budget": "quick",
+        "device": "cpu",
+        "started": "2026-01-01T00:00:00+00:00",
+        "machine": {
+            "cpu": "Test CPU",
+            "cores": 2,
+            "gpu": None,
+            "python": "3.11",
+            "versions": {"torch": "2.13.0", "numpy": "2", "scipy": "1"},
+        },
+        "wall_time_s": 42.0,
+        "timings_s": {"training": 40.0},
+        "table1": table1,
+        "table2": table2,
+        "table3": table3,
+        "figures": figures,
+        "analysis": {"markdown": "## What the network learned\n\nPATTERN-TABLE-MARKER"},
+        "limits": {"markdown": "## Why can't: near-singular matrices\n\nLIMITS-MARKER"},
+    }
     write_json(tmp_path / "results.json", results)
     return results
 
@@ -49,8 +110,17 @@ def test_report_has_every_table_and_figure(tmp_path):
     fake_results(tmp_path)
     md_path, html_path = report.write(tmp_path)
     md = md_path.read_text()
-    headings = ["## Summary", "## Table 1", "## Table 2", "## Table 3", "## Figures 1-2", "## Training curves",
-                "## What the network learned", "## Why can't", "## How this report was made"]
+    headings = [
+        "## Summary",
+        "## Table 1",
+        "## Table 2",
+        "## Table 3",
+        "## Figures 1-2",
+        "## Training curves",
+        "## What the network learned",
+        "## Why can't",
+        "## How this report was made",
+    ]
     positions = [md.index(h) for h in headings]
     assert positions == sorted(positions)  # the Summary first, the set-up last
     for figure in ["figure1_meps_slices.png", "figure2_meps_3d.png", "training_curves.png"]:
@@ -118,6 +188,7 @@ def test_reproduce_end_to_end_tiny(tmp_path):
 
 def test_reproduce_bad_input(tmp_path):
     from neuralinv.common.errors import InputError
+
     with pytest.raises(InputError, match="tables"):
         reproduce(tmp_path, only=["tables"], progress=False)
     with pytest.raises(InputError, match="budget"):
@@ -134,12 +205,13 @@ def test_summary_is_computed_from_results(tmp_path):
     """Every verdict in the Summary follows the numbers: change a number and the verdict changes."""
     results = fake_results(tmp_path)
     md = report.write(tmp_path)[0].read_text()
-    summary = md[md.index("## Summary"):md.index("## Table 1")]
+    summary = md[md.index("## Summary") : md.index("## Table 1")]
     assert "1 of 2 cells are within 2x" in summary
     assert "16x16 2-FC (9.88e-04 against 1.68e-04, 1,234 of the paper's 156,250 steps (0.8%))" in summary
     assert "the paper's ordering holds" in summary  # Table 2: the linear approximation only, one row rated
-    assert ("is Exact, closed form on 2x2 (First) (0.000333 s); the fastest network is 13.7x slower than that"
-            in summary)  # Table 3
+    assert (
+        "is Exact, closed form on 2x2 (First) (0.000333 s); the fastest network is 13.7x slower than that" in summary
+    )  # Table 3
     results["table1"][1].update(mae_mean=1.0e-4, ratio=1.0e-4 / 1.68e-4, flag=False)
     results["table3"]["rows"][0]["times"]["10000"]["seconds"] = 0.0001
     write_json(tmp_path / "results.json", results)
@@ -152,16 +224,37 @@ def test_summary_is_computed_from_results(tmp_path):
 def test_table2_ordering_and_classical_verdicts(tmp_path):
     results = fake_results(tmp_path)
     results["table2"][1:1] = [
-        {"method": "2fc", "label": "2-FC", "mae": 3.0e-4, "mae_std": 1e-6, "paper": paper.TABLE2["2fc"],
-         "ratio": 3.0e-4 / paper.TABLE2["2fc"], "flag": True, "steps": 1234, "paper_steps": 156250},
-        {"method": "3fc", "label": "3-FC", "mae": 1.0e-5, "mae_std": 1e-6, "paper": paper.TABLE2["3fc"],
-         "ratio": 1.0e-5 / paper.TABLE2["3fc"], "flag": False, "steps": 1234, "paper_steps": 156250}]
+        {
+            "method": "2fc",
+            "label": "2-FC",
+            "mae": 3.0e-4,
+            "mae_std": 1e-6,
+            "paper": paper.TABLE2["2fc"],
+            "ratio": 3.0e-4 / paper.TABLE2["2fc"],
+            "flag": True,
+            "steps": 1234,
+            "paper_steps": 156250,
+        },
+        {
+            "method": "3fc",
+            "label": "3-FC",
+            "mae": 1.0e-5,
+            "mae_std": 1e-6,
+            "paper": paper.TABLE2["3fc"],
+            "ratio": 1.0e-5 / paper.TABLE2["3fc"],
+            "flag": False,
+            "steps": 1234,
+            "paper_steps": 156250,
+        },
+    ]
     write_json(tmp_path / "results.json", results)
     md = report.write(tmp_path)[0].read_text()
     summary = md.split("## Table 1")[0]
     # Ours: 3-FC < linear < 2-FC; the paper's: 3-FC < 2-FC < linear.
-    assert ("the ordering differs from the paper's: ours 3-FC network < Linear approximation (Taylor-1) < 2-FC "
-            "network; the paper's 3-FC network < 2-FC network < Linear approximation (Taylor-1)") in summary
+    assert (
+        "the ordering differs from the paper's: ours 3-FC network < Linear approximation (Taylor-1) < 2-FC "
+        "network; the paper's 3-FC network < 2-FC network < Linear approximation (Taylor-1)"
+    ) in summary
     assert "Second-order Taylor (3.88e-06) beats every network: the best network here reaches 1.00e-05" in summary
     row = next(line for line in md.splitlines() if line.startswith("| 2-FC network |"))
     assert "**no**" in row and "1,234 / 156,250" in row  # Table 2 has a filled within-2x column and the steps
@@ -173,8 +266,9 @@ def test_figures_are_numbered_with_captions(tmp_path):
     md, page = (p.read_text() for p in report.write(tmp_path))
     numbers = [int(n) for n in re.findall(r"\*\*Figure (\d+)\.\*\*", md)]
     assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) == 3
-    figures = re.findall(r'<figure id="figure-(\d+)"><img [^>]*/><figcaption><strong>Figure (\d+)\.</strong> ([^<]+)',
-                         page)
+    figures = re.findall(
+        r'<figure id="figure-(\d+)"><img [^>]*/><figcaption><strong>Figure (\d+)\.</strong> ([^<]+)', page
+    )
     assert [(int(a), int(b)) for a, b, _ in figures] == [(n, n) for n in numbers]
     assert all(len(caption) > 40 for _, _, caption in figures)
     assert "{fig:" not in md and "{fig:" not in page

@@ -7,14 +7,14 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from neuralinv.certified.solve import benchmark_certified, certified_inverse
+from neuralinv.common.errors import InputError
 from neuralinv.nets import checkpoint
 from neuralinv.nets.construction import linear_network
-from neuralinv.nets.scaling import Scaling
-from neuralinv.common.errors import InputError
 from neuralinv.nets.mlp import Network, init_layers
+from neuralinv.nets.scaling import Scaling
 from neuralinv.paper.presets import get_dataset
 from neuralinv.regions.shapes import Box
-from neuralinv.certified.solve import benchmark_certified, certified_inverse
 
 LD_EPS = float(np.finfo(np.longdouble).eps)
 
@@ -165,20 +165,23 @@ def test_matmul_precision_restored():
         torch.set_float32_matmul_precision(old)
 
 
-@pytest.mark.parametrize("kwargs, needle", [
-    (dict(a=np.zeros((3, 4))), "(3, 4)"),
-    (dict(a=np.zeros((5, 3, 3))), "3x3"),
-    (dict(a=np.zeros(4)), "(4,)"),
-    (dict(a=np.zeros((2, 2), complex)), "complex"),
-    (dict(tol=0.0), "tol"),
-    (dict(tol=1.5), "tol"),
-    (dict(tol=float("nan")), "tol"),
-    (dict(max_steps=-1), "max_steps"),
-    (dict(init="taylor9"), "taylor9"),
-    (dict(residual_dtype="float16"), "float16"),
-    (dict(region="5x5"), "5x5"),
-    (dict(region=None), "region"),
-])
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        (dict(a=np.zeros((3, 4))), "(3, 4)"),
+        (dict(a=np.zeros((5, 3, 3))), "3x3"),
+        (dict(a=np.zeros(4)), "(4,)"),
+        (dict(a=np.zeros((2, 2), complex)), "complex"),
+        (dict(tol=0.0), "tol"),
+        (dict(tol=1.5), "tol"),
+        (dict(tol=float("nan")), "tol"),
+        (dict(max_steps=-1), "max_steps"),
+        (dict(init="taylor9"), "taylor9"),
+        (dict(residual_dtype="float16"), "float16"),
+        (dict(region="5x5"), "5x5"),
+        (dict(region=None), "region"),
+    ],
+)
 def test_bad_input(kwargs, needle):
     args = dict(a=np.eye(2) * 2, region="2x2-first", tol=1e-4)
     args.update(kwargs)
@@ -263,14 +266,16 @@ def _matrix(kind: str, box: Box, rng) -> np.ndarray:
 
 @st.composite
 def cases(draw):
-    return dict(seed=draw(st.integers(0, 2**32 - 1)),
-                kinds=draw(st.lists(st.sampled_from(KINDS), min_size=1, max_size=10)),
-                region=draw(st.sampled_from(sorted(REGIONS))),
-                dtype=draw(st.sampled_from([np.float32, np.float64])),
-                tol=draw(st.sampled_from([1e-2, 1e-4, 1e-6, 1e-10])),
-                init=draw(st.sampled_from(["taylor1", "taylor2"])),
-                residual=draw(st.sampled_from([None, "float64", "float32"])),
-                max_steps=draw(st.integers(0, 4)))
+    return dict(
+        seed=draw(st.integers(0, 2**32 - 1)),
+        kinds=draw(st.lists(st.sampled_from(KINDS), min_size=1, max_size=10)),
+        region=draw(st.sampled_from(sorted(REGIONS))),
+        dtype=draw(st.sampled_from([np.float32, np.float64])),
+        tol=draw(st.sampled_from([1e-2, 1e-4, 1e-6, 1e-10])),
+        init=draw(st.sampled_from(["taylor1", "taylor2"])),
+        residual=draw(st.sampled_from([None, "float64", "float32"])),
+        max_steps=draw(st.integers(0, 4)),
+    )
 
 
 @settings(derandomize=True, max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -281,8 +286,9 @@ def test_property_no_error_above_bound(case):
     box = REGIONS[case["region"]]
     kinds = case["kinds"]
     a = np.stack([_matrix(k, box, rng) for k in kinds]).astype(case["dtype"])
-    res = certified_inverse(a, region=box, tol=case["tol"], init=case["init"], residual_dtype=case["residual"],
-                            max_steps=case["max_steps"])
+    res = certified_inverse(
+        a, region=box, tol=case["tol"], init=case["init"], residual_dtype=case["residual"], max_steps=case["max_steps"]
+    )
     tol = case["tol"]
     kinds = np.array(kinds)
     assert res.inverse.dtype == a.dtype and res.inverse.shape == a.shape

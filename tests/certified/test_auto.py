@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from neuralinv import fit_region
-from neuralinv.linalg import exact
-from neuralinv.cli import main
-from neuralinv.regions.shapes import Ball, Box
 from neuralinv.certified import solve
 from neuralinv.certified.solve import _decide, _fast_cost, _Geometry, _steps_worth_trying, certified_inverse
+from neuralinv.cli import main
+from neuralinv.linalg import exact
+from neuralinv.regions.shapes import Ball, Box
 
 
 @pytest.fixture(autouse=True)
@@ -61,8 +61,7 @@ def test_equilibrated_fast_path_bounds_hold(rng):
     err = rel_errors(res, a)
     assert (~res.fallback).mean() > 0.9
     assert (err <= res.bound).all() and (res.bound[~res.fallback] <= 1e-6).all()
-    plain = certified_inverse(a, region=fit_region(a[:400], equilibrate=False), tol=1e-6, method="fast",
-                              max_steps=6)
+    plain = certified_inverse(a, region=fit_region(a[:400], equilibrate=False), tol=1e-6, method="fast", max_steps=6)
     assert (~plain.fallback).sum() <= (~res.fallback).sum()
 
 
@@ -132,8 +131,9 @@ def test_steps_worth_trying():
 
 def test_auto_skips_the_fast_path_when_the_exact_path_is_cheap(monkeypatch, rng):
     """If the exact path is measured cheaper than a Taylor guess, auto goes exact without probing, and says why."""
-    monkeypatch.setattr(exact, "calibrate", lambda *a, **k: {"method": "lu", "dtype": "float64",
-                                                             "per_matrix_s": 1e-12, "timings": {}})
+    monkeypatch.setattr(
+        exact, "calibrate", lambda *a, **k: {"method": "lu", "dtype": "float64", "per_matrix_s": 1e-12, "timings": {}}
+    )
     a = spd_family(rng, 3000)
     res = certified_inverse(a, region=fit_region(a[:500]), tol=1e-4)
     assert res.fallback.all() and res.route["chosen"] == "exact" and "probe" not in res.route
@@ -142,8 +142,9 @@ def test_auto_skips_the_fast_path_when_the_exact_path_is_cheap(monkeypatch, rng)
 
 def test_auto_takes_the_fast_path_when_the_exact_path_is_dear(monkeypatch, rng):
     """If the exact path is measured very dear, auto probes, takes the fast path, and reports the probe."""
-    monkeypatch.setattr(exact, "calibrate", lambda *a, **k: {"method": "lu", "dtype": "float64",
-                                                             "per_matrix_s": 1.0, "timings": {}})
+    monkeypatch.setattr(
+        exact, "calibrate", lambda *a, **k: {"method": "lu", "dtype": "float64", "per_matrix_s": 1.0, "timings": {}}
+    )
     a = spd_family(rng, 3000, spread=0.01)
     res = certified_inverse(a, region=fit_region(a[:500]), tol=1e-4)
     assert res.route["chosen"] == "fast" and res.route["probe"]["certified"] > 0
@@ -178,12 +179,22 @@ def test_cli_fit_then_invert(tmp_path, capsys, rng):
     """region fit writes a region file and reports its fast-path share; invert --region FILE uses it."""
     a = spd_family(rng, 1500)
     np.save(tmp_path / "mats.npy", a)
-    code = main(["region", "fit", str(tmp_path / "mats.npy"), "--out", str(tmp_path / "r.json"),
-                 "--sub-sample", "300"])
+    code = main(["region", "fit", str(tmp_path / "mats.npy"), "--out", str(tmp_path / "r.json"), "--sub-sample", "300"])
     out = capsys.readouterr().out
     assert code == 0 and "fast path certifies" in out and "predicted speed" in out
-    code = main(["invert", "--region", str(tmp_path / "r.json"), str(tmp_path / "mats.npy"),
-                 "--out", str(tmp_path / "inv.npy"), "--bounds", str(tmp_path / "b.npy"), "--json"])
+    code = main(
+        [
+            "invert",
+            "--region",
+            str(tmp_path / "r.json"),
+            str(tmp_path / "mats.npy"),
+            "--out",
+            str(tmp_path / "inv.npy"),
+            "--bounds",
+            str(tmp_path / "b.npy"),
+            "--json",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and '"chosen"' in out
     inv, bound = np.load(tmp_path / "inv.npy"), np.load(tmp_path / "b.npy")
@@ -192,12 +203,15 @@ def test_cli_fit_then_invert(tmp_path, capsys, rng):
     assert (err <= bound).all() and (bound <= 1e-4).all()
 
 
-@pytest.mark.parametrize("make, args, needle", [
-    (lambda d: np.save(d / "m.npy", np.ones((50, 3, 4))), [], "shape"),
-    (lambda d: np.save(d / "m.npy", np.full((50, 3, 3), np.nan)), [], "NaN"),
-    (lambda d: np.save(d / "m.npy", np.ones((3, 3, 3))), [], "too few"),
-    (lambda d: np.save(d / "m.npy", np.ones((50, 3, 3))), ["--coverage", "2"], "coverage"),
-])
+@pytest.mark.parametrize(
+    "make, args, needle",
+    [
+        (lambda d: np.save(d / "m.npy", np.ones((50, 3, 4))), [], "shape"),
+        (lambda d: np.save(d / "m.npy", np.full((50, 3, 3), np.nan)), [], "NaN"),
+        (lambda d: np.save(d / "m.npy", np.ones((3, 3, 3))), [], "too few"),
+        (lambda d: np.save(d / "m.npy", np.ones((50, 3, 3))), ["--coverage", "2"], "coverage"),
+    ],
+)
 def test_cli_fit_bad_input(make, args, needle, tmp_path, capsys):
     """region fit: bad samples or options exit 2 with a one-line error naming the problem."""
     make(tmp_path)
@@ -218,8 +232,9 @@ def test_cli_invert_wrong_n_for_region_file(tmp_path, capsys, rng):
     """invert with matrices of another size than the region file's: exit 2 naming both sizes."""
     Ball(np.eye(3) * 2, 0.5).save(tmp_path / "r.json")
     np.save(tmp_path / "m.npy", np.ones((5, 4, 4)))
-    code = main(["invert", "--region", str(tmp_path / "r.json"), str(tmp_path / "m.npy"), "--out",
-                 str(tmp_path / "o.npy")])
+    code = main(
+        ["invert", "--region", str(tmp_path / "r.json"), str(tmp_path / "m.npy"), "--out", str(tmp_path / "o.npy")]
+    )
     assert code == 2 and "(..., 3, 3)" in capsys.readouterr().err
 
 
@@ -238,8 +253,9 @@ def test_float32_residual_tier_bounds_hold(rng):
 def test_auto_remembers_a_regions_probe(rng, monkeypatch):
     """A second batch of the same region reuses the first probe's decision, and REPROBE_EVERY calls later probes
     again; the answers stay within their bounds throughout."""
-    monkeypatch.setattr(exact, "calibrate", lambda *a, **k: {"method": "lu", "dtype": "float64",
-                                                             "per_matrix_s": 1.0, "timings": {}})
+    monkeypatch.setattr(
+        exact, "calibrate", lambda *a, **k: {"method": "lu", "dtype": "float64", "per_matrix_s": 1.0, "timings": {}}
+    )
     a = spd_family(rng, 2000, spread=0.01)
     region = fit_region(a[:500])
     first = certified_inverse(a, region=region, tol=1e-6)
@@ -272,8 +288,10 @@ def test_timings_are_remembered_between_processes(tmp_path, monkeypatch):
 def test_equilibrated_region_with_a_singular_centre(tmp_path, capsys):
     """A region file whose (equilibrated) centre is singular: invert goes exact and says why; no traceback."""
     path = tmp_path / "r.json"
-    path.write_text('{"shape": "equilibrated", "scale": [1.0, 2.0], "region": {"shape": "symmetric", '
-                    '"center": [[1.0, 1.0], [1.0, 1.0]], "radius": 0.1}}')
+    path.write_text(
+        '{"shape": "equilibrated", "scale": [1.0, 2.0], "region": {"shape": "symmetric", '
+        '"center": [[1.0, 1.0], [1.0, 1.0]], "radius": 0.1}}'
+    )
     a = np.array([[[2.0, 0.5], [0.5, 1.0]]] * 600)
     np.save(tmp_path / "a.npy", a)
     code = main(["invert", "--region", str(path), str(tmp_path / "a.npy"), "--out", str(tmp_path / "x.npy")])

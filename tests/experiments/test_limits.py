@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv.nets import checkpoint
+from neuralinv.cli import main
+from neuralinv.common.errors import InputError
 from neuralinv.experiments import limits
 from neuralinv.linalg.classical import taylor_inverse
-from neuralinv.cli import main
+from neuralinv.nets import checkpoint
 from neuralinv.nets.construction import linear_network
-from neuralinv.nets.scaling import Scaling
-from neuralinv.common.errors import InputError
 from neuralinv.nets.mlp import Network
+from neuralinv.nets.scaling import Scaling
 from neuralinv.paper.presets import get_dataset
 from neuralinv.regions.shapes import Box
 from neuralinv.training.train import TrainConfig, train_ensemble
@@ -47,8 +47,10 @@ def hand_built_eq11(box: Box) -> Network:
     m = torch.from_numpy(-np.kron(b, b.T))
     d = m.shape[0]
     eye = torch.eye(d, dtype=torch.float64)
-    layers = [(torch.cat([m, -m]), torch.zeros(2 * d, dtype=torch.float64)),
-              (torch.cat([eye, -eye], 1), torch.zeros(d, dtype=torch.float64))]
+    layers = [
+        (torch.cat([m, -m]), torch.zeros(2 * d, dtype=torch.float64)),
+        (torch.cat([eye, -eye], 1), torch.zeros(d, dtype=torch.float64)),
+    ]
     return Network(layers, box, Scaling.for_box(box, "paper"))
 
 
@@ -148,8 +150,9 @@ def test_hill_estimate_on_pareto(rng):
 
 def test_moments_grow_on_singular_box_and_settle_on_safe_box():
     """Singular box: tail index about 1 and the k = 5 estimate explodes; safe box: bounded error, moments flat."""
-    singular = limits.moment_growth(linear_network(limits.SINGULAR_BOX), limits.SINGULAR_BOX,
-                                    max_samples=200_000)["summary"]
+    singular = limits.moment_growth(linear_network(limits.SINGULAR_BOX), limits.SINGULAR_BOX, max_samples=200_000)[
+        "summary"
+    ]
     assert 0.8 < singular["tail_index"] < 1.2
     assert singular["growth"]["5"] > 1e6 and singular["slope"]["2"] > 0.5
     box = get_dataset("2x2-first").region
@@ -169,8 +172,11 @@ def test_error_vs_distance_slope():
 
 def test_report_section_at_a_tiny_budget(tmp_path, monkeypatch):
     """The report section writes its figures and returns Markdown naming them and JSON-able results."""
-    monkeypatch.setitem(limits.BUDGET_SETTINGS, "quick", {"steps": 50, "train_size": 1000, "seeds": (0,),
-                                                          "lr": 1e-3, "scatter": 2000, "moment_samples": 20_000})
+    monkeypatch.setitem(
+        limits.BUDGET_SETTINGS,
+        "quick",
+        {"steps": 50, "train_size": 1000, "seeds": (0,), "lr": 1e-3, "scatter": 2000, "moment_samples": 20_000},
+    )
     section = limits.report_section(tmp_path, budget="quick", progress=False)
     assert len(section["figures"]) == 3
     for path in section["figures"]:
@@ -206,28 +212,40 @@ def test_cli_counterexample_json(capsys, eq11_checkpoint):
 
 
 def test_cli_counterexample_certified_region(capsys, eq11_checkpoint):
-    code, out, _ = run_cli(capsys, "limits", "counterexample", str(eq11_checkpoint), "-E", "1e6",
-                           "--region", "2x2-first")
+    code, out, _ = run_cli(
+        capsys, "limits", "counterexample", str(eq11_checkpoint), "-E", "1e6", "--region", "2x2-first"
+    )
     assert code == 0 and "certified" in out and "no counterexample" in out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--threshold", "0"], "threshold"),
-    (["--threshold", "-3"], "threshold"),
-    (["-E", "1", "--region", "3x3"], "3x3 box, but the model is for 2x2"),
-    (["-E", "1", "--region", '{"center": [[1, 2, 3]], "radius": 0.1}'], "square"),
-    (["-E", "1", "--region", '{"center": [[1, 2], [3, 4]]}'], "center and radius"),
-    (["-E", "1", "--region", "no-such-preset"], "preset"),
-    (["-E", "1", "--radius", "-1"], "radius"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--threshold", "0"], "threshold"),
+        (["--threshold", "-3"], "threshold"),
+        (["-E", "1", "--region", "3x3"], "3x3 box, but the model is for 2x2"),
+        (["-E", "1", "--region", '{"center": [[1, 2, 3]], "radius": 0.1}'], "square"),
+        (["-E", "1", "--region", '{"center": [[1, 2], [3, 4]]}'], "center and radius"),
+        (["-E", "1", "--region", "no-such-preset"], "preset"),
+        (["-E", "1", "--radius", "-1"], "radius"),
+    ],
+)
 def test_cli_bad_input(capsys, eq11_checkpoint, argv, message):
     code, _, err = run_cli(capsys, "limits", "counterexample", str(eq11_checkpoint), *argv)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_experiments_run(capsys, eq11_checkpoint, tmp_path):
-    code, out, _ = run_cli(capsys, "limits", "error-vs-distance", str(eq11_checkpoint), "--samples", "2000",
-                           "--plot", str(tmp_path / "evd.png"))
+    code, out, _ = run_cli(
+        capsys,
+        "limits",
+        "error-vs-distance",
+        str(eq11_checkpoint),
+        "--samples",
+        "2000",
+        "--plot",
+        str(tmp_path / "evd.png"),
+    )
     assert code == 0 and "slope near the singular set" in out and (tmp_path / "evd.png").is_file()
     code, out, _ = run_cli(capsys, "limits", "moments", str(eq11_checkpoint), "--max-samples", "20000", "--json")
     data = json.loads(out)

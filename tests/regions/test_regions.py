@@ -52,12 +52,15 @@ def test_box_touching_singular_set_is_not_certified():
     assert box.certified_distance < 0 and not box.avoids(0.0)
 
 
-@pytest.mark.parametrize("bad, match", [
-    ([[1, 2, 3], [4, 5, 6]], "shape"),
-    ([[1, float("nan")], [0, 1]], "finite"),
-    ("[[1, 2], [3", "JSON"),
-    ([], "shape"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ([[1, 2, 3], [4, 5, 6]], "shape"),
+        ([[1, float("nan")], [0, 1]], "finite"),
+        ("[[1, 2], [3", "JSON"),
+        ([], "shape"),
+    ],
+)
 def test_bad_matrices_are_named(bad, match):
     with pytest.raises(InputError, match=match):
         as_matrix(bad)

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv.nets import checkpoint
-from neuralinv.experiments.analysis import analyze, lp_bound, report_section, _Geometry
 from neuralinv.cli import main
+from neuralinv.experiments.analysis import _Geometry, analyze, lp_bound, report_section
+from neuralinv.nets import checkpoint
 from neuralinv.nets.construction import linear_network, network_from_weights
-from neuralinv.nets.scaling import Scaling
 from neuralinv.nets.mlp import Network, init_layers
+from neuralinv.nets.scaling import Scaling
 from neuralinv.paper.presets import get_dataset
 
 BOX = get_dataset("2x2-first").region
@@ -26,9 +26,11 @@ def hand_built() -> Network:
     depends on z1 alone: on, y = v (x1 + 1.5) + w; off, y = v + w.
     """
     v, w = np.array([0.3, -0.2, 0.1, 0.4]), np.array([0.05, 0.0, -0.1, 0.2])
-    layers = [(np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0]]), np.array([0.5, 0.0])),
-              (np.array([[1.0, 0.0]]), np.array([1.0])),
-              (v[:, None], w)]
+    layers = [
+        (np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0]]), np.array([0.5, 0.0])),
+        (np.array([[1.0, 0.0]]), np.array([1.0])),
+        (v[:, None], w),
+    ]
     return network_from_weights(layers, BOX, scaling="paper")
 
 
@@ -85,7 +87,8 @@ def test_eq11_analysis_finds_the_linear_approximation():
 
 
 def test_raw_scaling_maps_in_user_units():
-    """The Eq. 11 net rewritten for raw inputs (vec A -> vec A^-1) has the same maps in user units: scaling is undone."""
+    """The Eq. 11 net rewritten for raw inputs (vec A -> vec A^-1) has the same maps in user units: "
+    "scaling is undone."""
     paper = linear_network(BOX)
     (w1, b1), (w2, b2) = [(w.numpy(), b.numpy()) for w, b in paper.layers]
     c, a0, k0 = BOX.radius, BOX.center.ravel(), A0_INV.ravel()
@@ -133,11 +136,14 @@ def test_analyze_cli_outputs(tmp_path, capsys):
     assert data["patterns"][0]["lp_bound"] is None and data["patterns"][0]["status"] == "not bounded"
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["analyze", "{tmp}/missing.safetensors"], "no such file"),
-    (["analyze", "{ckpt}", "--samples", "0"], "--samples"),
-    (["analyze", "{tmp}/junk.safetensors"], "not a safetensors file"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["analyze", "{tmp}/missing.safetensors"], "no such file"),
+        (["analyze", "{ckpt}", "--samples", "0"], "--samples"),
+        (["analyze", "{tmp}/junk.safetensors"], "not a safetensors file"),
+    ],
+)
 def test_analyze_bad_input(tmp_path, capsys, argv, message):
     """Bad input gives exit code 2 and a one-line error."""
     ckpt = tmp_path / "net.safetensors"

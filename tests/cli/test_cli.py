@@ -40,35 +40,39 @@ def test_region_certifies_preset(capsys):
 
 
 def test_region_eps_warning(capsys):
-    code, _, err = run_cli(capsys, "region", "--center", "[[2, 2], [2, 3]]", "--radius", "0.01", "--eps", "0.5",
-                           "--samples", "100")
+    code, _, err = run_cli(
+        capsys, "region", "--center", "[[2, 2], [2, 3]]", "--radius", "0.01", "--eps", "0.5", "--samples", "100"
+    )
     assert code == 0 and "M_eps" in err
 
 
 def test_region_from_npy(capsys, tmp_path):
     np.save(tmp_path / "c.npy", np.diag([1.0, 2.0, 3.0]))
-    code, out, _ = run_cli(capsys, "region", "--center", str(tmp_path / "c.npy"), "--radius", "0.1", "--json",
-                           "--samples", "100")
+    code, out, _ = run_cli(
+        capsys, "region", "--center", str(tmp_path / "c.npy"), "--radius", "0.1", "--json", "--samples", "100"
+    )
     assert code == 0 and json.loads(out)["certified_distance"] == pytest.approx(0.7)
 
 
 def test_region_touching_singular_set_exits_nonzero(capsys):
-    code, _, err = run_cli(capsys, "region", "--center", "[[1, 2], [2, 4.001]]", "--radius", "0.01",
-                           "--samples", "100")
+    code, _, err = run_cli(capsys, "region", "--center", "[[1, 2], [2, 4.001]]", "--radius", "0.01", "--samples", "100")
     assert code == 3 and "not certified" in err
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["region", "--center", "[[1, 2, 3], [4, 5, 6]]", "--radius", "0.1"], "(2, 3)"),
-    (["region", "--center", "[[1, NaN], [0, 1]]", "--radius", "0.1"], "nan"),
-    (["region", "--center", "[[1, 0], [0, 1]]"], "--radius"),
-    (["region", "--center", "[[1, 0], [0, 1]]", "--radius", "-1"], "-1"),
-    (["region", "--dataset", "5x5"], "'5x5'"),
-    (["train", "--dataset", "5x5", "--model", "2fc", "--out", "x"], "'5x5'"),
-    (["train", "--dataset", "2x2-first", "--model", "9fc", "--out", "x"], "'9fc'"),
-    (["train", "--dataset", "2x2-first", "--model", "2fc", "--steps", "0", "--out", "x"], "steps"),
-    (["evaluate", "/nonexistent/dir"], "/nonexistent/dir"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["region", "--center", "[[1, 2, 3], [4, 5, 6]]", "--radius", "0.1"], "(2, 3)"),
+        (["region", "--center", "[[1, NaN], [0, 1]]", "--radius", "0.1"], "nan"),
+        (["region", "--center", "[[1, 0], [0, 1]]"], "--radius"),
+        (["region", "--center", "[[1, 0], [0, 1]]", "--radius", "-1"], "-1"),
+        (["region", "--dataset", "5x5"], "'5x5'"),
+        (["train", "--dataset", "5x5", "--model", "2fc", "--out", "x"], "'5x5'"),
+        (["train", "--dataset", "2x2-first", "--model", "9fc", "--out", "x"], "'9fc'"),
+        (["train", "--dataset", "2x2-first", "--model", "2fc", "--steps", "0", "--out", "x"], "steps"),
+        (["evaluate", "/nonexistent/dir"], "/nonexistent/dir"),
+    ],
+)
 def test_bad_input_one_line_error(capsys, argv, needle):
     code, _, err = run_cli(capsys, *argv)
     assert code != 0
@@ -78,8 +82,8 @@ def test_bad_input_one_line_error(capsys, argv, needle):
 
 def test_checkpoint_of_another_size(capsys, tmp_path):
     from neuralinv.nets import checkpoint
-    from neuralinv.nets.scaling import Scaling
     from neuralinv.nets.mlp import Network, init_layers
+    from neuralinv.nets.scaling import Scaling
     from neuralinv.paper.presets import get_dataset
 
     box = get_dataset("2x2-first").region
@@ -96,8 +100,22 @@ def test_corrupt_checkpoint(capsys, tmp_path):
 
 
 def test_train_cli_writes_run(capsys, tmp_path):
-    code, out, _ = run_cli(capsys, "train", "--dataset", "3x3", "--model", "2fc-small", "--seeds", "0", "1",
-                           "--steps", "50", "--out", str(tmp_path), "--quiet")
+    code, out, _ = run_cli(
+        capsys,
+        "train",
+        "--dataset",
+        "3x3",
+        "--model",
+        "2fc-small",
+        "--seeds",
+        "0",
+        "1",
+        "--steps",
+        "50",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+    )
     assert code == 0 and "linear approximation" in out
     assert (tmp_path / "run.json").is_file() and (tmp_path / "seed-1.safetensors").is_file()
 

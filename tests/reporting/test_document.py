@@ -36,17 +36,27 @@ def test_document_page(tmp_path):
     ax.plot([0, 1], [0, 1])
     fig.savefig(tmp_path / "line.png")
     plt.close(fig)
-    doc = Document(title="T", html_title="A title", header=["By a test."], summary=["All good: 1.5e-05."],
-                   sections=["## One\n\n" + figure("line", "line.png", "A line. It goes up."),
-                             "## Two\n\n" + table(["n", "value"], [[1, "2.05e-05"]])],
-                   appendix=["### Details\n\n" + details("Open me", table(["k"], [[3]]))])
+    doc = Document(
+        title="T",
+        html_title="A title",
+        header=["By a test."],
+        summary=["All good: 1.5e-05."],
+        sections=[
+            "## One\n\n" + figure("line", "line.png", "A line. It goes up."),
+            "## Two\n\n" + table(["n", "value"], [[1, "2.05e-05"]]),
+        ],
+        appendix=["### Details\n\n" + details("Open me", table(["k"], [[3]]))],
+    )
     md_path, html_path = doc.write(tmp_path, "doc")
     md, page = md_path.read_text(), html_path.read_text()
     assert md.index("## Summary") < md.index("## One") < md.index("## Appendix")
     assert "**Figure 1.** A line. It goes up." in md and '<details markdown="1">' in md
     assert '<html lang="en">' in page and "<title>A title</title>" in page and 'name="viewport"' in page
-    assert re.search(r'<figure id="figure-1"><img alt="A line" src="data:image/png;base64,[A-Za-z0-9+/=]+" />'
-                     r"<figcaption><strong>Figure 1\.</strong> A line\. It goes up\.</figcaption></figure>", page)
+    assert re.search(
+        r'<figure id="figure-1"><img alt="A line" src="data:image/png;base64,[A-Za-z0-9+/=]+" />'
+        r"<figcaption><strong>Figure 1\.</strong> A line\. It goes up\.</figcaption></figure>",
+        page,
+    )
     nav = re.search(r"<nav[^>]*>(.*?)</nav>", page, re.S).group(1)
     assert re.findall(r'href="#([^"]+)"', nav) == re.findall(r'<h2 id="([^"]+)"', page)
     assert "<details>" in page and "<summary>Open me</summary>" in page and 'markdown="1"' not in page
@@ -56,12 +66,32 @@ def test_document_page(tmp_path):
 
 def test_blocks_keep_their_order(tmp_path):
     """Figures (which swallow their caption paragraph) and tables (wrapped for scrolling) stay where they were."""
-    text = ("## S\n\nFirst.\n\n" + figure("a", "a.png", "Fig A.") + "\n\nSecond.\n\n" + table(["t1"], [[1]])
-            + "\n\nThird.\n\n" + figure("b", "b.png", "Fig B.") + "\n\nFourth.\n\n" + table(["t2"], [[2]])
-            + "\n\nFifth.")
+    text = (
+        "## S\n\nFirst.\n\n"
+        + figure("a", "a.png", "Fig A.")
+        + "\n\nSecond.\n\n"
+        + table(["t1"], [[1]])
+        + "\n\nThird.\n\n"
+        + figure("b", "b.png", "Fig B.")
+        + "\n\nFourth.\n\n"
+        + table(["t2"], [[2]])
+        + "\n\nFifth."
+    )
     page = Document(title="T", html_title="T", sections=[text]).html(tmp_path)
-    order = [page.index(marker) for marker in ("First.", 'id="figure-1"', "Second.", "<th>t1</th>", "Third.",
-                                               'id="figure-2"', "Fourth.", "<th>t2</th>", "Fifth.")]
+    order = [
+        page.index(marker)
+        for marker in (
+            "First.",
+            'id="figure-1"',
+            "Second.",
+            "<th>t1</th>",
+            "Third.",
+            'id="figure-2"',
+            "Fourth.",
+            "<th>t2</th>",
+            "Fifth.",
+        )
+    ]
     assert order == sorted(order)
 
 
@@ -71,5 +101,6 @@ def test_written_files_are_readable_by_others(tmp_path):
     import stat
 
     from neuralinv.common.files import UMASK, write_text
+
     path = write_text(tmp_path / "r.md", "x")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~UMASK

@@ -22,11 +22,13 @@ from struct import pack
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent / "browser_check.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "browser_check.py"
 CHROMIUM = "/usr/bin/chromium"
 PHONE = 390
-HINT = ("the browser test needs Debian's Chromium and Playwright: `sudo apt-get install chromium iproute2` "
-        "(or `make browser` as root) and `pip install -e '.[test]'`")
+HINT = (
+    "the browser test needs Debian's Chromium and Playwright: `sudo apt-get install chromium iproute2` "
+    "(or `make browser` as root) and `pip install -e '.[test]'`"
+)
 
 
 def _ip() -> str | None:
@@ -49,10 +51,16 @@ def browser_ready():
     """Everything the browser check needs is here, or the module is skipped (failed under CI=true)."""
     import importlib.util
 
-    missing = [name for name, ok in [(CHROMIUM, os.access(CHROMIUM, os.X_OK)),
-                                     ("playwright (pip)", importlib.util.find_spec("playwright") is not None),
-                                     ("unshare (util-linux)", shutil.which("unshare") is not None),
-                                     ("ip (iproute2)", _ip() is not None)] if not ok]
+    missing = [
+        name
+        for name, ok in [
+            (CHROMIUM, os.access(CHROMIUM, os.X_OK)),
+            ("playwright (pip)", importlib.util.find_spec("playwright") is not None),
+            ("unshare (util-linux)", shutil.which("unshare") is not None),
+            ("ip (iproute2)", _ip() is not None),
+        ]
+        if not ok
+    ]
     if missing:
         _unavailable(f"missing {', '.join(missing)}")
     probe = subprocess.run([*_unshare(), _ip(), "link", "set", "lo", "up"], capture_output=True, text=True)
@@ -69,12 +77,15 @@ def browser_check(html: Path, out: Path, screenshots: bool = False) -> dict:
     cmd = [*_unshare(), "sh", "-c", f'{_ip()} link set lo up && exec "$0" "$@"', *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     if proc.returncode != 0:
-        pytest.fail(f"browser check failed (exit {proc.returncode}): {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}",
-                    pytrace=False)
+        pytest.fail(
+            f"browser check failed (exit {proc.returncode}): {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}",
+            pytrace=False,
+        )
     return json.loads((out / "browser.json").read_text())
 
 
 # --- the checks: each takes the measurements and the run's budget, and returns what is wrong (empty: fine) ---
+
 
 def summary_before_table1(m, budget):
     d = m["widths"]["desktop"]
@@ -83,26 +94,35 @@ def summary_before_table1(m, budget):
     if d["table1"] is None:
         return [f"no h2 starting 'Table 1'; h2s: {[h['text'] for h in d['h2']]}"]
     if not (d["summary"]["index"] < d["table1"]["index"] and d["summary"]["y"] < d["table1"]["y"]):
-        return [f"Summary (h2 #{d['summary']['index']}, y={d['summary']['y']}) is not before "
-                f"Table 1 (h2 #{d['table1']['index']}, y={d['table1']['y']})"]
+        return [
+            f"Summary (h2 #{d['summary']['index']}, y={d['summary']['y']}) is not before "
+            f"Table 1 (h2 #{d['table1']['index']}, y={d['table1']['y']})"
+        ]
     return []
 
 
 def no_markdown_fences(m, budget):
-    return [f"{name}: rendered text holds ```: {w['backtick_fences']}"
-            for name, w in m["widths"].items() if w["has_backtick_fence"]]
+    return [
+        f"{name}: rendered text holds ```: {w['backtick_fences']}"
+        for name, w in m["widths"].items()
+        if w["has_backtick_fence"]
+    ]
 
 
 def fits_the_viewport(m, budget):
     problems = []
     phone = m["widths"]["phone"]
     if phone["inner_width"] != PHONE:
-        problems.append(f"phone: layout viewport is {phone['inner_width']} px, not {PHONE} "
-                        f"(viewport meta: {phone['viewport_meta']!r}; needs width=device-width)")
+        problems.append(
+            f"phone: layout viewport is {phone['inner_width']} px, not {PHONE} "
+            f"(viewport meta: {phone['viewport_meta']!r}; needs width=device-width)"
+        )
     for name, w in m["widths"].items():
         if w["scroll_width"] > w["inner_width"]:
-            problems.append(f"{name}: document is {w['scroll_width']} px wide in a {w['inner_width']} px viewport; "
-                            f"sticking out: {w['wide_elements'][:5]}")
+            problems.append(
+                f"{name}: document is {w['scroll_width']} px wide in a {w['inner_width']} px viewport; "
+                f"sticking out: {w['wide_elements'][:5]}"
+            )
     return problems
 
 
@@ -111,8 +131,11 @@ def images_load(m, budget):
     for name, w in m["widths"].items():
         if not w["images"]:
             problems.append(f"{name}: no images")
-        problems += [f"{name}: image not loaded: {img}" for img in w["images"]
-                     if not (img["complete"] and img["naturalWidth"] > 0)]
+        problems += [
+            f"{name}: image not loaded: {img}"
+            for img in w["images"]
+            if not (img["complete"] and img["naturalWidth"] > 0)
+        ]
     return problems
 
 
@@ -121,8 +144,9 @@ def headings_linked_from_contents(m, budget):
     if d["nav_count"] == 0:
         return ["no <nav> (contents) in the page"]
     linked = {link["target"] for link in d["nav_links"]}
-    problems = [f"contents link to a missing id: {link['href']}"
-                for link in d["nav_links"] if not link["target_exists"]]
+    problems = [
+        f"contents link to a missing id: {link['href']}" for link in d["nav_links"] if not link["target_exists"]
+    ]
     for h in d["h2"]:
         if h["in_nav"]:
             continue  # the contents' own heading
@@ -138,8 +162,11 @@ def nothing_leaves_the_file(m, budget):
     if m["interfaces"] != ["lo"]:
         problems.append(f"the browser was not isolated: network interfaces {m['interfaces']}")
     for name, w in m["widths"].items():
-        problems += [f"{name}: request outside the file: {url}" for url in w["requests"]
-                     if not url.startswith(("file:", "data:"))]
+        problems += [
+            f"{name}: request outside the file: {url}"
+            for url in w["requests"]
+            if not url.startswith(("file:", "data:"))
+        ]
         problems += [f"{name}: websocket: {url}" for url in w["websockets"]]
     return problems
 
@@ -157,17 +184,31 @@ def head_metadata(m, budget):
 
 
 def no_console_errors(m, budget):
-    return [f"{name}: {kind}: {text}" for name, w in m["widths"].items()
-            for kind, texts in [("console error", w["console_errors"]), ("page error", w["page_errors"])]
-            for text in texts]
+    return [
+        f"{name}: {kind}: {text}"
+        for name, w in m["widths"].items()
+        for kind, texts in [("console error", w["console_errors"]), ("page error", w["page_errors"])]
+        for text in texts
+    ]
 
 
-CHECKS = {f.__name__: f for f in [summary_before_table1, no_markdown_fences, fits_the_viewport, images_load,
-                                  headings_linked_from_contents, nothing_leaves_the_file, head_metadata,
-                                  no_console_errors]}
+CHECKS = {
+    f.__name__: f
+    for f in [
+        summary_before_table1,
+        no_markdown_fences,
+        fits_the_viewport,
+        images_load,
+        headings_linked_from_contents,
+        nothing_leaves_the_file,
+        head_metadata,
+        no_console_errors,
+    ]
+}
 
 
 # --- the real report ---
+
 
 @pytest.fixture(scope="module")
 def report_seen(browser_ready, tmp_path_factory):
@@ -188,13 +229,20 @@ def test_report_in_a_browser(report_seen, check):
 
 # --- the harness itself, on two hand-made pages: every check passes on one and fails on the other ---
 
+
 def _png(width=3, height=2) -> str:
     """A tiny valid PNG as a data: URI."""
+
     def chunk(kind, data):
         return pack(">I", len(data)) + kind + data + pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
     raw = b"".join(b"\x00" + b"\x80\x20\x20" * width for _ in range(height))
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 

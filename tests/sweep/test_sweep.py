@@ -17,15 +17,34 @@ from pathlib import Path
 
 import pytest
 
-from ray_harness import RAY_ENV, last_json, namespace_argv, python_in_namespace, ray_tmpdir, \
-    require_ray_namespace
 from neuralinv.sweep.run import COLUMNS
 from neuralinv.sweep.spec import load_spec
+from ray_harness import RAY_ENV, last_json, namespace_argv, python_in_namespace, ray_tmpdir, require_ray_namespace
 
-TINY = Path(__file__).resolve().parents[1] / "examples" / "sweeps" / "tiny.toml"
-REQUIRED = ["n", "center", "radius", "relative_radius", "model", "depth", "width", "lr", "steps", "seed", "status",
-            "mae", "max_error", "taylor1_mae", "taylor2_mae", "ns1_mae", "net_seconds_per_10k",
-            "taylor1_seconds_per_10k", "exact_seconds_per_10k", "train_seconds", "node"]
+TINY = Path(__file__).resolve().parents[2] / "examples" / "sweeps" / "tiny.toml"
+REQUIRED = [
+    "n",
+    "center",
+    "radius",
+    "relative_radius",
+    "model",
+    "depth",
+    "width",
+    "lr",
+    "steps",
+    "seed",
+    "status",
+    "mae",
+    "max_error",
+    "taylor1_mae",
+    "taylor2_mae",
+    "ns1_mae",
+    "net_seconds_per_10k",
+    "taylor1_seconds_per_10k",
+    "exact_seconds_per_10k",
+    "train_seconds",
+    "node",
+]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -56,8 +75,9 @@ def test_local_sweep_failure_and_resume(tmp_path):
     out = tmp_path / "sweep"
     spec = load_spec(TINY)
     doomed = next(t for t in spec.trials if t.n == 3 and t.model == "3fc")
-    proc = run_in_namespace(sweep_cli(TINY, "--out", out, "--num-cpus", 2),
-                            env={"NEURALINV_SWEEP_FAULT": doomed.trial_id})
+    proc = run_in_namespace(
+        sweep_cli(TINY, "--out", out, "--num-cpus", 2), env={"NEURALINV_SWEEP_FAULT": doomed.trial_id}
+    )
     assert proc.returncode == 1, proc.stderr
     rows = read_csv(out / "results.csv")
     assert list(rows[0]) == COLUMNS and set(REQUIRED) <= set(COLUMNS)
@@ -85,6 +105,7 @@ def _sigma(row: dict, spec) -> float:
     import numpy as np
 
     from neuralinv.regions.shapes import sigma_min
+
     trial = next(t for t in spec.trials if t.trial_id == row["trial_id"])
     return sigma_min(np.array(trial.center_matrix))
 
@@ -95,8 +116,13 @@ def test_killed_sweep_resumes_without_rerunning(tmp_path):
     spec.write_text(TINY.read_text().replace("steps = 300", "steps = 4000"))
     with ray_tmpdir() as tmp:
         env = {**os.environ, **RAY_ENV, "RAY_TMPDIR": tmp}
-        proc = subprocess.Popen(namespace_argv(sweep_cli(spec, "--out", out, "--num-cpus", 1)), env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            namespace_argv(sweep_cli(spec, "--out", out, "--num-cpus", 1)),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.time() + 180
         while time.time() < deadline and not list((out / "units").glob("*.json")):
             time.sleep(0.2)
@@ -144,4 +170,3 @@ def test_two_node_cluster(tmp_path):
     assert len({r["trained_on"]["node"] for r in runs}) == 2  # the groups were spread over both nodes
     assert all(len(list(p.parent.glob("*.safetensors"))) == 3 for p in (rep / "runs").glob("*/run.json"))
     assert "## Table 1" in (rep / "report.md").read_text()
-

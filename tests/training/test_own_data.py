@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv.nets import checkpoint
 from neuralinv.cli import main
-from neuralinv.training.data import AcceptRule, sample_matrices, split_matrices
 from neuralinv.common.errors import InputError
+from neuralinv.nets import checkpoint
 from neuralinv.regions.files import load_region
 from neuralinv.regions.shapes import Box
+from neuralinv.training.data import AcceptRule, sample_matrices, split_matrices
 from neuralinv.training.train import TrainConfig, evaluation_pairs, training_pairs
 
 SPD_CENTER = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]])
@@ -40,8 +40,26 @@ def spd_run(tmp_path_factory):
     path = tmp / "spd.npy"
     np.save(path, a)
     out = tmp / "run"
-    assert main(["train", "--matrices", str(path), "--model", "2fc", "--steps", "150", "--seeds", "0", "1",
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--matrices",
+                str(path),
+                "--model",
+                "2fc",
+                "--steps",
+                "150",
+                "--seeds",
+                "0",
+                "1",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     return out, json.loads((out / "run.json").read_text()), a, path
 
 
@@ -64,7 +82,8 @@ def test_run_json_records_the_split(spd_run):
 
 
 def test_test_mae_is_computed_on_exactly_the_held_out_matrices(spd_run):
-    """run.json's test MAE and linear MAE equal those recomputed from the checkpoint and numpy.linalg.inv on the split."""
+    """run.json's test MAE and linear MAE equal those recomputed from the checkpoint and numpy.linalg.inv "
+    "on the split."""
     out, run, a, _ = spd_run
     _, test_idx = split_matrices(400, 0.1, 0)
     held = a[test_idx]
@@ -94,7 +113,8 @@ def test_held_out_matrices_are_not_in_the_training_set(spd_run):
 
 
 def test_data_scaling_is_the_rms_of_the_training_deviations(spd_run):
-    """The checkpoint's "data" scaling: offsets A0, A0^-1 and scales the RMS over the training set of A - A0, A^-1 - A0^-1."""
+    """The checkpoint's "data" scaling: offsets A0, A0^-1 and scales the RMS over the training set of A - "
+    "A0, A^-1 - A0^-1."""
     out, run, _, _ = spd_run
     config = TrainConfig.from_json(run["config"])
     train_a, train_inv = (t.numpy() for t in training_pairs(config))
@@ -122,11 +142,32 @@ def test_evaluate_matrices_reproduces_the_run_mae(spd_run, tmp_path, capsys):
 
 
 def test_peer_task_raw_scaling_and_rejection(zero_file, tmp_path, capsys):
-    """Entries uniform in [-1, 1] kept when |det| > 0.1: trains with raw scaling; every training and test matrix passes."""
+    """Entries uniform in [-1, 1] kept when |det| > 0.1: trains with raw scaling; every training and "
+    "test matrix passes."""
     out = tmp_path / "peer"
-    code, text, err = run_cli(capsys, "train", "--region", zero_file, "--min-abs-det", 0.1, "--scaling", "raw",
-                              "--model", "2fc", "--steps", 40, "--seeds", 0, "--train-size", 3000, "--test-size",
-                              1000, "--out", out, "--quiet")
+    code, text, err = run_cli(
+        capsys,
+        "train",
+        "--region",
+        zero_file,
+        "--min-abs-det",
+        0.1,
+        "--scaling",
+        "raw",
+        "--model",
+        "2fc",
+        "--steps",
+        40,
+        "--seeds",
+        0,
+        "--train-size",
+        3000,
+        "--test-size",
+        1000,
+        "--out",
+        out,
+        "--quiet",
+    )
     assert code == 0, err
     run = json.loads((out / "run.json").read_text())
     assert run["config"]["min_abs_det"] == 0.1 and "min_sigma" not in run["config"]
@@ -142,9 +183,29 @@ def test_peer_task_raw_scaling_and_rejection(zero_file, tmp_path, capsys):
 def test_min_sigma_rule(zero_file, tmp_path, capsys):
     """--min-sigma S keeps only sampled matrices with sigma_min > S, in the training and the test set alike."""
     out = tmp_path / "sigma"
-    code, _, err = run_cli(capsys, "train", "--region", zero_file, "--min-sigma", 0.2, "--scaling", "raw", "--model",
-                           "2fc", "--steps", 20, "--seeds", 0, "--train-size", 2000, "--test-size", 500, "--out", out,
-                           "--quiet")
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--region",
+        zero_file,
+        "--min-sigma",
+        0.2,
+        "--scaling",
+        "raw",
+        "--model",
+        "2fc",
+        "--steps",
+        20,
+        "--seeds",
+        0,
+        "--train-size",
+        2000,
+        "--test-size",
+        500,
+        "--out",
+        out,
+        "--quiet",
+    )
     assert code == 0, err
     config = TrainConfig.from_json(json.loads((out / "run.json").read_text())["config"])
     assert config.rule == AcceptRule(None, 0.2)
@@ -154,8 +215,20 @@ def test_min_sigma_rule(zero_file, tmp_path, capsys):
 
 def test_paper_scaling_on_the_zero_centre_exits_2(zero_file, tmp_path, capsys):
     """The default (paper) scaling on the zero centre is refused: exit 2, one line that says to use --scaling raw."""
-    code, _, err = run_cli(capsys, "train", "--region", zero_file, "--min-abs-det", 0.1, "--model", "2fc", "--steps",
-                           10, "--out", tmp_path / "x")
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--region",
+        zero_file,
+        "--min-abs-det",
+        0.1,
+        "--model",
+        "2fc",
+        "--steps",
+        10,
+        "--out",
+        tmp_path / "x",
+    )
     assert code == 2 and "--scaling raw" in err and err.strip().count("\n") == 0
     assert not (tmp_path / "x").exists()
 
@@ -163,14 +236,24 @@ def test_paper_scaling_on_the_zero_centre_exits_2(zero_file, tmp_path, capsys):
 def test_a_rule_that_keeps_almost_nothing_is_refused():
     """A rejection rule with acceptance below 1e-3 stops with an InputError naming the observed rate."""
     with pytest.raises(InputError, match=r"acceptance rate 0 ") as err:
-        sample_matrices(Box(np.zeros((3, 3)), 1.0), 100, generator=torch.Generator().manual_seed(0),
-                        rule=AcceptRule(min_abs_det=10.0))
+        sample_matrices(
+            Box(np.zeros((3, 3)), 1.0),
+            100,
+            generator=torch.Generator().manual_seed(0),
+            rule=AcceptRule(min_abs_det=10.0),
+        )
     assert "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("case, needle", [
-    ("nan", "NaN"), ("wrong-n", "expected 2x2 matrices, got 3x3"), ("few", "too few"), ("non-square", "(m, n, n)"),
-])
+@pytest.mark.parametrize(
+    "case, needle",
+    [
+        ("nan", "NaN"),
+        ("wrong-n", "expected 2x2 matrices, got 3x3"),
+        ("few", "too few"),
+        ("non-square", "(m, n, n)"),
+    ],
+)
 def test_bad_matrices_exit_2_with_one_line(tmp_path, capsys, case, needle):
     """train --matrices with NaN, the wrong n for --region, too few or non-square matrices: exit 2, one line."""
     a = spd_family(400, seed=1)
@@ -185,8 +268,9 @@ def test_bad_matrices_exit_2_with_one_line(tmp_path, capsys, case, needle):
         a = a[:, :, :2]
     path = tmp_path / "m.npy"
     np.save(path, a)
-    code, out, err = run_cli(capsys, "train", "--matrices", path, *extra, "--model", "2fc", "--steps", 10,
-                             "--out", tmp_path / "run")
+    code, out, err = run_cli(
+        capsys, "train", "--matrices", path, *extra, "--model", "2fc", "--steps", 10, "--out", tmp_path / "run"
+    )
     assert code == 2 and needle in err and err.strip().count("\n") == 0 and "Traceback" not in err, err
 
 
@@ -207,8 +291,25 @@ def test_region_file_round_trips_into_the_checkpoint(tmp_path, capsys):
     region = Box([[2.0, 1.0], [1.0, 3.0]], [[0.01, 0.02], [0.03, 0.04]])
     path = region.save(tmp_path / "mine.json")
     out = tmp_path / "run"
-    code, _, err = run_cli(capsys, "train", "--region", path, "--model", "2fc-small", "--steps", 20, "--seeds", 0,
-                           "--train-size", 500, "--test-size", 200, "--out", out, "--quiet")
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--region",
+        path,
+        "--model",
+        "2fc-small",
+        "--steps",
+        20,
+        "--seeds",
+        0,
+        "--train-size",
+        500,
+        "--test-size",
+        200,
+        "--out",
+        out,
+        "--quiet",
+    )
     assert code == 0, err
     net = checkpoint.load(out / "seed-0.safetensors")
     file_json = {k: v for k, v in json.loads(path.read_text()).items() if k not in ("format", "format_version")}
@@ -217,14 +318,33 @@ def test_region_file_round_trips_into_the_checkpoint(tmp_path, capsys):
     code, text, _ = run_cli(capsys, "evaluate", out, "--region", path, "--test-size", 200, "--json")
     data = json.loads(text)
     assert code == 0 and data["source"]["region"] == file_json
-    assert data["metrics"]["seed 0"]["mae"] == pytest.approx(json.loads((out / "run.json").read_text())
-                                                            ["test_mae"]["0"], rel=1e-9)
+    assert data["metrics"]["seed 0"]["mae"] == pytest.approx(
+        json.loads((out / "run.json").read_text())["test_mae"]["0"], rel=1e-9
+    )
 
 
 def test_presets_keep_their_config_json():
     """A preset's configuration JSON has exactly the keys it had before regions and matrices of one's own."""
-    keys = ["dataset", "model", "steps", "seeds", "scaling", "device", "batch_size", "lr", "weight_decay", "t_0",
-            "t_mult", "eta_min", "epoch_steps", "train_size", "data_seed", "test_size", "center", "radius"]
+    keys = [
+        "dataset",
+        "model",
+        "steps",
+        "seeds",
+        "scaling",
+        "device",
+        "batch_size",
+        "lr",
+        "weight_decay",
+        "t_0",
+        "t_mult",
+        "eta_min",
+        "epoch_steps",
+        "train_size",
+        "data_seed",
+        "test_size",
+        "center",
+        "radius",
+    ]
     config = TrainConfig.resolve("3x3", "2fc", steps=100)
     assert list(config.to_json()) == keys
     assert TrainConfig.from_json(json.loads(json.dumps(config.to_json()))) == config

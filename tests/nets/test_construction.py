@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv.nets import checkpoint
-from neuralinv.linalg.classical import taylor_inverse
 from neuralinv.cli import main
-from neuralinv.nets.construction import export_weights, import_weights, linear_matrix, linear_network, read_weights
 from neuralinv.common.errors import InputError
+from neuralinv.linalg.classical import taylor_inverse
+from neuralinv.nets import checkpoint
+from neuralinv.nets.construction import export_weights, import_weights, linear_matrix, linear_network, read_weights
 from neuralinv.paper.presets import get_dataset
 from neuralinv.regions.shapes import Box
 
@@ -62,8 +62,21 @@ def test_import_export_round_trip(tmp_path):
     src = tmp_path / "w.npz"
     np.savez(src, **arrays)
     ckpt = tmp_path / "w.safetensors"
-    rc = main(["import", "--weights", str(src), "--center", "[[2, 2], [2, 3]]", "--radius", "0.01",
-               "--scaling", "raw", "--out", str(ckpt)])
+    rc = main(
+        [
+            "import",
+            "--weights",
+            str(src),
+            "--center",
+            "[[2, 2], [2, 3]]",
+            "--radius",
+            "0.01",
+            "--scaling",
+            "raw",
+            "--out",
+            str(ckpt),
+        ]
+    )
     assert rc == 0
     net = checkpoint.load(ckpt)
     assert net.scaling.name == "raw" and net.box.radius == 0.01 and net.layer_sizes == sizes
@@ -92,13 +105,19 @@ def _bad_files(tmp_path):
     return {
         "empty file": (empty, "not a readable .npz"),
         "no arrays": (_write(tmp_path / "none.npz"), "holds no arrays"),
-        "wrong size for box": (_write(tmp_path / "size.npz", W1=rng.standard_normal((8, 9)), b1=b1, W2=w2, b2=b2),
-                               "do not fit a 2x2 box"),
+        "wrong size for box": (
+            _write(tmp_path / "size.npz", W1=rng.standard_normal((8, 9)), b1=b1, W2=w2, b2=b2),
+            "do not fit a 2x2 box",
+        ),
         "odd layer list": (_write(tmp_path / "odd.npz", W1=w1, b1=b1, W2=w2), "missing b2"),
-        "non-relu": (_write(tmp_path / "tanh.npz", W1=w1, b1=b1, W2=w2, b2=b2, activation=np.array("tanh")),
-                     "only ReLU"),
-        "shapes do not chain": (_write(tmp_path / "chain.npz", W1=w1, b1=b1, W2=rng.standard_normal((4, 7)), b2=b2),
-                                "W2 takes 7 inputs"),
+        "non-relu": (
+            _write(tmp_path / "tanh.npz", W1=w1, b1=b1, W2=w2, b2=b2, activation=np.array("tanh")),
+            "only ReLU",
+        ),
+        "shapes do not chain": (
+            _write(tmp_path / "chain.npz", W1=w1, b1=b1, W2=rng.standard_normal((4, 7)), b2=b2),
+            "W2 takes 7 inputs",
+        ),
         "unknown array": (_write(tmp_path / "extra.npz", W1=w1, b1=b1, W2=w2, b2=b2, gamma=b2), "'gamma'"),
         "bias shape": (_write(tmp_path / "bias.npz", W1=w1, b1=b1[:5], W2=w2, b2=b2), "b1 (out,)"),
         "nan": (_write(tmp_path / "nan.npz", W1=w1, b1=b1 * np.nan, W2=w2, b2=b2), "non-finite"),
@@ -106,14 +125,26 @@ def _bad_files(tmp_path):
     }
 
 
-@pytest.mark.parametrize("case", ["empty file", "no arrays", "wrong size for box", "odd layer list", "non-relu",
-                                  "shapes do not chain", "unknown array", "bias shape", "nan", "missing file"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "empty file",
+        "no arrays",
+        "wrong size for box",
+        "odd layer list",
+        "non-relu",
+        "shapes do not chain",
+        "unknown array",
+        "bias shape",
+        "nan",
+        "missing file",
+    ],
+)
 def test_import_bad_input_one_line_error(tmp_path, capsys, case):
     """Bad weight files give exit code 2 and a one-line error that says what is wrong."""
     path, message = _bad_files(tmp_path)[case]
     out = tmp_path / "out.safetensors"
-    rc = main(["import", "--weights", str(path), "--center", "[[2, 2], [2, 3]]", "--radius", "0.01",
-               "--out", str(out)])
+    rc = main(["import", "--weights", str(path), "--center", "[[2, 2], [2, 3]]", "--radius", "0.01", "--out", str(out)])
     err = capsys.readouterr().err
     assert rc == 2
     assert err.count("\n") == 1 and err.startswith("neuralinv import: error:")
@@ -124,8 +155,19 @@ def test_import_bad_input_one_line_error(tmp_path, capsys, case):
 def test_import_bad_center(tmp_path, capsys):
     """A non-square centre is refused before the weights are read."""
     path = _write(tmp_path / "w.npz", W1=np.eye(4), b1=np.zeros(4), W2=np.eye(4), b2=np.zeros(4))
-    rc = main(["import", "--weights", str(path), "--center", "[[1, 2, 3]]", "--radius", "0.01",
-               "--out", str(tmp_path / "o.safetensors")])
+    rc = main(
+        [
+            "import",
+            "--weights",
+            str(path),
+            "--center",
+            "[[1, 2, 3]]",
+            "--radius",
+            "0.01",
+            "--out",
+            str(tmp_path / "o.safetensors"),
+        ]
+    )
     assert rc == 2 and "square" in capsys.readouterr().err
 
 

@@ -12,8 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from ray_harness import (in_namespace, last_json, namespace_available, python_in_namespace,
-                         require_ray_namespace, unavailable)
+from ray_harness import (
+    in_namespace,
+    last_json,
+    namespace_available,
+    python_in_namespace,
+    require_ray_namespace,
+    unavailable,
+)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ No assertion here is about speed: timings on a shared machine are noise for a te
 """
 
 import json
-import statistics
 import time
 
 import numpy as np
@@ -12,13 +11,13 @@ import pytest
 import torch
 
 from neuralinv.bench import core as bench
-from neuralinv.nets import mlp as models
-from neuralinv.linalg.classical import newton_schulz, taylor_inverse
-from neuralinv.nets.checkpoint import save
 from neuralinv.cli import main
+from neuralinv.linalg.classical import newton_schulz, taylor_inverse
+from neuralinv.nets import mlp as models
+from neuralinv.nets.checkpoint import save
 from neuralinv.nets.construction import linear_network
-from neuralinv.training.data import test_set as sample_test_set
 from neuralinv.paper.presets import get_dataset
+from neuralinv.training.data import test_set as sample_test_set
 
 EPS32 = float(torch.finfo(torch.float32).eps)
 
@@ -114,29 +113,15 @@ def test_exact_paths_agree_with_numpy(dataset):
             torch.testing.assert_close(fn(a), ref, rtol=1e-12, atol=1e-12)
 
 
-def test_timing_medians():
-    """Timing reports the median of its repeats; time_fn gives one time per repeat after the warm-up."""
-    t = bench.Timing((3.0, 1.0, 10.0, 2.0))
-    assert t.median == 2.5 and t.min == 1.0 and t.max == 10.0
-    assert t.scaled(2).times == (6.0, 2.0, 20.0, 4.0)
-    calls = []
-    timing = bench.time_fn(lambda: calls.append(1), warmup=2, repeats=5)
-    assert len(calls) == 7 and len(timing.times) == 5
-    assert timing.median == statistics.median(timing.times)
-    assert timing.to_json()["repeats"] == 5
-    with pytest.raises(ValueError):
-        bench.time_fn(lambda: None, repeats=0)
-
-
 def test_time_batches_counts_and_scales_a_prefix():
     """A long loop is cut to a prefix (at least the probe's 20 calls) and its time scaled to 10,000 matrices."""
     chunks = [torch.zeros(2, 2)] * 1000
-    m = bench.time_batches(lambda c: time.sleep(1e-3), chunks, batch=1, repeats=2, max_pass_s=0.005,
-                           min_total_s=0)
+    m = bench.time_batches(lambda c: time.sleep(1e-3), chunks, batch=1, repeats=2, max_pass_s=0.005, min_total_s=0)
     assert m.calls == 20 and m.matrices == 20 and len(m.timing.times) == 2
     assert m.seconds > 0
-    whole = bench.time_batches(lambda c: None, bench.split(torch.zeros(250, 2, 2), 100, 250), batch=100, repeats=1,
-                               min_total_s=0)
+    whole = bench.time_batches(
+        lambda c: None, bench.split(torch.zeros(250, 2, 2), 100, 250), batch=100, repeats=1, min_total_s=0
+    )
     assert whole.calls == 3 and whole.matrices == 250
 
 
@@ -156,8 +141,10 @@ def test_split_shapes():
 def test_roofline_known_case():
     """4-32-4 at 10,000 matrices: 5.12 MFLOP; float64 in and out plus float32 weights; bound is the larger term."""
     assert bench.mlp_flops([4, 32, 4], 10_000) == 2 * 10_000 * (4 * 32 + 32 * 4)
-    assert bench.mlp_bytes([4, 32, 4], 10_000, in_bytes=8, out_bytes=8) == 10_000 * (4 * 8 + 4 * 8) + (
-        4 * 32 + 32 + 32 * 4 + 4) * 4
+    assert (
+        bench.mlp_bytes([4, 32, 4], 10_000, in_bytes=8, out_bytes=8)
+        == 10_000 * (4 * 8 + 4 * 8) + (4 * 32 + 32 + 32 * 4 + 4) * 4
+    )
     assert bench.roofline_bound(1e9, 1e9, gemm_rate=1e11, bandwidth=1e10) == pytest.approx(0.1)
     assert bench.roofline_bound(1e10, 1e8, gemm_rate=1e11, bandwidth=1e10) == pytest.approx(0.1)
     assert bench.roofline_bound(1e9, 1e8, gemm_rate=1e11, bandwidth=1e10) == pytest.approx(0.01)
@@ -182,16 +169,30 @@ FAKE_RATES = {"gemm_flops": 1e10, "bandwidth": 1e10, "op_overhead_s": 1e-6}
 def tiny_table():
     box = get_dataset("2x2-first").region
     settings = bench.Settings(repeats=1, max_pass_s=0.01, total=200, batches=(1, 100))
-    return bench.table3("cpu", datasets=("2x2-first",), models=("2fc",), settings=settings,
-                        networks={("2x2-first", "2fc"): linear_network(box)}, rates=FAKE_RATES)
+    return bench.table3(
+        "cpu",
+        datasets=("2x2-first",),
+        models=("2fc",),
+        settings=settings,
+        networks={("2x2-first", "2fc"): linear_network(box)},
+        rates=FAKE_RATES,
+    )
 
 
 def test_table3_rows_and_answers(tiny_table):
     """Every path gets a time per batch size; MAEs are checked before timing; networks carry their roofline."""
     rows = {(r["method"], r["variant"]): r for r in tiny_table["rows"]}
-    assert {("taylor1", None), ("taylor2", None), ("taylor1+ns1", None), ("exact closed form", None),
-            ("numpy.linalg.inv", None), ("torch.linalg.inv", None),
-            ("2fc", "full"), ("2fc", "plain"), ("2fc", "mlp")} == set(rows)
+    assert {
+        ("taylor1", None),
+        ("taylor2", None),
+        ("taylor1+ns1", None),
+        ("exact closed form", None),
+        ("numpy.linalg.inv", None),
+        ("torch.linalg.inv", None),
+        ("2fc", "full"),
+        ("2fc", "plain"),
+        ("2fc", "mlp"),
+    } == set(rows)
     for r in rows.values():
         assert set(r["times"]) == {"1", "100"}
         assert all(t["seconds"] > 0 for t in r["times"].values())
@@ -203,8 +204,9 @@ def test_table3_rows_and_answers(tiny_table):
     assert rows[("2fc", "full")]["mae"] == pytest.approx(t1, rel=1e-3)
     assert rows[("2fc", "plain")]["mae"] == pytest.approx(t1, rel=1e-3)
     full = rows[("2fc", "full")]
-    assert full["bound_s"] == pytest.approx(bench.roofline_bound(full["flops"], full["bytes"], gemm_rate=1e10,
-                                                                 bandwidth=1e10))
+    assert full["bound_s"] == pytest.approx(
+        bench.roofline_bound(full["flops"], full["bytes"], gemm_rate=1e10, bandwidth=1e10)
+    )
     assert full["ratio"] == pytest.approx(full["seconds"] / full["bound_s"])
     assert (full["miss"] is None) == (full["ratio"] <= bench.ROOFLINE_TARGET)
     assert full["paper"]["cpu_bs1"] == 1.703
@@ -225,9 +227,14 @@ def test_networks_from_runs(tmp_path):
     for seed in (1, 0):
         net = bench.random_network("2x2-first", "2fc", seed=seed)
         save(net, run / f"seed-{seed}.safetensors")
-    (run / "run.json").write_text(json.dumps({"config": {"dataset": "2x2-first", "model": "2fc"},
-                                              "checkpoints": {"1": "seed-1.safetensors",
-                                                              "0": "seed-0.safetensors"}}))
+    (run / "run.json").write_text(
+        json.dumps(
+            {
+                "config": {"dataset": "2x2-first", "model": "2fc"},
+                "checkpoints": {"1": "seed-1.safetensors", "0": "seed-0.safetensors"},
+            }
+        )
+    )
     found = bench.networks_from_runs([tmp_path])
     assert set(found) == {("2x2-first", "2fc")}
     expected = bench.random_network("2x2-first", "2fc", seed=0)
@@ -244,9 +251,26 @@ def test_cli_bench_bad_input(capsys):
 def test_cli_bench_runs_and_writes(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(bench, "measure_rates", lambda device, quick=False: FAKE_RATES)  # measured above
     out = tmp_path / "b"
-    code = main(["bench", "--quick", "--datasets", "2x2-second", "--models", "2fc", "--repeats", "1",
-                 "--max-pass", "0.01", "--threads", str(torch.get_num_threads()), "--out", str(out),
-                 "--sections", "inference"])
+    code = main(
+        [
+            "bench",
+            "--quick",
+            "--datasets",
+            "2x2-second",
+            "--models",
+            "2fc",
+            "--repeats",
+            "1",
+            "--max-pass",
+            "0.01",
+            "--threads",
+            str(torch.get_num_threads()),
+            "--out",
+            str(out),
+            "--sections",
+            "inference",
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "Table 3" in text and "Roofline" in text

@@ -10,11 +10,11 @@ import threading
 import pytest
 import torch
 
-from neuralinv.nets.scaling import Scaling
-from neuralinv.training.data import test_set as sample_test_set
 from neuralinv.common.errors import InputError
 from neuralinv.nets.mlp import FastNetwork, Network, get_model, init_layers
+from neuralinv.nets.scaling import Scaling
 from neuralinv.paper.presets import get_dataset
+from neuralinv.training.data import test_set as sample_test_set
 
 EPS32 = float(torch.finfo(torch.float32).eps)
 BATCHES = (1, 7, 64, 65, 1000)  # 64 is the last batch on the float64 plan of a small net, 65 the first on float32

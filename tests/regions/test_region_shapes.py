@@ -40,8 +40,20 @@ def shapes(rng):
     }
 
 
-@pytest.mark.parametrize("name", ["box-uniform", "box-entries", "ball-spectral", "ball-fro", "symmetric",
-                                  "symmetric-fro", "symmetric-relative", "union", "equilibrated"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "box-uniform",
+        "box-entries",
+        "ball-spectral",
+        "ball-fro",
+        "symmetric",
+        "symmetric-fro",
+        "symmetric-relative",
+        "union",
+        "equilibrated",
+    ],
+)
 def test_certificate_holds_against_sampled_sigma_min(name, rng):
     """Every sample lies in its region and has sigma_min at least the region's certified distance."""
     region = shapes(rng)[name]
@@ -83,8 +95,19 @@ def test_box_entries_bound_is_the_spectral_norm_of_the_widths(rng):
     assert Box(c, 0.1).certified_distance == pytest.approx(sigma_min(c) - 0.4)
 
 
-@pytest.mark.parametrize("name", ["box-uniform", "box-entries", "ball-spectral", "ball-fro", "symmetric",
-                                  "symmetric-relative", "union", "equilibrated"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "box-uniform",
+        "box-entries",
+        "ball-spectral",
+        "ball-fro",
+        "symmetric",
+        "symmetric-relative",
+        "union",
+        "equilibrated",
+    ],
+)
 def test_region_files_round_trip(name, rng, tmp_path):
     """save then load_region gives a region with the same JSON, membership and certificate."""
     region = shapes(rng)[name]
@@ -113,16 +136,24 @@ def test_checkpoint_region_without_shape_is_a_box():
     assert isinstance(box, Box) and box.uniform and box.radius == 0.01
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"shape": "cone", "center": [[1.0]], "radius": 1}, "unknown shape"),
-    ({"shape": "ball", "center": [[1.0]]}, "radius"),
-    ({"shape": "box", "center": [[1.0, 2.0]], "radius": 1}, "square"),
-    ({"shape": "box", "center": [[1.0]], "radius": -1}, "radius"),
-    ({"shape": "symmetric", "center": [[1.0, 2.0], [0.0, 1.0]], "radius": 0.1}, "symmetric centre"),
-    ({"shape": "union", "members": [{"center": [[1.0]], "radius": 1}, {"center": [[1.0, 0], [0, 1]], "radius": 1}]},
-     "one matrix size"),
-    ({"format": "neuralinv-region", "format_version": 9, "center": [[1.0]], "radius": 1}, "version"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"shape": "cone", "center": [[1.0]], "radius": 1}, "unknown shape"),
+        ({"shape": "ball", "center": [[1.0]]}, "radius"),
+        ({"shape": "box", "center": [[1.0, 2.0]], "radius": 1}, "square"),
+        ({"shape": "box", "center": [[1.0]], "radius": -1}, "radius"),
+        ({"shape": "symmetric", "center": [[1.0, 2.0], [0.0, 1.0]], "radius": 0.1}, "symmetric centre"),
+        (
+            {
+                "shape": "union",
+                "members": [{"center": [[1.0]], "radius": 1}, {"center": [[1.0, 0], [0, 1]], "radius": 1}],
+            },
+            "one matrix size",
+        ),
+        ({"format": "neuralinv-region", "format_version": 9, "center": [[1.0]], "radius": 1}, "version"),
+    ],
+)
 def test_bad_region_files_get_one_line_errors(bad, message):
     """Each malformed region is refused with an InputError naming the problem."""
     with pytest.raises(InputError, match=message) as err:
@@ -189,14 +220,17 @@ def test_fit_several_centres(rng):
     assert sorted(np.bincount(two.nearest(a))) == [200, 200]
 
 
-@pytest.mark.parametrize("a, kwargs, message", [
-    (np.ones((50, 3, 4)), {}, "shape"),
-    (np.full((50, 3, 3), np.nan), {}, "NaN"),
-    (np.ones((5, 3, 3)), {}, "too few"),
-    (np.ones((50, 3, 3)), {"shape": "cone"}, "shape"),
-    (np.ones((50, 3, 3)), {"coverage": 0}, "coverage"),
-    (np.ones((50, 3, 3)), {"centres": 0}, "centres"),
-])
+@pytest.mark.parametrize(
+    "a, kwargs, message",
+    [
+        (np.ones((50, 3, 4)), {}, "shape"),
+        (np.full((50, 3, 3), np.nan), {}, "NaN"),
+        (np.ones((5, 3, 3)), {}, "too few"),
+        (np.ones((50, 3, 3)), {"shape": "cone"}, "shape"),
+        (np.ones((50, 3, 3)), {"coverage": 0}, "coverage"),
+        (np.ones((50, 3, 3)), {"centres": 0}, "centres"),
+    ],
+)
 def test_fit_bad_input(a, kwargs, message):
     """Bad samples or options get a one-line InputError naming the problem."""
     with pytest.raises(InputError, match=message):
