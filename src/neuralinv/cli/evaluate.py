@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from neuralinv.cli.options import add_region, parse_region
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.common.errors import InputError
 from neuralinv.nets import checkpoint
 from neuralinv.paper.presets import get_dataset
-from neuralinv.regions.files import load_region
 from neuralinv.training.data import TEST_SEED, AcceptRule, load_matrices, matrix_pairs, test_set
 from neuralinv.training.evaluation import evaluate, skipped_baselines
 from neuralinv.training.runs import RUN_FILE, read_run
@@ -33,9 +33,7 @@ def register(sub) -> None:
     p.add_argument("--test-size", type=int, default=10_000, metavar="N", help="test matrices (default 10000)")
     p.add_argument("--seed", type=int, default=TEST_SEED, help=f"test set seed (default {TEST_SEED})")
     source = p.add_mutually_exclusive_group()
-    source.add_argument(
-        "--region", metavar="NAME|FILE", help="evaluate on samples of this region (a preset name or a region file)"
-    )
+    add_region(source, "evaluate on samples of this region")
     source.add_argument("--dataset", metavar="NAME", help="evaluate on this preset's box (the same as --region NAME)")
     source.add_argument(
         "--matrices",
@@ -72,7 +70,7 @@ def run(args) -> int:
         raise InputError(f"--test-size: expected a positive integer, got {args.test_size}")
     path = Path(args.path)
     given = args.region or args.dataset
-    region = (get_dataset(args.dataset).region if args.dataset else load_region(args.region)) if given else None
+    region = (get_dataset(args.dataset).region if args.dataset else parse_region(args.region)) if given else None
     networks = load_networks(path, n=region.n if region else None)
     regions = {json.dumps(net.box.to_json(), sort_keys=True) for net in networks.values()}
     if len(regions) > 1:

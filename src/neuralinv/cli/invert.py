@@ -8,11 +8,11 @@ import time
 import numpy as np
 
 from neuralinv.certified.solve import INITS, METHODS, certified_inverse
+from neuralinv.cli.options import add_region, parse_region
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.common.errors import InputError
-from neuralinv.common.files import atomic_path, read_npy
+from neuralinv.common.files import atomic_path, read_matrices
 from neuralinv.nets import checkpoint
-from neuralinv.regions.files import load_region
 
 QUANTILES = {"min": 0.0, "median": 0.5, "p90": 0.9, "p99": 0.99, "max": 1.0}
 
@@ -33,11 +33,7 @@ def register(sub) -> None:
         "input.",
     )
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument(
-        "--region",
-        metavar="NAME|FILE",
-        help="a preset (e.g. 16x16) or a region file (JSON, e.g. from `neuralinv region fit`)",
-    )
+    add_region(src, "the region the matrices come from (e.g. 16x16, or a file from `neuralinv region fit`)")
     src.add_argument(
         "--checkpoint",
         metavar="FILE",
@@ -79,23 +75,6 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
-def load_matrices(path: str, n: int | None) -> np.ndarray:
-    """The (..., n, n) float32/float64/integer array in path (any n when n is None), checked; one-line InputError
-    otherwise."""
-    a = read_npy(path, name=path)
-    if a.dtype.kind not in "fiu" or (a.dtype.kind == "f" and a.dtype.itemsize not in (4, 8)):
-        raise InputError(f"{path}: expected float32, float64 or integer entries, got dtype {a.dtype}")
-    if n is None and (a.ndim < 2 or a.shape[-1] != a.shape[-2]):
-        raise InputError(f"{path}: expected shape (..., n, n), got {a.shape}")
-    if n is not None and (a.ndim < 2 or a.shape[-1] != a.shape[-2] or a.shape[-1] != n):
-        raise InputError(f"{path}: expected shape (..., {n}, {n}) for the {n}x{n} region, got {a.shape}")
-    bad = ~np.isfinite(a).all(axis=(-2, -1))
-    if bad.any():
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise InputError(f"{path}: {int(bad.sum())} matrices have NaN or Inf entries (the first at index {first})")
-    return a
-
-
 def save_array(path: str, arr: np.ndarray) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.save(f, arr)
@@ -135,9 +114,9 @@ def run(args) -> int:
         init = checkpoint.load(args.checkpoint)
         box, source = init.box, f"checkpoint {args.checkpoint}"
     else:
-        box, init = load_region(args.region), args.init or "taylor1"
+        box, init = parse_region(args.region), args.init or "taylor1"
         source = f"region {args.region} ({box.describe()}), {init}"
-    a = load_matrices(args.input, box.n)
+    a = read_matrices(args.input, name=args.input, n=box.n, keep_dtype=True, flat=False)
     start = time.perf_counter()
     res = certified_inverse(
         a,

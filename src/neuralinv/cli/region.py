@@ -7,10 +7,10 @@ import sys
 
 import numpy as np
 
+from neuralinv.cli.options import add_region, parse_region
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.common.errors import InputError
 from neuralinv.paper.presets import get_dataset
-from neuralinv.regions.files import load_region
 from neuralinv.regions.fit import FIT_NORMS, FIT_SHAPES, fit_region
 from neuralinv.regions.shapes import Box, Region, as_matrix, singular_center
 
@@ -30,7 +30,7 @@ def register(sub) -> None:
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--dataset", metavar="NAME", help="a data set preset (see `neuralinv presets`)")
-    src.add_argument("--region", metavar="NAME|FILE", help="a preset or a region file (JSON)")
+    add_region(src, "the region to check")
     src.add_argument(
         "--center", metavar="MATRIX", help="the centre A0 as JSON text, e.g. '[[2,2],[2,3]]', or a .npy file"
     )
@@ -135,7 +135,7 @@ def run(args) -> int:
             raise InputError("--radius goes with --center; a preset or region file has its own radius")
         if args.dataset is None and args.region is None:
             raise InputError("give --dataset NAME, --region NAME|FILE or --center MATRIX --radius C (or: region fit)")
-        box = get_dataset(args.dataset).region if args.dataset else load_region(args.region)
+        box = get_dataset(args.dataset).region if args.dataset else parse_region(args.region)
     if not (np.isfinite(args.eps) and args.eps >= 0):
         raise InputError(f"--eps: expected a number >= 0, got {args.eps}")
     if args.samples <= 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from neuralinv.cli.options import add_quiet, add_ray
 from neuralinv.common.errors import InputError
 from neuralinv.reproduce.pipeline import PARTS, reproduce
 from neuralinv.training.train import BUDGETS
@@ -34,23 +35,13 @@ def register(sub) -> None:
         metavar="N",
         help="override every cell's step count (smoke runs; the report shows it beside the paper's)",
     )
-    p.add_argument(
-        "--address",
-        metavar="ADDR",
-        help="train the Table 1 ensembles as tasks on the Ray cluster at ADDR (host:port of `ray start "
+    add_ray(
+        p,
+        address_help="train the Table 1 ensembles as tasks on the Ray cluster at ADDR (host:port of `ray start "
         "--head`); the run directories come back to DIR. Default: train here",
+        unit="training task",
     )
-    p.add_argument(
-        "--cpus-per-trial", type=int, default=1, metavar="K", help="with --address: CPUs per training task (default 1)"
-    )
-    p.add_argument(
-        "--gpus-per-trial",
-        type=float,
-        default=0,
-        metavar="G",
-        help="with --address: GPUs per training task; above 0 the tasks train on CUDA (default 0)",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_quiet(p, "progress output")
     p.set_defaults(run=run)
 
 

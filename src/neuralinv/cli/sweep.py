@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from neuralinv.cli.options import add_quiet, add_ray
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -23,23 +25,13 @@ def register(sub) -> None:
     )
     r.add_argument("spec", metavar="SPEC.toml", help="the sweep file")
     r.add_argument("--out", required=True, metavar="DIR", help="output directory (results.csv, units/, ray/)")
-    r.add_argument(
-        "--address",
-        metavar="ADDR",
-        help="join a running Ray cluster (host:port of `ray start --head`); default: start a local Ray",
-    )
-    r.add_argument(
-        "--cpus-per-trial", type=int, default=1, metavar="K", help="CPUs (torch threads) per Ray trial (default 1)"
-    )
-    r.add_argument(
-        "--gpus-per-trial",
-        type=float,
-        default=0,
-        metavar="G",
-        help="GPUs per Ray trial; above 0 the trials train on CUDA (default 0)",
+    add_ray(
+        r,
+        address_help="join a running Ray cluster (host:port of `ray start --head`); default: start a local Ray",
+        unit="Ray trial",
     )
     r.add_argument("--num-cpus", type=int, metavar="N", help="CPUs of the local Ray (default: all of this machine's)")
-    r.add_argument("--quiet", action="store_true", help="no progress line")
+    add_quiet(r, "progress line")
     r.set_defaults(run=run_sweep)
     rep = s.add_parser(
         "report",

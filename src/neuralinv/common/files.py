@@ -63,3 +63,45 @@ def read_npy(path: str | Path, *, name: str):
     if not isinstance(arr, np.ndarray):
         raise InputError(f"{name}: {str(path)!r} holds several arrays (.npz); give one .npy array")
     return arr
+
+
+def read_matrices(
+    path: str | Path,
+    *,
+    name: str,
+    n: int | None = None,
+    keep_dtype: bool = False,
+    flat: bool = True,
+    minimum: int | None = None,
+):
+    """Square matrices from a .npy file, checked with one-line InputErrors that start with `name`.
+
+    Real entries; shape (m, n, n) (a single (n, n) matrix counts as m = 1), or any (..., n, n) with flat=False; of
+    size n when n is given; every entry finite; at least `minimum` matrices. Returned C-contiguous, as float64, or
+    with keep_dtype as stored when float32 or float64 (integers become float64)."""
+    import numpy as np
+
+    from neuralinv.common.errors import InputError
+
+    a = read_npy(path, name=name)
+    if a.dtype.kind not in "fiu" or (a.dtype.kind == "f" and a.dtype.itemsize not in (4, 8)):
+        raise InputError(f"{name}: expected real float32, float64 or integer entries, got dtype {a.dtype}")
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2] or (flat and a.ndim > 3) or a.size == 0:
+        want = "(m, n, n)" if flat else "(..., n, n)"
+        raise InputError(f"{name}: expected an array of square matrices {want}, got shape {a.shape}")
+    if n is not None and a.shape[-1] != n:
+        raise InputError(f"{name}: expected {n}x{n} matrices (the region's size), got shape {a.shape}")
+    if flat:
+        a = a.reshape(-1, *a.shape[-2:])
+    bad = ~np.isfinite(a).all(axis=(-2, -1))
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        first = first[0] if len(first) == 1 else first
+        raise InputError(f"{name}: {int(bad.sum())} matrices have NaN or Inf entries (the first at index {first})")
+    if minimum is not None and len(a) < minimum:
+        raise InputError(
+            f"{name}: {len(a)} matrices are too few; give at least {minimum} (a training set and a held-out test "
+            "set are drawn from them)"
+        )
+    keep = keep_dtype and a.dtype in (np.float32, np.float64)
+    return np.ascontiguousarray(a if keep else a.astype(np.float64))
