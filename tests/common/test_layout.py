@@ -10,6 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
+pytestmark = pytest.mark.integration  # each test runs a subprocess
+
 
 def test_import_is_light():
     """Importing the package loads no Ray, Playwright or matplotlib (no backend switch in a notebook)."""

@@ -22,6 +22,8 @@ from struct import pack
 
 import pytest
 
+pytestmark = pytest.mark.integration
+
 SCRIPT = Path(__file__).resolve().parents[1] / "browser_check.py"
 CHROMIUM = "/usr/bin/chromium"
 PHONE = 390

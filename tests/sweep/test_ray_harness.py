@@ -21,6 +21,8 @@ from ray_harness import (
     unavailable,
 )
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def ray_ns():

@@ -21,6 +21,8 @@ from neuralinv.sweep.run import COLUMNS
 from neuralinv.sweep.spec import load_spec
 from ray_harness import RAY_ENV, last_json, namespace_argv, python_in_namespace, ray_tmpdir, require_ray_namespace
 
+pytestmark = pytest.mark.integration
+
 TINY = Path(__file__).resolve().parents[2] / "examples" / "sweeps" / "tiny.toml"
 REQUIRED = [
     "n",
