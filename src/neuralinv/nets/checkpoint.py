@@ -24,7 +24,8 @@ FORMAT = "neuralinv-checkpoint"
 FORMAT_VERSION = 1
 
 
-def save(net: Network, path: str | Path) -> Path:
+def save_network(net: Network, path: str | Path) -> Path:
+    """Write net to path as a checkpoint (atomically); returns path."""
     path = Path(path)
     tensors = {}
     for i, (w, b) in enumerate(net.layers):
@@ -67,7 +68,7 @@ def read_metadata(path: str | Path) -> dict:
     return meta
 
 
-def load(path: str | Path, *, n: int | None = None) -> Network:
+def load_network(path: str | Path, *, n: int | None = None) -> Network:
     """The network in path; n, when given, is the matrix size the caller expects."""
     meta = read_metadata(path)
     tensors = load_file(str(path))
@@ -82,3 +83,8 @@ def load(path: str | Path, *, n: int | None = None) -> Network:
     if n is not None and net.n != n:
         raise InputError(f"checkpoint: {str(path)!r} is for {net.n}x{net.n} matrices, expected {n}x{n}")
     return net
+
+
+# The old names, kept while callers move to the new ones.
+save = save_network
+load = load_network

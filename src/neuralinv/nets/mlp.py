@@ -121,6 +121,11 @@ class Network:
         return [self.layers[0][0].shape[1]] + [w.shape[0] for w, _ in self.layers]
 
     @property
+    def region(self):
+        """The region the network is valid on."""
+        return self.box
+
+    @property
     def n(self) -> int:
         return self.box.n
 
