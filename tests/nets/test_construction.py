@@ -107,7 +107,7 @@ def _bad_files(tmp_path):
         "no arrays": (_write(tmp_path / "none.npz"), "holds no arrays"),
         "wrong size for box": (
             _write(tmp_path / "size.npz", W1=rng.standard_normal((8, 9)), b1=b1, W2=w2, b2=b2),
-            "do not fit a 2x2 box",
+            "do not fit a 2x2 region",
         ),
         "odd layer list": (_write(tmp_path / "odd.npz", W1=w1, b1=b1, W2=w2), "missing b2"),
         "non-relu": (

@@ -114,7 +114,7 @@ def test_large_batch_runs_in_chunks():
 
 
 def test_cache_follows_the_weights():
-    """The fast path is built once per network, rebuilt when a weight changes in place; Network.to gets its own."""
+    """The fast path is built once per network, rebuilt when a weight changes in place or .to() converts it."""
     net = make_network("2x2-first")
     a, _ = sample_test_set(net.box, 100, seed=7)
     net(a)
@@ -125,9 +125,14 @@ def test_cache_follows_the_weights():
         net.layers[-1][1].add_(0.5)
     assert_close_to_reference(net(a), net.forward_reference(a), net)
     assert net.fast_network() is not fast
-    moved = net.to("cpu")
-    assert moved.fast_network() is not net.fast_network()
-    assert_close_to_reference(moved(a), net.forward_reference(a), net)
+    reference = net.forward_reference(a)
+    before = net.fast_network()
+    assert net.to(torch.float64) is net  # in place, as for every module
+    assert net.layers[0][0].dtype == torch.float64
+    assert net.fast_network() is not before and net.fast_network().dtype == torch.float64
+    assert_close_to_reference(net(a), reference, net)
+    other = copy.deepcopy(net)
+    assert other.fast_network() is not net.fast_network()
 
 
 def test_inference_mode_autograd_copies():

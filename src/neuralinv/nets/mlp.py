@@ -1,29 +1,33 @@
-"""The paper's fully connected ReLU nets, their initialisation, and a network bound to its region and scaling.
+"""The paper's fully connected ReLU nets, their initialisation, and Network, a torch module bound to its region.
 
 Weights use PyTorch's (out, in) layout. A stacked ensemble keeps E models as tensors (E, out, in) and (E, out);
 one forward over the stack is a batched matmul, and its per-model results equal the single-model ones.
 
-Calling a Network runs FastNetwork, the same function with the framework overhead taken out (built on the first
-call and kept on the network); Network.forward_reference is the straightforward path it is checked against.
+net(a) runs FastNetwork (neuralinv.nets.fast), the same function with the framework overhead taken out (built on
+the first call and kept on the network); Network.forward_reference is the straightforward path it is checked
+against, and the one net(a) takes when autograd records and a parameter requires grad (fine-tuning).
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass
 
 import torch
 
 from neuralinv.common.errors import InputError
+from neuralinv.nets.fast import FastNetwork
 from neuralinv.nets.scaling import Scaling
-from neuralinv.regions.shapes import Box
+from neuralinv.regions.shapes import Region
+
+__all__ = ["MODELS", "PARAMETRIC", "Affine", "FastNetwork", "ModelPreset", "Network", "get_model", "init_layers"]
 
 
 @dataclass(frozen=True)
 class ModelPreset:
+    """A fully connected ReLU shape: depth hidden layers of width_per_entry * n^2 (or width) units."""
+
     name: str
     title: str
     depth: int  # number of hidden layers
@@ -31,6 +35,7 @@ class ModelPreset:
     width: int | None = None  # ... unless an absolute width is given
 
     def layer_sizes(self, n: int) -> list[int]:
+        """[n^2, h, ..., h, n^2] for n x n matrices."""
         d = n * n
         return [d] + [self.width or self.width_per_entry * d] * self.depth + [d]
 
@@ -52,6 +57,7 @@ PARAMETRIC = re.compile(r"fc-d([1-9]\d*)-(?:w([1-9]\d*)n2|h([1-9]\d*))")
 
 
 def get_model(name: str) -> ModelPreset:
+    """The preset name (see MODELS), or a parametric shape fc-dD-wKn2 / fc-dD-hH; an InputError otherwise."""
     if name in MODELS:
         return MODELS[name]
     match = PARAMETRIC.fullmatch(name) if isinstance(name, str) else None
@@ -96,41 +102,88 @@ def mlp_forward(layers, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-@dataclass
-class Network:
-    """A trained (or constructed, or imported) ReLU MLP with the region it is valid on and its scaling."""
+class Affine(torch.nn.Module):
+    """One affine layer, y = x W^T + b in PyTorch's (out, in) layout, holding the parameters weight and bias.
 
-    layers: list[tuple[torch.Tensor, torch.Tensor]]
-    box: Box
-    scaling: Scaling
-    info: dict = field(default_factory=dict)  # dataset, model, seed, steps, ... (free-form, saved in the checkpoint)
+    It also reads as the pair (weight, bias), the form the rest of neuralinv works with: `w, b = layer`, `layer[0]`.
+    """
 
-    def __post_init__(self):
-        sizes = self.layer_sizes
-        d = self.box.n**2
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor):
+        super().__init__()
+        # Frozen as built: a Network is an inference object until net.requires_grad_() makes it trainable.
+        self.weight = torch.nn.Parameter(weight, requires_grad=False)
+        self.bias = torch.nn.Parameter(bias, requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (..., in) -> (..., out)."""
+        return torch.nn.functional.linear(x, self.weight, self.bias)
+
+    def __iter__(self):
+        return iter((self.weight, self.bias))
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return (self.weight, self.bias)[i]
+
+    def extra_repr(self) -> str:
+        return f"in={self.weight.shape[1]}, out={self.weight.shape[0]}, dtype={self.weight.dtype}"
+
+
+class Network(torch.nn.Module):
+    """A trained (or constructed, or imported) ReLU MLP with the region it is valid on and its scaling.
+
+    A torch module: .parameters(), state_dict() (keys "layers.{i}.weight" and "layers.{i}.bias", as in checkpoint
+    files), load_state_dict(), .to(device or dtype) (in place, as for every module). Its parameters start frozen
+    (requires_grad False); net.requires_grad_() makes them trainable. net.layers is a ModuleList of Affine layers,
+    each also the pair (weight, bias). net(a) takes matrices (..., n, n) and returns approximate inverses in float64.
+    """
+
+    def __init__(self, layers, region: Region, scaling: Scaling, info: dict | None = None):
+        """layers: [(W (out, in), b (out,)), ...] (tensors, shared, not copied); info: free-form metadata saved in
+        checkpoints (dataset, model, seed, steps, ...)."""
+        super().__init__()
+        self.layers = torch.nn.ModuleList(Affine(w, b) for w, b in layers)
+        self.region = region
+        self.scaling = scaling
+        self.info = {} if info is None else info
+        sizes, d = self.layer_sizes, region.n**2
         if sizes[0] != d or sizes[-1] != d:
             raise InputError(
-                f"network: layer sizes {sizes} do not fit a {self.box.n}x{self.box.n} box (first and last must be {d})"
+                f"network: layer sizes {sizes} do not fit a {region.n}x{region.n} region (first and last must be {d})"
             )
         for (w1, _), (w2, b2) in zip(self.layers, self.layers[1:]):
             if w2.shape[1] != w1.shape[0] or b2.shape != (w2.shape[0],):
                 raise InputError(f"network: layer shapes do not chain: {[tuple(w.shape) for w, _ in self.layers]}")
 
     @property
-    def layer_sizes(self) -> list[int]:
-        return [self.layers[0][0].shape[1]] + [w.shape[0] for w, _ in self.layers]
+    def box(self) -> Region:
+        """The old name of region (it was any region, not only a box); read-only, use region."""
+        return self.region
 
     @property
-    def region(self):
-        """The region the network is valid on."""
-        return self.box
+    def layer_sizes(self) -> list[int]:
+        """[inputs, hidden..., outputs], n^2 at both ends."""
+        return [self.layers[0].weight.shape[1]] + [layer.weight.shape[0] for layer in self.layers]
 
     @property
     def n(self) -> int:
-        return self.box.n
+        """The matrix size: the network maps n x n matrices."""
+        return self.region.n
 
-    def to(self, device) -> "Network":
-        return Network([(w.to(device), b.to(device)) for w, b in self.layers], self.box, self.scaling, self.info)
+    def extra_repr(self) -> str:
+        sizes = "-".join(map(str, self.layer_sizes))
+        return f"{sizes} ReLU MLP on {self.region.describe()}, {self.scaling.name} scaling"
+
+    def _pairs(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        # [(weight, bias)] straight from the parameter dicts: attribute access through Module.__getattr__ costs
+        # about a tenth of a small network's whole call.
+        return [(m._parameters["weight"], m._parameters["bias"]) for m in self._modules["layers"]._modules.values()]
+
+    def _apply(self, fn, recurse=True):
+        # .to(), .double(), .cuda() ... move or convert the parameters (possibly keeping the same objects): the
+        # fast path, built from the old tensors, goes.
+        out = super()._apply(fn, recurse)
+        self.__dict__.pop("_fast", None)
+        return out
 
     def __getstate__(self) -> dict:
         # The fast path's cache and its lock are rebuilt on demand (a lock cannot be pickled or deep-copied).
@@ -139,283 +192,54 @@ class Network:
         state.pop("_fast_lock", None)
         return state
 
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-
-    def fast_network(self) -> "FastNetwork":
+    def fast_network(self) -> FastNetwork:
         """The FastNetwork that calls to this network run, built on first use and rebuilt when the weights change.
 
-        It is rebuilt when a layer or the layers list is replaced or a weight is modified in place (its version
-        counter changes; inference tensors have none, so edits made to them inside torch.inference_mode are not
-        seen). Network.to returns a new Network, with its own.
+        It is rebuilt when a weight is modified in place (its version counter changes; inference tensors have none,
+        so edits made to them inside torch.inference_mode are not seen), replaced, moved or converted (.to), or
+        when requires_grad changes.
         """
         fast = self.__dict__.get("_fast")
-        if fast is None or not fast.built_from(self.layers):
-            fast = FastNetwork(self)
-            self.__dict__["_fast"] = fast
+        if fast is None or not fast.built_from(self._pairs()):
+            fast = self.__dict__["_fast"] = FastNetwork(self)
         return fast
 
-    def __call__(self, a: torch.Tensor) -> torch.Tensor:
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
         """Approximate inverses (..., n, n) in float64 of matrices a (..., n, n), on the weights' device.
 
         Runs FastNetwork (no autograd graph; the output is a new tensor). Its buffers are shared, so a call made
-        while another thread is inside one on the same network takes forward_reference instead.
+        while another thread is inside one on the same network takes forward_reference instead. While autograd
+        records and a parameter requires grad (fine-tuning), it runs differentiable_forward.
         """
+        pairs = self._pairs()
+        fast = self.__dict__.get("_fast")
+        if fast is not None and not fast.built_from(pairs):
+            fast = None
+        if (fast is None or fast.trainable) and torch.is_grad_enabled():
+            if any(w.requires_grad or b.requires_grad for w, b in pairs):
+                return self.differentiable_forward(a)  # a fast path is not built for every step of a fine-tuning
         lock = self.__dict__.get("_fast_lock")
         if lock is None:
             lock = self.__dict__.setdefault("_fast_lock", threading.Lock())
         if not lock.acquire(blocking=False):
             return self.forward_reference(a)
         try:
-            fast = self.__dict__.get("_fast")
-            if fast is None or not fast.built_from(self.layers):
-                fast = self.fast_network()
+            if fast is None:
+                fast = self.__dict__["_fast"] = FastNetwork(self)
             if a.device != fast.device:
                 a = a.to(fast.device)
             return fast(a)
         finally:
             lock.release()
 
+    def differentiable_forward(self, a: torch.Tensor) -> torch.Tensor:
+        """The straightforward path, recorded by autograd as usual: encode in float64, the MLP in the weights'
+        dtype, decode in float64."""
+        w0 = self.layers[0].weight
+        x = self.scaling.encode(a.to(device=w0.device, dtype=torch.float64)).to(w0.dtype)
+        return self.scaling.decode(mlp_forward(self._pairs(), x))
+
     @torch.no_grad()
     def forward_reference(self, a: torch.Tensor) -> torch.Tensor:
-        """The straightforward path: encode in float64, the MLP in the weights' dtype, decode in float64."""
-        w0 = self.layers[0][0]
-        x = self.scaling.encode(a.to(device=w0.device, dtype=torch.float64)).to(w0.dtype)
-        return self.scaling.decode(mlp_forward(self.layers, x))
-
-
-class FastNetwork:
-    """The inference path of a Network with the framework overhead taken out: the same function, fewer passes.
-
-    forward_reference computes x = (vec(A) - offset) / s in float64, casts to the weights' dtype, runs the MLP and
-    decodes in float64: about a dozen framework ops, each a pass over memory, and an allocation per activation. Two
-    plans instead:
-
-    - large batches (float32): the subtraction runs in float64 (no cancellation, whatever the input's dtype) and
-      writes float32 in the same pass, 1/s is folded into the first layer's weights, layers run as addmm into
-      buffers preallocated per batch size (no page faults on large activations), ReLU in place, a narrow last layer
-      is computed transposed (W h^T: the CPU GEMM runs it several times faster than h W^T for a few output
-      columns), and one op decodes into the float64 output; for 2x2 and 3x3 the offset is tiled to the batch, so
-      the subtraction is one long loop rather than rows loops of n^2 elements;
-    - small batches of a small network (float64): the encoding is folded into the first layer and the decoding
-      into the last, (W / s, b - W offset / s) and (s_t W, s_t b + offset_t), so a 2-FC call is three ops
-      (addmm, relu_, addmm). float64 keeps the folding free of cancellation; at a few rows every op costs its
-      framework floor whatever the dtype.
-
-    Both evaluate the same weights; outputs match forward_reference to float32 rounding. Call with a (..., n, n)
-    tensor on the network's device (other dtypes than float32/float64 are converted to float64); returns a new
-    float64 (..., n, n) tensor. Buffers are kept for the MAX_BATCH_SIZES most recently used batch sizes, each at
-    most BUFFER_BYTES: a larger batch runs in equal chunks that fit. Not thread-safe (buffers are shared);
-    Network.__call__ guards it with a lock.
-    """
-
-    TRANSPOSE_BELOW = 16  # last layers with fewer outputs than this are computed as W h^T
-    TILE_BELOW = 16  # inputs with fewer entries than this subtract a tiled offset (see buffers)
-    SMALL_ROWS = 64  # batches of at most this many matrices use the float64 plan ...
-    SMALL_PARAMS = 65_536  # ... when the network has at most this many weights (float64 doubles weight traffic)
-    MAX_BATCH_SIZES = 4  # buffers (and plans) are kept for this many batch sizes, least recently used dropped first
-    BUFFER_BYTES = 256 * 2**20  # the most one batch size's buffers may take; larger batches run in chunks
-    DTYPES = (torch.float32, torch.float64)  # input dtypes taken as they are; others are converted to float64
-
-    def __init__(self, net: Network, *, device=None):
-        # Built outside inference mode (whatever the caller's mode): buffers made inside it would be inference
-        # tensors, which a later call outside it could not write into.
-        with torch.inference_mode(False), torch.no_grad():
-            self._build(net, device)
-
-    def _build(self, net: Network, device) -> None:
-        device = torch.device(device) if device is not None else net.layers[0][0].device
-        s = net.scaling
-        self.n, self.d = net.n, net.n**2
-        self.device = device
-        self.layer_sizes = net.layer_sizes
-        # The tensors this was built from and their version counters (inference tensors have none): built_from.
-        self._source = [
-            (w, b, None if w.is_inference() else w._version, None if b.is_inference() else b._version)
-            for w, b in net.layers
-        ]
-        w_dtype = net.layers[0][0].dtype
-        self.dtype = w_dtype
-        layers = [(w.detach().to(device), b.detach().to(device)) for w, b in net.layers]
-        w0 = (layers[0][0].double() / s.input_scale).to(w_dtype)
-        self.first = (w0.t().contiguous(), layers[0][1].contiguous())
-        self.middle = [(w.t().contiguous(), b.contiguous()) for w, b in layers[1:-1]]
-        w_last, b_last = layers[-1]
-        self.transposed = w_last.shape[0] < self.TRANSPOSE_BELOW
-        if self.transposed:
-            self.last = (w_last.contiguous(), b_last[:, None].contiguous())
-        else:
-            self.last = (w_last.t().contiguous(), b_last.contiguous())
-        self.in_offset = torch.tensor(s.input_offset, dtype=torch.float64, device=device)
-        self.out_offset = torch.tensor(s.target_offset, dtype=torch.float64, device=device)
-        self.out_offset_col = self.out_offset[:, None].contiguous()
-        self.out_scale = s.target_scale
-        self.folded = None
-        if sum(w.numel() + b.numel() for w, b in layers) <= self.SMALL_PARAMS:
-            f64 = [(w.double(), b.double()) for w, b in layers]
-            w0, b0 = f64[0][0] / s.input_scale, f64[0][1]
-            b0 = b0 - w0 @ self.in_offset
-            wl, bl = f64[-1][0] * s.target_scale, f64[-1][1] * s.target_scale + self.out_offset
-            self.folded = (
-                [(w0.t().contiguous(), b0)]
-                + [(w.t().contiguous(), b) for w, b in f64[1:-1]]
-                + [(wl.t().contiguous(), bl)]
-            )
-        itemsize = torch.empty((), dtype=w_dtype).element_size()
-        row_bytes = itemsize * sum(self.layer_sizes) + (8 * self.d if self.d < self.TILE_BELOW else 0)
-        self.max_rows = max(self.SMALL_ROWS + 1, self.BUFFER_BYTES // row_bytes)
-        self._buffers: OrderedDict[int, dict] = OrderedDict()
-        self._plans: OrderedDict[tuple, list] = OrderedDict()
-
-    def built_from(self, layers) -> bool:
-        """Whether layers are the tensors this was built from, unmodified since."""
-        if len(layers) != len(self._source):
-            return False
-        for (w, b), (sw, sb, vw, vb) in zip(layers, self._source):
-            if (
-                w is not sw
-                or b is not sb
-                or (vw is not None and w._version != vw)
-                or (vb is not None and b._version != vb)
-            ):
-                return False
-        return True
-
-    def buffers(self, rows: int) -> dict:
-        """The float32 plan's buffers for a batch of rows matrices; the least recently used batch size's go first."""
-        buf = self._buffers.get(rows)
-        if buf is not None:
-            self._buffers.move_to_end(rows)
-            return buf
-        with torch.inference_mode(False):
-            kw = {"device": self.device}
-            hidden = [torch.empty((rows, h), dtype=self.dtype, **kw) for h in self.layer_sizes[1:-1]]
-            y_shape = (self.d, rows) if self.transposed else (rows, self.d)
-            buf = {
-                "x32": torch.empty((rows, self.d), dtype=self.dtype, **kw),
-                "hidden": hidden,
-                "y": torch.empty(y_shape, dtype=self.dtype, **kw),
-            }
-            if self.d < self.TILE_BELOW:
-                # Broadcasting a row of d < 16 offsets runs an inner loop of d elements; a tiled copy of the offsets
-                # makes the subtraction one long elementwise loop (about twice as fast for 2x2 and 3x3).
-                buf["offset"] = self.in_offset.repeat(rows, 1)
-        self._buffers[rows] = buf
-        while len(self._buffers) > self.MAX_BATCH_SIZES:
-            old, _ = self._buffers.popitem(last=False)
-            for key in [k for k in self._plans if k[0] == old]:  # plans hold the buffers they write into
-                del self._plans[key]
-        return buf
-
-    def plan_name(self, rows: int) -> str:
-        return "float64" if self.folded is not None and rows <= self.SMALL_ROWS else "float32"
-
-    def stages(self, rows: int, dtype) -> list[tuple[str, Callable]]:
-        """The path for a batch of rows matrices as named steps, each taking the previous step's output.
-
-        The float32 plan's last step also takes out=, a float64 (rows, n^2) tensor to write the result into (default:
-        a new one); batches that take the float64 plan are never split into chunks.
-        """
-        if self.plan_name(rows) == "float64":
-            return self._stages_float64(dtype)
-        buf = self.buffers(rows)
-        offset = buf.get("offset", self.in_offset)
-        out = [("encode", lambda x: torch.sub(x, offset, out=buf["x32"]))]
-        w, b = self.first
-        hidden = buf["hidden"]
-        out.append(("layer 1", lambda x, w=w, b=b: torch.addmm(b, x, w, out=hidden[0])))
-        out.append(("relu 1", torch.relu_))
-        for i, (w, b) in enumerate(self.middle):
-            out.append((f"layer {i + 2}", lambda x, w=w, b=b, h=hidden[i + 1]: torch.addmm(b, x, w, out=h)))
-            out.append((f"relu {i + 2}", torch.relu_))
-        w, b = self.last
-        k = len(self.layer_sizes) - 1
-        kw = {"dtype": torch.float64, "device": self.device}
-        # The decode writes a fresh row-major output (the caller keeps it). After a transposed last layer it walks
-        # y^T in its own order and writes the output through its transpose, which beats reading y^T transposed.
-        if self.transposed:
-            out.append((f"layer {k}", lambda x: torch.addmm(b, w, x.t(), out=buf["y"])))
-            out.append(
-                (
-                    "decode",
-                    lambda y, out=None: torch.add(
-                        self.out_offset_col,
-                        y,
-                        alpha=self.out_scale,
-                        out=(torch.empty((rows, self.d), **kw) if out is None else out).t(),
-                    ).t(),
-                )
-            )
-        else:
-            out.append((f"layer {k}", lambda x: torch.addmm(b, x, w, out=buf["y"])))
-            out.append(
-                (
-                    "decode",
-                    lambda y, out=None: torch.add(
-                        self.out_offset,
-                        y,
-                        alpha=self.out_scale,
-                        out=torch.empty((rows, self.d), **kw) if out is None else out,
-                    ),
-                )
-            )
-        return out
-
-    def _stages_float64(self, dtype) -> list[tuple[str, Callable]]:
-        out = [] if dtype == torch.float64 else [("encode", lambda x: x.double())]
-        last = len(self.folded) - 1
-        for i, (w, b) in enumerate(self.folded):
-            out.append((f"layer {i + 1}", lambda x, w=w, b=b: torch.addmm(b, x, w)))
-            if i < last:
-                out.append((f"relu {i + 1}", torch.relu_))
-        return out
-
-    def _plan(self, rows: int, dtype) -> tuple[list, Callable]:
-        """The steps for a batch of rows matrices of dtype, as (all but the last, the last), built on first use."""
-        key = (rows, dtype)
-        plan = self._plans.get(key)
-        if plan is None:
-            steps = [step for _, step in self.stages(rows, dtype)]
-            plan = self._plans[key] = (steps[:-1], steps[-1])
-            while len(self._plans) > 2 * self.MAX_BATCH_SIZES:
-                self._plans.popitem(last=False)
-        else:
-            self._plans.move_to_end(key)
-            if rows in self._buffers:
-                self._buffers.move_to_end(rows)
-        return plan
-
-    def __call__(self, a: torch.Tensor) -> torch.Tensor:
-        # No autograd context here (entering one costs more than a whole 2x2 call): the weights are detached and
-        # so is the input, and every op writes into an out= buffer or a new tensor; the input is never written.
-        batch = a.shape[:-2]
-        if a.shape[-2:] != (self.n, self.n):
-            raise InputError(f"a: expected (..., {self.n}, {self.n}), got {tuple(a.shape)}")
-        if a.dtype not in self.DTYPES:
-            a = a.to(torch.float64)
-        x = a.detach().reshape(-1, self.d)
-        rows = x.shape[0]
-        if rows > self.max_rows:
-            return self._chunked(x).view(*batch, self.n, self.n)
-        body, last = self._plan(rows, x.dtype)
-        for step in body:
-            x = step(x)
-        return last(x).view(*batch, self.n, self.n)
-
-    def _chunked(self, x: torch.Tensor) -> torch.Tensor:
-        """A batch too large for one set of buffers, in equal chunks: one call keeps at most two sizes' buffers."""
-        rows = x.shape[0]
-        chunks = -(-rows // self.max_rows)
-        size = -(-rows // chunks)
-        y = torch.empty((rows, self.d), dtype=torch.float64, device=self.device)
-        for i in range(0, rows, size):
-            part = min(size, rows - i)
-            body, last = self._plan(part, x.dtype)
-            h = x[i : i + part]
-            for step in body:
-                h = step(h)
-            if self.plan_name(part) == "float64":  # a short last chunk of a network small enough for that plan
-                y[i : i + part] = last(h)
-            else:
-                last(h, out=y[i : i + part])
-        return y
+        """differentiable_forward without autograd: the path the fast one is checked against."""
+        return self.differentiable_forward(a)
