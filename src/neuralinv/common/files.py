@@ -35,12 +35,14 @@ def atomic_path(path: str | Path):
 
 
 def write_json(path: str | Path, data) -> Path:
+    """Write data as indented JSON, atomically (readers never see half a file); returns the path."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2) + "\n")
     return Path(path)
 
 
 def write_text(path: str | Path, text: str) -> Path:
+    """Write text atomically (readers never see half a file); returns the path."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
     return Path(path)

@@ -8,6 +8,7 @@ import sys
 
 
 def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), else what platform reports."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -19,6 +20,7 @@ def cpu_name() -> str:
 
 
 def describe() -> dict:
+    """CPU, cores, torch threads, GPU, platform and library versions, as stored beside results."""
     import numpy
     import scipy
     import torch
@@ -36,6 +38,7 @@ def describe() -> dict:
 
 
 def machine_line(info: dict | None = None) -> str:
+    """One line naming the machine (of describe(), or of info read back from a result)."""
     info = info or describe()
     gpu = f", GPU {info['gpu']}" if info.get("gpu") else ", no GPU"
     return f"{info['cpu']} ({info['cores']} cores{gpu}); torch {info['versions']['torch']}"

@@ -30,14 +30,17 @@ class Timing:
 
     @property
     def median(self) -> float:
+        """The median run: the statistic every reported time uses."""
         return statistics.median(self.times)
 
     @property
     def min(self) -> float:
+        """The fastest run."""
         return min(self.times)
 
     @property
     def max(self) -> float:
+        """The slowest run."""
         return max(self.times)
 
     def scaled(self, factor: float) -> "Timing":
@@ -45,6 +48,7 @@ class Timing:
         return Timing(tuple(t * factor for t in self.times))
 
     def to_json(self) -> dict:
+        """median, min, max and the number of repeats, as stored in result files."""
         return {"median": self.median, "min": self.min, "max": self.max, "repeats": len(self.times)}
 
 
