@@ -23,6 +23,7 @@ def lp_bound(geo: Geometry, on: list[np.ndarray], k: np.ndarray, j: np.ndarray) 
     a_ub, b_ub = (a_ub, b_ub) if len(a_ub) else (None, None)
 
     def solve(objective):
+        """The LP min objective . u over the polytope (u in [-1, 1]^(n^2))."""
         return linprog(objective, A_ub=a_ub, b_ub=b_ub, bounds=(-1.0, 1.0), method="highs", options=HIGHS_OPTIONS)
 
     if not np.any(dj):  # every entry's difference is constant: only feasibility is in question

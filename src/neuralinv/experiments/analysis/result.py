@@ -89,6 +89,7 @@ class Analysis:
         """The inverse of to_json (reports rebuild their sections from stored results)."""
 
         def arr(x):
+            """A stored list as a float array (None stays None)."""
             return None if x is None else np.asarray(x, dtype=float)
 
         patterns = [

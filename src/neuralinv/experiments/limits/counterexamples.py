@@ -114,22 +114,13 @@ def verify(model: Model, x: np.ndarray, region: Region, threshold: float, *, nor
         x_inv = None
     if x_inv is None or not np.all(np.isfinite(x_inv)):
         # inv(x) does not exist in float64: no error can be certified here (the caller steps off x instead).
-        return {
-            "in_region": in_region,
-            "sigma_min": float(s[-1]),
-            "sigma_max": float(s[0]),
-            "error": math.inf,
-            "inverse_norm": math.inf,
-            "model_norm": float(error_norm(fx, norm)),
-            "inverse_agreement": math.inf,
-            "resolution": math.inf,
-            "exceeds": False,
-        }
-    svd_inv = (vt.T / s) @ u.T
-    error = float(error_norm(x_inv - fx, norm))
-    inverse_norm = float(error_norm(x_inv, norm))
-    agreement = float(np.linalg.norm(x_inv - svd_inv) / np.linalg.norm(x_inv))
-    resolution = inverse_norm * max(agreement, x.shape[-1] * EPS * float(s[0] / s[-1]))
+        error = inverse_norm = agreement = resolution = math.inf
+    else:
+        svd_inv = (vt.T / s) @ u.T
+        error = float(error_norm(x_inv - fx, norm))
+        inverse_norm = float(error_norm(x_inv, norm))
+        agreement = float(np.linalg.norm(x_inv - svd_inv) / np.linalg.norm(x_inv))
+        resolution = inverse_norm * max(agreement, x.shape[-1] * EPS * float(s[0] / s[-1]))
     return {
         "in_region": in_region,
         "sigma_min": float(s[-1]),
@@ -139,6 +130,7 @@ def verify(model: Model, x: np.ndarray, region: Region, threshold: float, *, nor
         "model_norm": float(error_norm(fx, norm)),
         "inverse_agreement": agreement,
         "resolution": resolution,
+        # an infinite error never counts: inf - inf is nan, and nan > threshold is False
         "exceeds": bool(in_region and error - resolution > threshold),
     }
 
