@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from neuralinv.cli import main
-from neuralinv.experiments.analysis import _Geometry, analyze, lp_bound, report_section
+from neuralinv.experiments.analysis import Geometry, analyze, lp_bound, report_section
 from neuralinv.nets import checkpoint
 from neuralinv.nets.construction import linear_network, network_from_weights
 from neuralinv.nets.mlp import Network, init_layers
@@ -106,7 +106,7 @@ def test_raw_scaling_maps_in_user_units():
 def test_empty_polytope_is_reported():
     """A pattern no matrix of the box can have (x1 - 0.5 > 0 while x1 + 0.5 <= 0) is reported as 'empty'."""
     layers = [(np.array([[1.0, 0, 0, 0], [1.0, 0, 0, 0]]), np.array([-0.5, 0.5])), (np.ones((4, 2)), np.zeros(4))]
-    geo = _Geometry(network_from_weights(layers, BOX))
+    geo = Geometry(network_from_weights(layers, BOX))
     on = [np.array([True, False])]
     _, g_mat, g_vec = geo.affine(on)
     k, j = geo.user_map(g_mat, g_vec)
@@ -114,7 +114,7 @@ def test_empty_polytope_is_reported():
     assert bound is None and status == "empty"
     # A unit that never depends on the input: "on" is impossible when its constant is negative.
     layers = [(np.zeros((1, 4)), np.array([-1.0])), (np.ones((4, 1)), np.zeros(4))]
-    geo = _Geometry(network_from_weights(layers, BOX))
+    geo = Geometry(network_from_weights(layers, BOX))
     assert lp_bound(geo, [np.array([True])], geo.k_lin, geo.j_lin)[1] == "empty"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neuralinv.cli.limits import parse_region
+from neuralinv.cli.options import add_json, add_region, parse_region
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.common.errors import InputError
 from neuralinv.common.files import write_json
@@ -16,6 +16,7 @@ from neuralinv.reporting.formats import share
 
 
 def register(sub) -> None:
+    """The `analyze` command."""
     p = sub.add_parser(
         "analyze",
         help="activation patterns, affine maps and LP bounds of a ReLU network",
@@ -30,12 +31,7 @@ def register(sub) -> None:
         "over its bounding box, so the bounds are valid but possibly loose (the output says so).",
     )
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="a .safetensors checkpoint")
-    p.add_argument(
-        "--region",
-        metavar="NAME|FILE",
-        help="analyse over this region instead of the checkpoint's own: a preset name, a region file "
-        "(any shape) or a region's JSON as text (default: the checkpoint's region)",
-    )
+    add_region(p, "analyse over this region instead of the checkpoint's own (default: the checkpoint's region)")
     p.add_argument(
         "--samples",
         type=int,
@@ -53,7 +49,7 @@ def register(sub) -> None:
     )
     p.add_argument("--top", type=int, default=20, metavar="T", help="patterns shown in tables (default 20)")
     p.add_argument("--no-lp", action="store_true", help="skip the linear programs (maps and gaps only)")
-    p.add_argument("--json", action="store_true", help="print the full analysis as JSON")
+    add_json(p, "the full analysis as JSON")
     p.add_argument(
         "--out", metavar="DIR", help="also write DIR/analysis.json, DIR/analysis.md and a PNG of the patterns"
     )
@@ -61,18 +57,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """`analyze`: the analysis of the checkpoint over its region (or --region), printed, as JSON or written."""
     for flag, value in (("--samples", args.samples), ("--max-patterns", args.max_patterns), ("--top", args.top)):
         if value <= 0:
             raise InputError(f"{flag}: expected a positive integer, got {value}")
     net = checkpoint.load(args.checkpoint)
-    region = net.box
-    if args.region is not None:
-        region = parse_region(args.region)
-        if region.n != net.n:
-            raise InputError(
-                f"--region: a {region.n}x{region.n} {region.shape} region, but the checkpoint is for "
-                f"{net.n}x{net.n} matrices"
-            )
+    region = _region(args, net)
     result = analysis.analyze(
         net, region=region, samples=args.samples, seed=args.seed, max_patterns=args.max_patterns, bound=not args.no_lp
     )
@@ -87,6 +77,27 @@ def run(args) -> int:
     if args.json:
         print_json(data)
         return 0
+    print_analysis(args, result, region)
+    if args.out:
+        print(f"wrote {args.out}/analysis.json, analysis.md, {analysis.FIGURE_NAME}")
+    return 0
+
+
+def _region(args, net):
+    """The region of --region (of the checkpoint's size), else the checkpoint's own."""
+    if args.region is None:
+        return net.box
+    region = parse_region(args.region)
+    if region.n != net.n:
+        raise InputError(
+            f"--region: a {region.n}x{region.n} {region.shape} region, but the checkpoint is for "
+            f"{net.n}x{net.n} matrices"
+        )
+    return region
+
+
+def print_analysis(args, result: analysis.Analysis, region) -> None:
+    """The analysis as text: a summary line, the pattern table and, for n <= 3, the LP bounds per entry and Eq. 13."""
     n = result.n
     if isinstance(region, Box) and region.uniform:
         where = f"{n}x{n} box (c = {region.radius:g}, {result.scaling} scaling)"
@@ -122,6 +133,3 @@ def run(args) -> int:
     bad = [p.rank for p in result.patterns if p.lp_ok is False]
     if bad:
         print(f"warning: LP bound below the sampled maximum in patterns {bad} (LP tolerance)")
-    if args.out:
-        print(f"wrote {args.out}/analysis.json, analysis.md, {analysis.FIGURE_NAME}")
-    return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from neuralinv.cli.options import add_region, parse_region
+from neuralinv.cli.options import add_json, add_region, parse_region
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.common.errors import InputError
 from neuralinv.nets import checkpoint
@@ -18,6 +18,7 @@ from neuralinv.training.train import TrainConfig, evaluation_pairs
 
 
 def register(sub) -> None:
+    """The `evaluate` command."""
     p = sub.add_parser(
         "evaluate",
         help="metrics of a run directory or a checkpoint",
@@ -52,11 +53,12 @@ def register(sub) -> None:
         metavar="S",
         help="keep only sampled test matrices with sigma_min(A) > S (default: the training's rule)",
     )
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_json(p)
     p.set_defaults(run=run)
 
 
 def load_networks(path: Path, n: int | None = None) -> dict:
+    """The networks of a run directory ("seed S": one per seed) or of one checkpoint file (by its stem)."""
     if path.is_dir():
         run = read_run(path)
         return {f"seed {s}": checkpoint.load(path / name, n=n) for s, name in run["checkpoints"].items()}
@@ -66,6 +68,7 @@ def load_networks(path: Path, n: int | None = None) -> dict:
 
 
 def run(args) -> int:
+    """`evaluate`: the metrics of the network(s) and the baselines on the chosen test matrices."""
     if args.test_size <= 0:
         raise InputError(f"--test-size: expected a positive integer, got {args.test_size}")
     path = Path(args.path)
@@ -77,35 +80,7 @@ def run(args) -> int:
         raise InputError(f"{args.path}: checkpoints are for different regions")
     first = next(iter(networks.values()))
     box = first.box  # the baselines expand around the centre of the network's own region
-    flags_rule = AcceptRule.make(args.min_abs_det, args.min_sigma)
-    if args.matrices is not None:
-        if flags_rule is not None:
-            raise InputError("--min-abs-det/--min-sigma: apply to sampled matrices, not to --matrices")
-        a = load_matrices(args.matrices, n=first.n)
-        matrices, _ = matrix_pairs(a)  # refuses singular matrices (no exact inverse to compare with)
-        source = {"matrices": str(args.matrices), "count": len(a)}
-        where = f"{len(a)} matrices from {args.matrices}"
-    elif (
-        region is None and path.is_dir() and flags_rule is None and read_run(path)["config"].get("matrices") is not None
-    ):
-        config = TrainConfig.from_json(read_run(path)["config"])
-        matrices, _ = evaluation_pairs(config)  # the held-out matrices, as in run.json
-        source = {"matrices": config.matrices, "count": len(matrices), "held_out": True}
-        where = f"the {len(matrices)} held-out matrices of {config.matrices}"
-    else:
-        sampled = region or box
-        rule = flags_rule
-        if rule is None and region is None:  # the checkpoint's own region: its training's rejection rule
-            rule = AcceptRule.from_json(first.info.get("accept"))
-        matrices, _ = test_set(sampled, args.test_size, args.seed, rule=rule)
-        source = {
-            "region": sampled.to_json(),
-            "test_size": args.test_size,
-            "seed": args.seed,
-            "accept": None if rule is None else rule.to_json(),
-        }
-        kept = f", kept when {rule.describe()}" if rule is not None else ""
-        where = f"{args.test_size} test matrices (seed {args.seed}) of the {sampled.describe()}{kept}"
+    matrices, source, where = evaluation_matrices(args, path, region, first)
     rows = evaluate(networks, box, matrices=matrices)
     skipped = skipped_baselines(box)
     if args.json:
@@ -128,3 +103,33 @@ def run(args) -> int:
         reasons = sorted(set(skipped.values()))
         print(f"left out {', '.join(skipped)} (they expand around A0^-1): {'; '.join(reasons)}")
     return 0
+
+
+def evaluation_matrices(args, path: Path, region, first) -> tuple:
+    """(matrices, source, where): the test matrices (--matrices, a run's held-out matrices, or a seeded sample of
+    region or of the first network's own region), the JSON saying where they came from, and the same in words."""
+    flags_rule = AcceptRule.make(args.min_abs_det, args.min_sigma)
+    if args.matrices is not None:
+        if flags_rule is not None:
+            raise InputError("--min-abs-det/--min-sigma: apply to sampled matrices, not to --matrices")
+        a = load_matrices(args.matrices, n=first.n)
+        matrices, _ = matrix_pairs(a)  # refuses singular matrices (no exact inverse to compare with)
+        return matrices, {"matrices": str(args.matrices), "count": len(a)}, f"{len(a)} matrices from {args.matrices}"
+    if region is None and path.is_dir() and flags_rule is None and read_run(path)["config"].get("matrices") is not None:
+        config = TrainConfig.from_json(read_run(path)["config"])
+        matrices, _ = evaluation_pairs(config)  # the held-out matrices, as in run.json
+        source = {"matrices": config.matrices, "count": len(matrices), "held_out": True}
+        return matrices, source, f"the {len(matrices)} held-out matrices of {config.matrices}"
+    sampled = region or first.box
+    rule = flags_rule
+    if rule is None and region is None:  # the checkpoint's own region: its training's rejection rule
+        rule = AcceptRule.from_json(first.info.get("accept"))
+    matrices, _ = test_set(sampled, args.test_size, args.seed, rule=rule)
+    source = {
+        "region": sampled.to_json(),
+        "test_size": args.test_size,
+        "seed": args.seed,
+        "accept": None if rule is None else rule.to_json(),
+    }
+    kept = f", kept when {rule.describe()}" if rule is not None else ""
+    return matrices, source, f"{args.test_size} test matrices (seed {args.seed}) of the {sampled.describe()}{kept}"

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from neuralinv.cli.options import add_json, add_quiet, add_region, parse_region
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.common.errors import InputError
 from neuralinv.common.files import write_json
 from neuralinv.experiments import limits
 from neuralinv.nets import checkpoint
-from neuralinv.regions.files import load_region
 from neuralinv.regions.shapes import Box, Region
 
 DESCRIPTION = """\
@@ -45,6 +43,7 @@ see `neuralinv region`), or a region's JSON as text such as {"center": [[...]], 
 
 
 def register(sub) -> None:
+    """The `limits` command and its experiments: counterexample, error-vs-distance, moments and report."""
     p = sub.add_parser(
         "limits",
         help="the why-can't experiments: counterexamples, error vs distance, moments",
@@ -52,7 +51,13 @@ def register(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     experiments = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
+    _add_counterexample(experiments)
+    _add_error_vs_distance(experiments)
+    _add_moments(experiments)
+    _add_report(experiments)
 
+
+def _add_counterexample(experiments) -> None:
     c = experiments.add_parser(
         "counterexample",
         help="a matrix in the region where the model's error exceeds E",
@@ -72,9 +77,11 @@ def register(sub) -> None:
         help="vectorised norm of the error: fro (L2), l1 or linf (default fro)",
     )
     c.add_argument("--save-x", metavar="PATH.npy", help="also write the matrix x found to a .npy file")
-    c.add_argument("--json", action="store_true", help="print JSON (with x, the singular matrix and the search path)")
+    add_json(c, "JSON (with x, the singular matrix and the search path)")
     c.set_defaults(run=run_counterexample)
 
+
+def _add_error_vs_distance(experiments) -> None:
     e = experiments.add_parser(
         "error-vs-distance",
         help="error against distance to the singular set, per sample",
@@ -88,9 +95,11 @@ def register(sub) -> None:
     e.add_argument("--samples", type=int, default=20_000, metavar="N", help="samples (default 20000)")
     e.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     e.add_argument("--plot", metavar="PATH.png", help="write the log-log scatter to a PNG")
-    e.add_argument("--json", action="store_true", help="print JSON")
+    add_json(e)
     e.set_defaults(run=run_error_vs_distance)
 
+
+def _add_moments(experiments) -> None:
     m = experiments.add_parser(
         "moments",
         help="moment estimates against sample size, and the tail index",
@@ -105,9 +114,11 @@ def register(sub) -> None:
     m.add_argument("--orders", type=int, nargs="+", metavar="K", help="moment orders (default 1 2 n^2+1)")
     m.add_argument("--seed", type=int, default=1, help="sampling seed (default 1)")
     m.add_argument("--plot", metavar="PATH.png", help="write the growth plot to a PNG")
-    m.add_argument("--json", action="store_true", help="print JSON")
+    add_json(m)
     m.set_defaults(run=run_moments)
 
+
+def _add_report(experiments) -> None:
     r = experiments.add_parser(
         "report",
         help="train small nets, run every experiment, write the report section",
@@ -123,42 +134,15 @@ def register(sub) -> None:
         default="quick",
         help="quick: 2000 steps per net; paper: 20000 steps, 3 seeds (default quick)",
     )
-    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_quiet(r)
     r.set_defaults(run=run_report)
 
 
 def add_region_args(p) -> None:
+    """--region (a preset, a region file or inline JSON) or --radius (the checkpoint's centre), one at most."""
     group = p.add_mutually_exclusive_group()
-    group.add_argument(
-        "--region",
-        metavar="NAME|FILE",
-        help="a preset name (e.g. 2x2-first), a region file of any shape, or a region as JSON text, "
-        'e.g. {"center": [[...]], "radius": c} (default: the checkpoint\'s box, widened until it '
-        "holds a singular matrix)",
-    )
+    add_region(group, "the region to search (default: the checkpoint's box, widened until it holds a singular matrix)")
     group.add_argument("--radius", type=float, metavar="C", help="the checkpoint's centre with half-width C")
-
-
-def parse_region(spec: str, *, flag: str = "--region") -> Region:
-    """A Region from a preset name, a region file of any shape (see `neuralinv region`), or a region's JSON as text:
-    {"center": [[1, 2], [2, 4.5]], "radius": 0.08} (a box) or {"shape": "ball", "center": ..., "radius": ...}.
-    Shared by analyze, limits and bench."""
-    text = spec.strip()
-    if text.startswith("{"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise InputError(f"{flag}: not valid JSON ({err.msg} at character {err.pos}): {spec!r}") from None
-        if not isinstance(data, dict) or ("shape" not in data and not {"center", "radius"} <= set(data)):
-            raise InputError(
-                f"{flag}: expected a JSON object with the keys center and radius (a box), or a region "
-                f"with its shape (a region file's JSON), got {spec!r}"
-            )
-        return load_region(data)
-    path = Path(spec)
-    if not path.is_file() and (spec.endswith(".json") or "/" in spec or os.sep in spec):
-        raise InputError(f"{flag}: no such file {spec!r}")
-    return load_region(spec)
 
 
 def region_text(region: Region) -> str:
@@ -188,6 +172,7 @@ def matrix_text(a: np.ndarray) -> str:
 
 
 def run_counterexample(args) -> int:
+    """`limits counterexample`: search, then print the result (or its JSON); save x with --save-x."""
     limits.check_threshold(args.threshold)
     net = checkpoint.load(args.checkpoint)
     region, note = resolve_region(args, net)
@@ -235,6 +220,7 @@ def run_counterexample(args) -> int:
 
 
 def load_all(paths: list[str]) -> dict:
+    """The checkpoints by file stem (a repeated stem gets a prime), all for one matrix size."""
     nets = {}
     for path in paths:
         name = Path(path).stem
@@ -248,6 +234,7 @@ def load_all(paths: list[str]) -> dict:
 
 
 def run_error_vs_distance(args) -> int:
+    """`limits error-vs-distance`: the slopes, relative errors and per-decade table of each checkpoint."""
     if args.samples < 100:
         raise InputError(f"--samples: expected at least 100, got {args.samples}")
     nets = load_all(args.checkpoints)
@@ -290,6 +277,7 @@ def run_error_vs_distance(args) -> int:
 
 
 def run_moments(args) -> int:
+    """`limits moments`: the typical N-sample moments, their growth and the Hill tail index."""
     if args.max_samples < 1000:
         raise InputError(f"--max-samples: expected at least 1000, got {args.max_samples}")
     if args.orders is not None and any(k <= 0 for k in args.orders):
@@ -337,6 +325,7 @@ def run_moments(args) -> int:
 
 
 def run_report(args) -> int:
+    """`limits report`: the "Why can't" section with limits.md, limits.html, limits.json and its figures."""
     out = Path(args.out)
     section = limits.report_section(out, budget=args.budget, progress=not args.quiet)
     write_json(out / "limits.json", section["results"])
