@@ -80,6 +80,24 @@ def test_bad_input_one_line_error(capsys, argv, needle):
     assert len(lines) == 1 and needle in lines[0], err
 
 
+def test_region_fit_centres_is_a_one_line_error_naming_centers(capsys, tmp_path):
+    """The old spelling --centres is hidden from --help and refused with exit 2, naming --centers; nothing is
+    written. --centers K fits K centers."""
+    a = np.random.default_rng(0).normal(size=(60, 2, 2)) * 0.01 + np.eye(2)
+    a[30:] += np.eye(2)
+    np.save(tmp_path / "m.npy", a)
+    fit = ["region", "fit", str(tmp_path / "m.npy"), "--out", str(tmp_path / "r.json"), "--sub-sample", "30"]
+    code, out, err = run_cli(capsys, *fit, "--centres", "2")
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "" and len(lines) == 1 and "--centers" in lines[0], err
+    assert not (tmp_path / "r.json").exists()
+    with pytest.raises(SystemExit):
+        main(["region", "fit", "--help"])
+    assert "--centres" not in capsys.readouterr().out
+    code, out, _ = run_cli(capsys, *fit, "--centers", "2", "--json")
+    assert code == 0 and json.loads(out)["fit"]["centers"] == 2
+
+
 def test_checkpoint_of_another_size(capsys, tmp_path):
     from neuralinv.nets import checkpoint
     from neuralinv.nets.mlp import Network, init_layers

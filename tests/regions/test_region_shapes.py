@@ -122,6 +122,15 @@ def test_region_files_round_trip(name, rng, tmp_path):
     assert json.loads(path.read_text())["format"] == "neuralinv-region"
 
 
+def test_a_region_file_of_an_older_version_reads_centres_as_centers(tmp_path):
+    """A fit recorded "centres" in its info before the one spelling; the file still reads, as "centers"."""
+    old = {"format": "neuralinv-region", "format_version": 1, "shape": "ball", "center": [[2.0, 0.0], [0.0, 3.0]]}
+    old |= {"radius": 0.5, "info": {"fitted_from": 40, "centres": 3}}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    region = load_region(tmp_path / "old.json")
+    assert region.info == {"fitted_from": 40, "centers": 3} and region.ball_radius == 0.5
+
+
 def test_presets_are_named_region_files():
     """Every data set preset is the region file of the same name, loadable by name."""
     assert set(preset_names()) == set(DATASETS)
@@ -210,11 +219,12 @@ def test_fit_equilibrates_unequal_scales(rng):
     assert fit_region(a, equilibrate=False, norm="spectral").certified_distance < spectral.certified_distance
 
 
-def test_fit_several_centres(rng):
-    """k-means centres give a union that covers a two-cluster sample with smaller members than one centre."""
+def test_fit_several_centers(rng):
+    """k-means centers give a union that covers a two-cluster sample with smaller members than one centre."""
     a = np.concatenate([family(rng, 200), family(np.random.default_rng(9), 200) + 3 * np.eye(6)])
-    one, two = fit_region(a), fit_region(a, centres=2)
+    one, two = fit_region(a), fit_region(a, centers=2)
     assert isinstance(two, Union) and len(two.members) == 2
+    assert one.info["centers"] == 1 and two.info["centers"] == 2 and "centres" not in two.info
     assert two.contains(a, slack=1e-9).all()
     assert max(m.ball_radius for m in two.members) < one.ball_radius
     assert sorted(np.bincount(two.nearest(a))) == [200, 200]
@@ -228,7 +238,7 @@ def test_fit_several_centres(rng):
         (np.ones((5, 3, 3)), {}, "too few"),
         (np.ones((50, 3, 3)), {"shape": "cone"}, "shape"),
         (np.ones((50, 3, 3)), {"coverage": 0}, "coverage"),
-        (np.ones((50, 3, 3)), {"centres": 0}, "centres"),
+        (np.ones((50, 3, 3)), {"centers": 0}, "centers"),
     ],
 )
 def test_fit_bad_input(a, kwargs, message):
