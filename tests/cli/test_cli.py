@@ -37,6 +37,7 @@ def test_region_certifies_preset(capsys):
     assert info["center_sigma_min"] == pytest.approx((5 - 17**0.5) / 2)
     assert info["certified_distance"] == pytest.approx(info["center_sigma_min"] - 0.02)
     assert info["sampled_min_distance"] >= info["certified_distance"]
+    assert info["radius"] == 0.01 and "half-width c = 0.01" in info["radius_meaning"]
 
 
 def test_region_eps_warning(capsys):

@@ -20,6 +20,19 @@ def spd_center(rng, n, floor=1.0):
     return m @ m.T / n + floor * np.eye(n)
 
 
+SHAPE_NAMES = [
+    "box-uniform",
+    "box-entries",
+    "ball-spectral",
+    "ball-fro",
+    "symmetric",
+    "symmetric-fro",
+    "symmetric-relative",
+    "union",
+    "equilibrated",
+]
+
+
 def shapes(rng):
     """One region of each shape, all certified clear of the singular set."""
     n = 5
@@ -40,20 +53,7 @@ def shapes(rng):
     }
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "box-uniform",
-        "box-entries",
-        "ball-spectral",
-        "ball-fro",
-        "symmetric",
-        "symmetric-fro",
-        "symmetric-relative",
-        "union",
-        "equilibrated",
-    ],
-)
+@pytest.mark.parametrize("name", SHAPE_NAMES)
 def test_certificate_holds_against_sampled_sigma_min(name, rng):
     """Every sample lies in its region and has sigma_min at least the region's certified distance."""
     region = shapes(rng)[name]
@@ -62,6 +62,29 @@ def test_certificate_holds_against_sampled_sigma_min(name, rng):
     assert region.certified_distance > 0
     assert sigma_min(a).min() >= region.certified_distance * (1 - 1e-12)
     assert region.sampled_min_distance(500) >= region.certified_distance * (1 - 1e-12)
+
+
+@pytest.mark.parametrize("name", SHAPE_NAMES)
+def test_radius_is_an_entry_bound_on_every_shape(name, rng):
+    """Whatever the shape, every sampled matrix and extreme point has |A_ij - A0_ij| <= radius, and the samples reach
+    a good share of it (a radius far too large would be a useless scale for the paper's scaling)."""
+    region = shapes(rng)[name]
+    a = region.sample(4000, generator=torch.Generator().manual_seed(1)).numpy()
+    reach = np.abs(np.concatenate([a, region.extreme_points()]) - region.center).max()
+    assert reach <= region.radius * (1 + 1e-12) and reach >= 0.1 * region.radius
+    assert f"{region.radius:.4g}" in region.radius_meaning
+
+
+def test_a_relative_region_rewrites_its_radius_and_says_so(rng):
+    """Relative to A0 the given r bounds ||A0^-1/2 E A0^-1/2||; radius becomes r lambda_max(A0), and radius_meaning
+    names both numbers. A ball keeps its r as radius."""
+    s = spd_center(rng, 4)
+    region = Symmetric(s, 0.25, norm="relative")
+    assert region.ball_radius == 0.25 and region.to_json()["radius"] == 0.25
+    assert region.radius == pytest.approx(0.25 * np.linalg.eigvalsh(s)[-1], rel=1e-12)
+    assert "0.25" in region.radius_meaning and f"{region.radius:.4g}" in region.radius_meaning
+    assert "not the given r" in region.radius_meaning
+    assert Ball(s, 0.25).radius == 0.25 == Symmetric(s, 0.25).radius
 
 
 @pytest.mark.parametrize("norm", ["spectral", "fro"])

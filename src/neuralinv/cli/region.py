@@ -115,6 +115,7 @@ def describe(region: Region, eps: float, samples: int) -> dict:
         "region": region.to_json(),
         "center": region.center.tolist(),
         "radius": region.radius,
+        "radius_meaning": region.radius_meaning,  # the entry bound, which a relative shape rewrites from its r
         "eps": eps,
         "center_sigma_min": s0,
         "center_singular": region.center_singular,
