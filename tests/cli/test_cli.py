@@ -100,13 +100,13 @@ def test_region_fit_centres_is_a_one_line_error_naming_centers(capsys, tmp_path)
 
 
 def test_checkpoint_of_another_size(capsys, tmp_path):
-    from neuralinv.nets import checkpoint
+    from neuralinv.nets.checkpoint import save_network
     from neuralinv.nets.mlp import Network, init_layers
     from neuralinv.nets.scaling import Scaling
     from neuralinv.paper.presets import get_dataset
 
     box = get_dataset("2x2-first").region
-    checkpoint.save(Network(init_layers([4, 8, 4], 0), box, Scaling.for_box(box)), tmp_path / "n.safetensors")
+    save_network(Network(init_layers([4, 8, 4], 0), box, Scaling.for_box(box)), tmp_path / "n.safetensors")
     code, _, err = run_cli(capsys, "evaluate", str(tmp_path / "n.safetensors"), "--dataset", "3x3")
     assert code == 2 and "2x2" in err and "3x3" in err and len(err.strip().splitlines()) == 1
 

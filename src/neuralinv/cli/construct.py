@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from neuralinv.nets import checkpoint
+from neuralinv.nets.checkpoint import save_network
 from neuralinv.nets.construction import linear_network
 from neuralinv.paper.presets import DATASETS, get_dataset
 
@@ -26,6 +26,6 @@ def run(args) -> int:
     box = get_dataset(args.dataset).region
     net = linear_network(box)
     net.info["dataset"] = args.dataset
-    checkpoint.save(net, args.out)
+    save_network(net, args.out)
     print(f"wrote {args.out}: Eq. 11 network {'-'.join(map(str, net.layer_sizes))} on {args.dataset}")
     return 0

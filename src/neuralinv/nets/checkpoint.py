@@ -36,7 +36,7 @@ def save_network(net: Network, path: str | Path) -> Path:
         "format_version": FORMAT_VERSION,
         "layer_sizes": net.layer_sizes,
         "activation": "relu",
-        "region": net.box.to_json(),
+        "region": net.region.to_json(),
         "scaling": net.scaling.to_json(),
         "dtype": str(net.layers[0][0].dtype).removeprefix("torch."),
         "info": net.info,
