@@ -8,6 +8,7 @@ from neuralinv.paper.presets import DATASETS, get_dataset
 
 
 def register(sub) -> None:
+    """`neuralinv construct` on the subparsers sub."""
     p = sub.add_parser(
         "construct",
         help="build the exact Eq. 11 network for a data set",
@@ -23,6 +24,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """`neuralinv construct`: the Eq. 11 network on the data set's box, written as a checkpoint; exit 0."""
     box = get_dataset(args.dataset).region
     net = linear_network(box)
     net.info["dataset"] = args.dataset

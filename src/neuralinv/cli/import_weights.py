@@ -10,6 +10,7 @@ from neuralinv.regions.shapes import Box, as_matrix
 
 
 def register(sub) -> None:
+    """`neuralinv import` on the subparsers sub."""
     p = sub.add_parser(
         "import",
         help="turn .npz weights of a ReLU MLP into a checkpoint",
@@ -37,6 +38,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """`neuralinv import`: the weights bound to the box --center/--radius, written as a checkpoint; exit 0."""
     box = Box(as_matrix(args.center, name="--center"), args.radius)
     if box.center_singular:
         raise InputError(

@@ -47,6 +47,8 @@ def save_network(net: Network, path: str | Path) -> Path:
 
 
 def read_metadata(path: str | Path) -> dict:
+    """The neuralinv metadata of the checkpoint at path, checked (format, version, activation) without reading its
+    tensors; a one-line InputError naming the file otherwise."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"checkpoint: no such file {str(path)!r}")

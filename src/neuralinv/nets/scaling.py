@@ -1,6 +1,6 @@
 """The input/target scaling of a network: how matrices become its inputs and its outputs become inverses.
 
-The paper's scaled form (not printed in the paper, implied by its published 4-8-4 network; see PAPER.md):
+The paper's scaled form (not printed in the paper, implied by its published 4-8-4 network):
 input x = vec(A - A0) / c and target y = vec(A^-1 - A0^-1) / c, row-major. "raw" feeds vec(A) and vec(A^-1).
 "data" has the paper's offsets but divides by the root mean square, over the training set, of the entries of A - A0
 and of A^-1 - A0^-1: for a region fitted to real data, c (a bound on every deviation) can be far larger than a
@@ -85,6 +85,7 @@ class Scaling:
         return x.to(a.dtype)
 
     def encode_target(self, a_inv: torch.Tensor) -> torch.Tensor:
+        """(..., n, n) inverses -> (..., n^2) training targets, in a_inv's dtype."""
         offset = torch.tensor(self.target_offset, dtype=torch.float64, device=a_inv.device)
         return ((a_inv.double().flatten(-2) - offset) / self.target_scale).to(a_inv.dtype)
 
@@ -95,6 +96,7 @@ class Scaling:
         return (offset + self.target_scale * y.double()).unflatten(-1, (n, n))
 
     def to_json(self) -> dict:
+        """The scaling as JSON (as checkpoints store it)."""
         return {
             "name": self.name,
             "input_offset": list(self.input_offset),
@@ -105,6 +107,7 @@ class Scaling:
 
     @classmethod
     def from_json(cls, data: dict) -> "Scaling":
+        """The scaling that to_json wrote."""
         return cls(
             data["name"],
             tuple(map(float, data["input_offset"])),

@@ -1,4 +1,4 @@
-"""The numbers the paper reports (Ji, Wu, Xi, arXiv 2506.00642), as restated in the team's PAPER.md.
+"""The numbers the paper reports (Ji, Wu, Xi, arXiv 2506.00642), as the paper prints them.
 
 These are the only hand-typed numbers in a report, and they are always labelled as the paper's.
 """

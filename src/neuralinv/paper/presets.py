@@ -29,6 +29,7 @@ class DatasetPreset:
 
     @property
     def n(self) -> int:
+        """The matrix size of the data set."""
         return self.region.n
 
 

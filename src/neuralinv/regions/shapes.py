@@ -224,6 +224,7 @@ class Region:
 
     @staticmethod
     def from_json(data: dict) -> "Region":
+        """The region a region file's JSON describes (neuralinv.regions.files.region_from_json)."""
         from neuralinv.regions.files import region_from_json  # files knows every shape, so it imports this module
 
         return region_from_json(data)
