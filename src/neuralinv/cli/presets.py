@@ -55,7 +55,8 @@ def run(args) -> int:
         return 0
     rows = []
     for name, d in data["datasets"].items():
-        center = str(d["center"]) if d["n"] <= 3 else f"{d['n']}x{d['n']}, entries in -2..2 (regions.CENTER_16X16)"
+        n = d["n"]
+        center = str(d["center"]) if n <= 3 else f"{n}x{n}, entries in -2..2 (paper.presets.CENTER_16X16)"
         rows.append(
             [
                 name,
