@@ -25,7 +25,7 @@ import numpy as np
 
 from neuralinv.common.errors import InputError
 from neuralinv.regions.composite import Equilibrated, Union
-from neuralinv.regions.shapes import Ball, Box, Region, Symmetric, matrix_norm
+from neuralinv.regions.shapes import Ball, Box, Region, Symmetric, matrix_norm, symmetric_size
 
 FIT_SHAPES = ("auto", "symmetric", "ball", "box")
 FIT_NORMS = ("auto", "spectral", "fro", "relative")
@@ -79,7 +79,7 @@ def _fit_one(b: np.ndarray, shape: str, norm: str, coverage: float) -> Region:
             if np.linalg.eigvalsh(center)[0] > 0:
                 options.append(_fit_one(b, shape, "relative", coverage))
             return max(options, key=lambda r: r.certified_distance)
-        e = b - center
+        whiten = None
         if norm == "relative":
             if not np.linalg.eigvalsh(center)[0] > 0:
                 raise InputError(
@@ -87,10 +87,7 @@ def _fit_one(b: np.ndarray, shape: str, norm: str, coverage: float) -> Region:
                     f"smallest eigenvalue is {np.linalg.eigvalsh(center)[0]:.3g}"
                 )
             whiten = np.linalg.inv(np.linalg.cholesky(center))
-            f = whiten @ e @ whiten.T
-            dev = np.abs(np.linalg.eigvalsh((f + np.swapaxes(f, -1, -2)) / 2)).max(-1)
-        else:
-            dev = matrix_norm(e, "fro") if norm == "fro" else np.abs(np.linalg.eigvalsh(e)).max(-1)
+        dev = symmetric_size(b - center, norm, whiten=whiten)
         return Symmetric(center, _radius(dev, coverage), norm=norm)
     norm = "spectral" if norm == "auto" else norm
     return Ball(center, _radius(matrix_norm(b - center, norm), coverage), norm=norm)

@@ -230,6 +230,15 @@ class Region:
         return region_from_json(data)
 
 
+def symmetric_size(e, norm: str, *, whiten: np.ndarray | None = None) -> np.ndarray:
+    """||E|| (...) of symmetric perturbations e (..., n, n): "spectral" (max |lambda|), "fro", or "relative" (the
+    spectral norm of L^-1 E L^-T, whiten = L^-1 for the centre A0 = L L^T)."""
+    if norm == "relative":
+        f = whiten @ e @ whiten.T
+        return np.abs(np.linalg.eigvalsh((f + np.swapaxes(f, -1, -2)) / 2)).max(-1)
+    return matrix_norm(e, "fro") if norm == "fro" else np.abs(np.linalg.eigvalsh(e)).max(-1)
+
+
 def _unit_directions(count: int, shape: tuple, generator: torch.Generator, *, symmetric: bool, norm: str):
     """count random matrices of shape (n, n), Gaussian directions normalised to norm 1 in norm (float64)."""
     g = torch.randn((count, *shape), generator=generator, dtype=torch.float64, device=generator.device)
@@ -409,10 +418,6 @@ class Symmetric(Ball):
             self._whiten = np.linalg.inv(self._chol)
             self.radius = float(self.ball_radius * self.center_eigenvalues[-1])  # |E_ij| <= ||E||_2 <= r ||A0||_2
 
-    def _whitened(self, e: np.ndarray) -> np.ndarray:
-        """L^-1 E L^-T for e (..., n, n)."""
-        return self._whiten @ e @ self._whiten.T
-
     def perturbation_bound(self) -> float:
         if self.norm == "relative":
             return self.ball_radius * float(self.center_eigenvalues[-1])
@@ -451,11 +456,7 @@ class Symmetric(Ball):
         a = np.asarray(a, dtype=np.float64)
         sym = np.all(np.abs(a - np.swapaxes(a, -1, -2)) <= slack, axis=(-2, -1))
         e = (a + np.swapaxes(a, -1, -2)) / 2 - self.center
-        if self.norm == "relative":
-            f = self._whitened(e)
-            size = np.abs(np.linalg.eigvalsh((f + np.swapaxes(f, -1, -2)) / 2)).max(-1)
-        else:
-            size = matrix_norm(e, "fro") if self.norm == "fro" else np.abs(np.linalg.eigvalsh(e)).max(-1)
+        size = symmetric_size(e, self.norm, whiten=getattr(self, "_whiten", None))
         return sym & (size <= self.ball_radius + slack)
 
     def sample(self, count: int, *, generator: torch.Generator, dtype=torch.float64) -> torch.Tensor:
