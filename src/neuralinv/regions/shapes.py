@@ -488,11 +488,11 @@ class Symmetric(Ball):
         return f"{self.n}x{self.n} symmetric perturbations, ||E|| <= {self.ball_radius:.4g} ({self.norm} norm){pd}"
 
 
-def singular_center(box: Region) -> str | None:
+def singular_center(region: Region) -> str | None:
     """Why A0^-1 cannot be used, "the centre is singular (sigma_min(A0) = ...)", or None when the centre is invertible.
 
     The test is Region.center_singular: sigma_min(A0) <= 1e3 eps max(1, max |A0_ij|).
     """
-    if box.center_singular:
-        return f"the centre is singular (sigma_min(A0) = {box.center_sigma_min:.3g})"
+    if region.center_singular:
+        return f"the centre is singular (sigma_min(A0) = {region.center_sigma_min:.3g})"
     return None
