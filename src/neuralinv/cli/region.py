@@ -75,7 +75,7 @@ def _register_fit(sub) -> None:
     )
     f.add_argument("--centers", type=int, default=1, metavar="K", help="number of centers (default 1)")
     # The old spelling, hidden: using it is a one-line error naming --centers (run_fit).
-    f.add_argument("--centres", dest="old_centres", default=None, help=argparse.SUPPRESS)
+    f.add_argument("--centres", dest="old_centres", nargs="?", const="", default=None, help=argparse.SUPPRESS)
     f.add_argument(
         "--coverage",
         type=float,
