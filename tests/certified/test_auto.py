@@ -68,8 +68,8 @@ def test_equilibrated_fast_path_bounds_hold(rng):
 def test_several_centres_route_to_the_nearest(rng):
     """A two-cluster family: a two-centre union certifies nearly all, one centre far fewer; bounds hold for both."""
     a = np.concatenate([spd_family(rng, 1000, spread=0.02), spd_family(rng, 1000, spread=0.02, centre_shift=3.0)])
-    one = certified_inverse(a, region=fit_region(a, centres=1), tol=1e-8, method="fast", max_steps=3)
-    two = certified_inverse(a, region=fit_region(a, centres=2), tol=1e-8, method="fast", max_steps=3)
+    one = certified_inverse(a, region=fit_region(a, centers=1), tol=1e-8, method="fast", max_steps=3)
+    two = certified_inverse(a, region=fit_region(a, centers=2), tol=1e-8, method="fast", max_steps=3)
     for res in (one, two):
         assert (rel_errors(res, a) <= res.bound).all()
     assert (~two.fallback).mean() > 0.95 and (~two.fallback).sum() > (~one.fallback).sum()

@@ -37,6 +37,7 @@ def test_region_certifies_preset(capsys):
     assert info["center_sigma_min"] == pytest.approx((5 - 17**0.5) / 2)
     assert info["certified_distance"] == pytest.approx(info["center_sigma_min"] - 0.02)
     assert info["sampled_min_distance"] >= info["certified_distance"]
+    assert info["radius"] == 0.01 and "half-width c = 0.01" in info["radius_meaning"]
 
 
 def test_region_eps_warning(capsys):
@@ -80,14 +81,32 @@ def test_bad_input_one_line_error(capsys, argv, needle):
     assert len(lines) == 1 and needle in lines[0], err
 
 
+def test_region_fit_centres_is_a_one_line_error_naming_centers(capsys, tmp_path):
+    """The old spelling --centres is hidden from --help and refused with exit 2, naming --centers; nothing is
+    written. --centers K fits K centers."""
+    a = np.random.default_rng(0).normal(size=(60, 2, 2)) * 0.01 + np.eye(2)
+    a[30:] += np.eye(2)
+    np.save(tmp_path / "m.npy", a)
+    fit = ["region", "fit", str(tmp_path / "m.npy"), "--out", str(tmp_path / "r.json"), "--sub-sample", "30"]
+    code, out, err = run_cli(capsys, *fit, "--centres", "2")
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "" and len(lines) == 1 and "--centers" in lines[0], err
+    assert not (tmp_path / "r.json").exists()
+    with pytest.raises(SystemExit):
+        main(["region", "fit", "--help"])
+    assert "--centres" not in capsys.readouterr().out
+    code, out, _ = run_cli(capsys, *fit, "--centers", "2", "--json")
+    assert code == 0 and json.loads(out)["fit"]["centers"] == 2
+
+
 def test_checkpoint_of_another_size(capsys, tmp_path):
-    from neuralinv.nets import checkpoint
+    from neuralinv.nets.checkpoint import save_network
     from neuralinv.nets.mlp import Network, init_layers
     from neuralinv.nets.scaling import Scaling
     from neuralinv.paper.presets import get_dataset
 
     box = get_dataset("2x2-first").region
-    checkpoint.save(Network(init_layers([4, 8, 4], 0), box, Scaling.for_box(box)), tmp_path / "n.safetensors")
+    save_network(Network(init_layers([4, 8, 4], 0), box, Scaling.for_box(box)), tmp_path / "n.safetensors")
     code, _, err = run_cli(capsys, "evaluate", str(tmp_path / "n.safetensors"), "--dataset", "3x3")
     assert code == 2 and "2x2" in err and "3x3" in err and len(err.strip().splitlines()) == 1
 

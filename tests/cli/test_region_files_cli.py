@@ -9,7 +9,7 @@ import torch
 
 from neuralinv.cli import main
 from neuralinv.experiments import limits
-from neuralinv.nets import checkpoint
+from neuralinv.nets.checkpoint import load_network, save_network
 from neuralinv.nets.construction import linear_network
 from neuralinv.nets.mlp import Network, init_layers
 from neuralinv.nets.scaling import Scaling
@@ -32,8 +32,8 @@ def files(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("regions")
     box = load_region(PRESET)
     layers = [(w, b * 2) for w, b in init_layers([4, 8, 4], 0)]
-    checkpoint.save(Network(layers, box, Scaling.for_box(box, "paper")), tmp / "random.safetensors")
-    checkpoint.save(linear_network(box), tmp / "eq11.safetensors")
+    save_network(Network(layers, box, Scaling.for_box(box, "paper")), tmp / "random.safetensors")
+    save_network(linear_network(box), tmp / "eq11.safetensors")
     box.save(tmp / "first.json")
     Ball(box.center, 0.01, norm="fro").save(tmp / "ball-small.json")  # bounding box = the preset's box
     Ball(SINGULAR_CENTER, 0.2).save(tmp / "ball.json")  # holds a singular matrix
@@ -172,7 +172,7 @@ def test_limits_with_a_ball_file(files, capsys):
     x = np.array(data["x"])
     ball = load_region(files / "ball.json")
     assert ball.contains(x)
-    fx = checkpoint.load(files / "eq11.safetensors")(torch.from_numpy(x)[None]).double().numpy()[0]
+    fx = load_network(files / "eq11.safetensors")(torch.from_numpy(x)[None]).double().numpy()[0]
     assert np.linalg.norm(np.linalg.inv(x) - fx) > 1e6
     code, out, _ = run_cli(
         capsys, "limits", "counterexample", files / "eq11.safetensors", "-E", "1e6", "--region", files / "ball.json"

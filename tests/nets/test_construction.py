@@ -7,7 +7,7 @@ import torch
 from neuralinv.cli import main
 from neuralinv.common.errors import InputError
 from neuralinv.linalg.classical import taylor_inverse
-from neuralinv.nets import checkpoint
+from neuralinv.nets.checkpoint import load_network
 from neuralinv.nets.construction import export_weights, import_weights, linear_matrix, linear_network, read_weights
 from neuralinv.paper.presets import get_dataset
 from neuralinv.regions.shapes import Box
@@ -44,7 +44,7 @@ def test_eq11_checkpoint_round_trip(tmp_path):
     """construct writes a normal checkpoint that loads back to the same weights, box and paper scaling."""
     out = tmp_path / "eq11.safetensors"
     assert main(["construct", "--dataset", "3x3", "--out", str(out)]) == 0
-    net = checkpoint.load(out, n=3)
+    net = load_network(out, n=3)
     ref = linear_network(get_dataset("3x3").region)
     assert net.scaling == ref.scaling and net.scaling.name == "paper"
     for (w, b), (w0, b0) in zip(net.layers, ref.layers):
@@ -78,8 +78,8 @@ def test_import_export_round_trip(tmp_path):
         ]
     )
     assert rc == 0
-    net = checkpoint.load(ckpt)
-    assert net.scaling.name == "raw" and net.box.radius == 0.01 and net.layer_sizes == sizes
+    net = load_network(ckpt)
+    assert net.scaling.name == "raw" and net.region.radius == 0.01 and net.layer_sizes == sizes
     back = tmp_path / "back.npz"
     export_weights(net, back)
     layers = read_weights(back)
@@ -87,8 +87,8 @@ def test_import_export_round_trip(tmp_path):
         assert w.dtype == np.float32
         np.testing.assert_array_equal(w, arrays[f"W{i}"])
         np.testing.assert_array_equal(b, arrays[f"b{i}"])
-    again = import_weights(back, net.box, scaling="raw")
-    a = net.box.sample(10, generator=torch.Generator().manual_seed(0))
+    again = import_weights(back, net.region, scaling="raw")
+    a = net.region.sample(10, generator=torch.Generator().manual_seed(0))
     assert torch.equal(net(a), again(a))
 
 
@@ -175,3 +175,16 @@ def test_read_weights_library_error(tmp_path):
     """The library function raises InputError (the CLI turns it into the one-line message)."""
     with pytest.raises(InputError, match="holds no arrays"):
         read_weights(_write(tmp_path / "none.npz"))
+
+
+@pytest.mark.parametrize("center", ["[[1, 2], [2, 4]]", "[[1, 2], [2, 4.000000000000001]]"])
+def test_import_refuses_a_centre_singular_to_rounding(tmp_path, capsys, center):
+    """A singular centre, exactly or to rounding (Region.center_singular), is refused before the weights are read:
+    exit 2, one line naming --center; a centre just clear of it is accepted."""
+    path = _write(tmp_path / "w.npz", W1=np.eye(4), b1=np.zeros(4), W2=np.eye(4), b2=np.zeros(4))
+    out = tmp_path / "o.safetensors"
+    argv = ["import", "--weights", str(path), "--radius", "0.01", "--out", str(out), "--center"]
+    rc = main([*argv, center])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "--center is singular" in err and not out.exists()
+    assert main([*argv, "[[1, 2], [2, 4.001]]"]) == 0 and out.exists()

@@ -43,7 +43,7 @@ def assert_close_to_reference(out, ref, net):
 def test_call_matches_reference(dataset, dtype):
     """net(a) equals forward_reference(a) at each batch size, unbatched, empty, batched twice, and non-contiguous."""
     net = make_network(dataset)
-    a, _ = sample_test_set(net.box, max(BATCHES), seed=11)
+    a, _ = sample_test_set(net.region, max(BATCHES), seed=11)
     a = a.to(dtype)
     for rows in BATCHES:
         assert_close_to_reference(net(a[:rows]), net.forward_reference(a[:rows]), net)
@@ -63,7 +63,7 @@ def test_call_matches_reference(dataset, dtype):
 def test_call_3fc_and_other_input_dtypes():
     """A deeper net matches too, and float16 or integer inputs are taken as float64, as forward_reference takes them."""
     net = make_network("2x2-second", "3fc", seed=2)
-    a, _ = sample_test_set(net.box, 200, seed=3)
+    a, _ = sample_test_set(net.region, 200, seed=3)
     for rows in (3, 200):
         assert_close_to_reference(net(a[:rows]), net.forward_reference(a[:rows]), net)
     half = a[:20].half()
@@ -76,7 +76,7 @@ def test_outputs_are_fresh_tensors():
     """Successive calls of the same batch size never share output memory, and never write into the input."""
     for dataset, rows in [("2x2-first", 5), ("2x2-first", 300), ("16x16", 3)]:
         net = make_network(dataset)
-        a, _ = sample_test_set(net.box, 2 * rows, seed=4)
+        a, _ = sample_test_set(net.region, 2 * rows, seed=4)
         a_before = a.clone()
         first = net(a[:rows])
         kept = first.clone()
@@ -91,7 +91,7 @@ def test_outputs_are_fresh_tensors():
 def test_buffer_cache_stays_bounded():
     """After 20 different batch sizes the fast path keeps buffers and plans for at most MAX_BATCH_SIZES of them."""
     net = make_network("2x2-first")
-    a, _ = sample_test_set(net.box, 200, seed=5)
+    a, _ = sample_test_set(net.region, 200, seed=5)
     for rows in range(65, 85):
         assert_close_to_reference(net(a[:rows]), net.forward_reference(a[:rows]), net)
     fast = net.fast_network()
@@ -104,7 +104,7 @@ def test_large_batch_runs_in_chunks():
     """A batch over max_rows runs in chunks written into one output, with the same answers and bounded buffers."""
     for dataset in ["2x2-first", "16x16"]:
         net = make_network(dataset, "3fc", seed=1)
-        a, _ = sample_test_set(net.box, 1000, seed=6)
+        a, _ = sample_test_set(net.region, 1000, seed=6)
         fast = net.fast_network()
         fast.max_rows = 150  # 1000 rows: 7 chunks of 143 and one of 142
         out = net(a)
@@ -116,7 +116,7 @@ def test_large_batch_runs_in_chunks():
 def test_cache_follows_the_weights():
     """The fast path is built once per network, rebuilt when a weight changes in place or .to() converts it."""
     net = make_network("2x2-first")
-    a, _ = sample_test_set(net.box, 100, seed=7)
+    a, _ = sample_test_set(net.region, 100, seed=7)
     net(a)
     fast = net.fast_network()
     net(a[:3])
@@ -138,7 +138,7 @@ def test_cache_follows_the_weights():
 def test_inference_mode_autograd_copies():
     """A first call under inference_mode leaves the path usable outside it; no graph is built; copies work."""
     net = make_network("16x16")
-    a, _ = sample_test_set(net.box, 70, seed=8)
+    a, _ = sample_test_set(net.region, 70, seed=8)
     with torch.inference_mode():
         inside = net(a)
     outside = net(a)
@@ -155,14 +155,14 @@ def test_inference_mode_autograd_copies():
 def test_concurrent_calls_give_right_answers():
     """Threads calling one network at once each get their own right answers (a busy fast path falls back)."""
     net = make_network("2x2-first")
-    a, _ = sample_test_set(net.box, 400, seed=9)
+    a, _ = sample_test_set(net.region, 400, seed=9)
     ref = net.forward_reference(a)
     errors = []
 
     def work(rows):
         for _ in range(30):
             out = net(a[:rows])
-            if out.shape != (rows, 2, 2) or not torch.allclose(out, ref[:rows], rtol=0, atol=1e-5 * net.box.radius):
+            if out.shape != (rows, 2, 2) or not torch.allclose(out, ref[:rows], rtol=0, atol=1e-5 * net.region.radius):
                 errors.append(rows)
 
     threads = [threading.Thread(target=work, args=(rows,)) for rows in (1, 50, 300, 400)]
@@ -186,7 +186,7 @@ def test_call_rejects_wrong_size():
 def test_inputs_move_to_the_weights_device():
     """A CPU input to a CUDA network (and a CUDA input to a CPU one) is moved to the weights' device."""
     net = make_network("3x3")
-    a, _ = sample_test_set(net.box, 100, seed=10)
+    a, _ = sample_test_set(net.region, 100, seed=10)
     ref = net.forward_reference(a)
     gpu = net.to("cuda")
     out = gpu(a)

@@ -20,6 +20,19 @@ def spd_center(rng, n, floor=1.0):
     return m @ m.T / n + floor * np.eye(n)
 
 
+SHAPE_NAMES = [
+    "box-uniform",
+    "box-entries",
+    "ball-spectral",
+    "ball-fro",
+    "symmetric",
+    "symmetric-fro",
+    "symmetric-relative",
+    "union",
+    "equilibrated",
+]
+
+
 def shapes(rng):
     """One region of each shape, all certified clear of the singular set."""
     n = 5
@@ -40,20 +53,7 @@ def shapes(rng):
     }
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "box-uniform",
-        "box-entries",
-        "ball-spectral",
-        "ball-fro",
-        "symmetric",
-        "symmetric-fro",
-        "symmetric-relative",
-        "union",
-        "equilibrated",
-    ],
-)
+@pytest.mark.parametrize("name", SHAPE_NAMES)
 def test_certificate_holds_against_sampled_sigma_min(name, rng):
     """Every sample lies in its region and has sigma_min at least the region's certified distance."""
     region = shapes(rng)[name]
@@ -62,6 +62,29 @@ def test_certificate_holds_against_sampled_sigma_min(name, rng):
     assert region.certified_distance > 0
     assert sigma_min(a).min() >= region.certified_distance * (1 - 1e-12)
     assert region.sampled_min_distance(500) >= region.certified_distance * (1 - 1e-12)
+
+
+@pytest.mark.parametrize("name", SHAPE_NAMES)
+def test_radius_is_an_entry_bound_on_every_shape(name, rng):
+    """Whatever the shape, every sampled matrix and extreme point has |A_ij - A0_ij| <= radius, and the samples reach
+    a good share of it (a radius far too large would be a useless scale for the paper's scaling)."""
+    region = shapes(rng)[name]
+    a = region.sample(4000, generator=torch.Generator().manual_seed(1)).numpy()
+    reach = np.abs(np.concatenate([a, region.extreme_points()]) - region.center).max()
+    assert reach <= region.radius * (1 + 1e-12) and reach >= 0.1 * region.radius
+    assert f"{region.radius:.4g}" in region.radius_meaning
+
+
+def test_a_relative_region_rewrites_its_radius_and_says_so(rng):
+    """Relative to A0 the given r bounds ||A0^-1/2 E A0^-1/2||; radius becomes r lambda_max(A0), and radius_meaning
+    names both numbers. A ball keeps its r as radius."""
+    s = spd_center(rng, 4)
+    region = Symmetric(s, 0.25, norm="relative")
+    assert region.ball_radius == 0.25 and region.to_json()["radius"] == 0.25
+    assert region.radius == pytest.approx(0.25 * np.linalg.eigvalsh(s)[-1], rel=1e-12)
+    assert "0.25" in region.radius_meaning and f"{region.radius:.4g}" in region.radius_meaning
+    assert "not the given r" in region.radius_meaning
+    assert Ball(s, 0.25).radius == 0.25 == Symmetric(s, 0.25).radius
 
 
 @pytest.mark.parametrize("norm", ["spectral", "fro"])
@@ -120,6 +143,15 @@ def test_region_files_round_trip(name, rng, tmp_path):
     a = region.sample(200, generator=torch.Generator().manual_seed(2)).numpy()
     assert np.array_equal(back.contains(a, slack=1e-12), region.contains(a, slack=1e-12))
     assert json.loads(path.read_text())["format"] == "neuralinv-region"
+
+
+def test_a_region_file_of_an_older_version_reads_centres_as_centers(tmp_path):
+    """A fit recorded "centres" in its info before the one spelling; the file still reads, as "centers"."""
+    old = {"format": "neuralinv-region", "format_version": 1, "shape": "ball", "center": [[2.0, 0.0], [0.0, 3.0]]}
+    old |= {"radius": 0.5, "info": {"fitted_from": 40, "centres": 3}}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    region = load_region(tmp_path / "old.json")
+    assert region.info == {"fitted_from": 40, "centers": 3} and region.ball_radius == 0.5
 
 
 def test_presets_are_named_region_files():
@@ -210,11 +242,12 @@ def test_fit_equilibrates_unequal_scales(rng):
     assert fit_region(a, equilibrate=False, norm="spectral").certified_distance < spectral.certified_distance
 
 
-def test_fit_several_centres(rng):
-    """k-means centres give a union that covers a two-cluster sample with smaller members than one centre."""
+def test_fit_several_centers(rng):
+    """k-means centers give a union that covers a two-cluster sample with smaller members than one centre."""
     a = np.concatenate([family(rng, 200), family(np.random.default_rng(9), 200) + 3 * np.eye(6)])
-    one, two = fit_region(a), fit_region(a, centres=2)
+    one, two = fit_region(a), fit_region(a, centers=2)
     assert isinstance(two, Union) and len(two.members) == 2
+    assert one.info["centers"] == 1 and two.info["centers"] == 2 and "centres" not in two.info
     assert two.contains(a, slack=1e-9).all()
     assert max(m.ball_radius for m in two.members) < one.ball_radius
     assert sorted(np.bincount(two.nearest(a))) == [200, 200]
@@ -228,7 +261,7 @@ def test_fit_several_centres(rng):
         (np.ones((5, 3, 3)), {}, "too few"),
         (np.ones((50, 3, 3)), {"shape": "cone"}, "shape"),
         (np.ones((50, 3, 3)), {"coverage": 0}, "coverage"),
-        (np.ones((50, 3, 3)), {"centres": 0}, "centres"),
+        (np.ones((50, 3, 3)), {"centers": 0}, "centers"),
     ],
 )
 def test_fit_bad_input(a, kwargs, message):

@@ -75,3 +75,13 @@ def test_matrix_from_npy(tmp_path):
     path = tmp_path / "a.npy"
     np.save(path, np.eye(3))
     assert np.array_equal(as_matrix(str(path)), np.eye(3))
+
+
+def test_table1_cells_are_the_four_data_sets_and_two_nets():
+    """Table 1's cells, defined once with the paper's presets: 2x2 (first, second), 3x3 and 16x16, 2-FC and 3-FC."""
+    from neuralinv.nets.mlp import MODELS
+    from neuralinv.paper.presets import TABLE1_DATASETS, TABLE1_MODELS
+
+    assert TABLE1_DATASETS == ("2x2-first", "2x2-second", "3x3", "16x16")
+    assert TABLE1_MODELS == ("2fc", "3fc") and set(TABLE1_MODELS) <= set(MODELS)
+    assert [DATASETS[d].n for d in TABLE1_DATASETS] == [2, 2, 3, 16]

@@ -27,6 +27,7 @@ COMMANDS = [
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `neuralinv` parser with every subcommand of COMMANDS registered."""
     parser = argparse.ArgumentParser(
         prog="neuralinv",
         description="Neural approximation of the matrix inverse: reproduce the paper (Ji, Wu, Xi, arXiv 2506.00642), "
@@ -47,6 +48,8 @@ def _interrupt(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line argv (default sys.argv[1:]); the exit code: 0, 2 for bad input (one line on stderr),
+    130 when interrupted, or what the subcommand returns."""
     parser = build_parser()
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # kill is handled like Ctrl-C: state is saved, exit 130

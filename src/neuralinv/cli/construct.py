@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from neuralinv.nets import checkpoint
+from neuralinv.nets.checkpoint import save_network
 from neuralinv.nets.construction import linear_network
 from neuralinv.paper.presets import DATASETS, get_dataset
 
 
 def register(sub) -> None:
+    """`neuralinv construct` on the subparsers sub."""
     p = sub.add_parser(
         "construct",
         help="build the exact Eq. 11 network for a data set",
@@ -23,9 +24,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """`neuralinv construct`: the Eq. 11 network on the data set's box, written as a checkpoint; exit 0."""
     box = get_dataset(args.dataset).region
     net = linear_network(box)
     net.info["dataset"] = args.dataset
-    checkpoint.save(net, args.out)
+    save_network(net, args.out)
     print(f"wrote {args.out}: Eq. 11 network {'-'.join(map(str, net.layer_sizes))} on {args.dataset}")
     return 0

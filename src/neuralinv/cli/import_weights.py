@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from neuralinv.common.errors import InputError
-from neuralinv.nets import checkpoint
+from neuralinv.nets.checkpoint import save_network
 from neuralinv.nets.construction import import_weights
 from neuralinv.nets.scaling import SCALINGS
 from neuralinv.regions.shapes import Box, as_matrix
 
 
 def register(sub) -> None:
+    """`neuralinv import` on the subparsers sub."""
     p = sub.add_parser(
         "import",
         help="turn .npz weights of a ReLU MLP into a checkpoint",
@@ -39,12 +38,14 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """`neuralinv import`: the weights bound to the box --center/--radius, written as a checkpoint; exit 0."""
     box = Box(as_matrix(args.center, name="--center"), args.radius)
-    s0 = box.center_sigma_min
-    if s0 <= 1e3 * np.finfo(float).eps * max(1.0, float(np.abs(box.center).max())):
-        raise InputError(f"--center is singular (sigma_min(A0) = {s0:.3g}); no network can invert a box around it")
+    if box.center_singular:
+        raise InputError(
+            f"--center is singular (sigma_min(A0) = {box.center_sigma_min:.3g}); no network can invert a box around it"
+        )
     net = import_weights(args.weights, box, scaling=args.scaling)
-    checkpoint.save(net, args.out)
+    save_network(net, args.out)
     print(
         f"wrote {args.out}: ReLU MLP {'-'.join(map(str, net.layer_sizes))} on a {box.n}x{box.n} box "
         f"(c = {box.radius:g}, {args.scaling} scaling)"

@@ -8,6 +8,7 @@ from neuralinv.paper.presets import DATASETS
 
 
 def register(sub) -> None:
+    """`neuralinv presets` on the subparsers sub."""
     p = sub.add_parser(
         "presets",
         help="list the data set and model presets",
@@ -19,6 +20,7 @@ def register(sub) -> None:
 
 
 def presets_json() -> dict:
+    """The data set presets (region, sizes, steps) and the model presets (layer sizes per data set) as JSON."""
     datasets = {
         name: {
             "title": p.title,
@@ -46,13 +48,15 @@ def presets_json() -> dict:
 
 
 def run(args) -> int:
+    """`neuralinv presets`: the presets as tables, or as JSON with --json; exit 0."""
     data = presets_json()
     if args.json:
         print_json(data)
         return 0
     rows = []
     for name, d in data["datasets"].items():
-        center = str(d["center"]) if d["n"] <= 3 else f"{d['n']}x{d['n']}, entries in -2..2 (regions.CENTER_16X16)"
+        n = d["n"]
+        center = str(d["center"]) if n <= 3 else f"{n}x{n}, entries in -2..2 (paper.presets.CENTER_16X16)"
         rows.append(
             [
                 name,

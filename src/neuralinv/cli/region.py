@@ -3,6 +3,7 @@ matrices."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import numpy as np
@@ -16,6 +17,7 @@ from neuralinv.regions.shapes import Box, Region, as_matrix, singular_center
 
 
 def register(sub) -> None:
+    """`neuralinv region` (certify a region) and its subcommand `region fit` on the subparsers sub."""
     p = sub.add_parser(
         "region",
         help="certify a region against the singular set, or fit one to your matrices (region fit)",
@@ -39,12 +41,16 @@ def register(sub) -> None:
     p.add_argument("--samples", type=int, default=100_000, help="samples for the sampled minimum (default 100000)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
-    sub = p.add_subparsers(dest="region_command", metavar="fit")
+    _register_fit(p.add_subparsers(dest="region_command", metavar="fit"))
+
+
+def _register_fit(sub) -> None:
+    """`neuralinv region fit MATS.npy --out REGION.json` and its options."""
     f = sub.add_parser(
         "fit",
         help="fit a region to your own matrices",
         description="Fit a region to sample matrices MATS.npy, shape (m, n, n): the centre (the mean, or k-means "
-        "centres with --centres K), the radius that holds the share --coverage of the sample, and "
+        "centers with --centers K), the radius that holds the share --coverage of the sample, and "
         "diagonal equilibration D A D (powers of two) when variable scales differ; inverses and bounds "
         "stay those of the original matrices. Prints the certificate, the share of the sample the fast "
         "path certifies within --tol, and the measured speed of `invert --method auto` against the "
@@ -67,7 +73,9 @@ def register(sub) -> None:
         "perturbations of a positive definite centre (default auto: for symmetric samples whichever of "
         "spectral and relative certifies further from the singular set, else spectral)",
     )
-    f.add_argument("--centres", "--centers", type=int, default=1, metavar="K", help="number of centres (default 1)")
+    f.add_argument("--centers", type=int, default=1, metavar="K", help="number of centers (default 1)")
+    # The old spelling, hidden: using it is a one-line error naming --centers (run_fit).
+    f.add_argument("--centres", dest="old_centres", nargs="?", const="", default=None, help=argparse.SUPPRESS)
     f.add_argument(
         "--coverage",
         type=float,
@@ -94,25 +102,28 @@ def register(sub) -> None:
     f.set_defaults(run=run_fit)
 
 
-def describe(box: Region, eps: float, samples: int) -> dict:
-    s0 = box.center_sigma_min
+def describe(region: Region, eps: float, samples: int) -> dict:
+    """What `neuralinv region --json` prints for region: its certificate against M_eps and a sampled minimum of
+    sigma_min over `samples` matrices (and the shape's worst points and A0)."""
+    s0 = region.center_sigma_min
     # A centre singular to rounding is in the region: no certificate (Region.avoids), whatever sigma_min(A0) - n c
     # says, since that sigma_min(A0) is rounding noise.
     return {
-        "n": box.n,
-        "shape": box.shape,
-        "description": box.describe(),
-        "region": box.to_json(),
-        "center": box.center.tolist(),
-        "radius": box.radius,
+        "n": region.n,
+        "shape": region.shape,
+        "description": region.describe(),
+        "region": region.to_json(),
+        "center": region.center.tolist(),
+        "radius": region.radius,
+        "radius_meaning": region.radius_meaning,  # the entry bound, which a relative shape rewrites from its r
         "eps": eps,
         "center_sigma_min": s0,
-        "center_singular": box.center_singular,
-        "certified_distance": box.certified_distance,
-        "positive_definite": box.positive_definite,
-        "sampled_min_distance": min(box.sampled_min_distance(samples), s0),
+        "center_singular": region.center_singular,
+        "certified_distance": region.certified_distance,
+        "positive_definite": region.positive_definite,
+        "sampled_min_distance": min(region.sampled_min_distance(samples), s0),
         "samples": samples,
-        "avoids_M_eps": box.avoids(eps),
+        "avoids_M_eps": region.avoids(eps),
     }
 
 
@@ -126,29 +137,30 @@ CERTIFICATES = {
 
 
 def run(args) -> int:
+    """`neuralinv region`: exit 0 when the region is certified clear of the singular set, 3 when it may touch it."""
     if args.center is not None:
         if args.radius is None:
             raise InputError("--radius C is required with --center")
-        box = Box(as_matrix(args.center, name="--center"), args.radius)
+        region = Box(as_matrix(args.center, name="--center"), args.radius)
     else:
         if args.radius is not None:
             raise InputError("--radius goes with --center; a preset or region file has its own radius")
         if args.dataset is None and args.region is None:
             raise InputError("give --dataset NAME, --region NAME|FILE or --center MATRIX --radius C (or: region fit)")
-        box = get_dataset(args.dataset).region if args.dataset else parse_region(args.region)
+        region = get_dataset(args.dataset).region if args.dataset else parse_region(args.region)
     if not (np.isfinite(args.eps) and args.eps >= 0):
         raise InputError(f"--eps: expected a number >= 0, got {args.eps}")
     if args.samples <= 0:
         raise InputError(f"--samples: expected a positive integer, got {args.samples}")
-    s0 = box.center_sigma_min
-    singular = singular_center(box)  # the centre itself is singular: the box holds singular matrices, A0 among them
-    info = describe(box, args.eps, args.samples)
+    s0 = region.center_sigma_min
+    singular = singular_center(region)  # a singular centre: the region holds singular matrices, A0 among them
+    info = describe(region, args.eps, args.samples)
     if args.json:
         print_json(info)
     else:
-        print(f"region: {box.describe()}")
+        print(f"region: {region.describe()}")
         print(f"sigma_min(A0)                    {s0:.6g}")
-        print(f"certified distance to singular   {info['certified_distance']:.6g}   ({CERTIFICATES[box.shape]})")
+        print(f"certified distance to singular   {info['certified_distance']:.6g}   ({CERTIFICATES[region.shape]})")
         print(
             f"sampled minimum sigma_min        {info['sampled_min_distance']:.6g}   "
             f"({args.samples} samples, a corner, the centre)"
@@ -182,9 +194,12 @@ def run(args) -> int:
 
 
 def run_fit(args) -> int:
+    """`neuralinv region fit`: fit, write the region file, measure the fast path on a sub-sample, print; exit 0."""
     from neuralinv.certified.solve import assess
     from neuralinv.training.data import load_matrices
 
+    if args.old_centres is not None:
+        raise InputError("--centres is now spelled --centers: use --centers K")
     if not (0 < args.tol < 1):
         raise InputError(f"--tol: expected a number in (0, 1), got {args.tol}")
     if args.sub_sample <= 0:
@@ -195,29 +210,38 @@ def run_fit(args) -> int:
         a,
         shape=args.shape,
         norm=args.norm,
-        centres=args.centres,
+        centers=args.centers,
         coverage=args.coverage,
         equilibrate=equilibrate,
         seed=args.seed,
     )
     region.save(args.out)
     speed = assess(region, a, tol=args.tol, sample=args.sub_sample, seed=args.seed)
-    info = {
-        "matrices": args.matrices,
-        "out": args.out,
-        "region": region.to_json(),
-        "description": region.describe(),
-        "certified_distance": region.certified_distance,
-        "center_sigma_min": region.center_sigma_min,
-        "positive_definite": region.positive_definite,
-        "fit": region.info,
-        "fast_path": speed,
-    }
     if args.json:
-        print_json(info)
+        print_json(
+            {
+                "matrices": args.matrices,
+                "out": args.out,
+                "region": region.to_json(),
+                "description": region.describe(),
+                "certified_distance": region.certified_distance,
+                "center_sigma_min": region.center_sigma_min,
+                "positive_definite": region.positive_definite,
+                "fit": region.info,
+                "fast_path": speed,
+            }
+        )
         return 0
+    _print_fit(args, a.shape[-1], region)
+    print_table(["on a sub-sample", "value", "detail"], _speed_rows(speed, args.tol))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _print_fit(args, n: int, region: Region) -> None:
+    """The fit in words: the sample, the region, the share it holds and its certificate."""
     fit = region.info
-    print(f"{fit['fitted_from']} {a.shape[-1]}x{a.shape[-1]} matrices from {args.matrices}")
+    print(f"{fit['fitted_from']} {n}x{n} matrices from {args.matrices}")
     print(f"region: {region.describe()}")
     print(
         f"holds {fit['coverage']:.1%} of the sample (requested {fit['requested_coverage']:.0%})"
@@ -231,16 +255,20 @@ def run_fit(args) -> int:
         "gives, one by one)"
     )
     print(f"certificate: {verdict} ({CERTIFICATES[region.shape]}; sigma_min(A0) = {region.center_sigma_min:.3g})")
+
+
+def _speed_rows(speed: dict, tol: float) -> list[list]:
+    """Table rows of the fast-path measurement (assess's answer) on the sub-sample."""
     route = speed["auto_route"]
     steps = ", ".join(f"{k}: {v}" for k, v in speed["steps"].items()) or "-"
-    rows = [
+    return [
         [
             "fast path certifies",
             f"{speed['fast_share']:.1%}",
             (
                 f"none: {speed['fast_unavailable']}"
                 if speed["fast_unavailable"]
-                else f"of {speed['matrices']} within tol {args.tol:g} (Newton-Schulz steps {steps})"
+                else f"of {speed['matrices']} within tol {tol:g} (Newton-Schulz steps {steps})"
             )
             + f"; bound violations {speed['violations']}",
         ],
@@ -265,6 +293,3 @@ def run_fit(args) -> int:
             f"of the best exact inverse (medians; {speed['processor']}, {speed['threads']} threads)",
         ],
     ]
-    print_table(["on a sub-sample", "value", "detail"], rows)
-    print(f"wrote {args.out}")
-    return 0

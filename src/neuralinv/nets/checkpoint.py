@@ -36,7 +36,7 @@ def save_network(net: Network, path: str | Path) -> Path:
         "format_version": FORMAT_VERSION,
         "layer_sizes": net.layer_sizes,
         "activation": "relu",
-        "region": net.box.to_json(),
+        "region": net.region.to_json(),
         "scaling": net.scaling.to_json(),
         "dtype": str(net.layers[0][0].dtype).removeprefix("torch."),
         "info": net.info,
@@ -47,6 +47,8 @@ def save_network(net: Network, path: str | Path) -> Path:
 
 
 def read_metadata(path: str | Path) -> dict:
+    """The neuralinv metadata of the checkpoint at path, checked (format, version, activation) without reading its
+    tensors; a one-line InputError naming the file otherwise."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"checkpoint: no such file {str(path)!r}")

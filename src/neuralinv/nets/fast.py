@@ -150,6 +150,7 @@ class FastNetwork:
         return buf
 
     def plan_name(self, rows: int) -> str:
+        """The plan a batch of rows matrices runs: "float64" (folded, small batches) or "float32"."""
         return "float64" if self.folded is not None and rows <= self.SMALL_ROWS else "float32"
 
     def stages(self, rows: int, dtype) -> list[tuple[str, Callable]]:

@@ -1,6 +1,6 @@
 """The input/target scaling of a network: how matrices become its inputs and its outputs become inverses.
 
-The paper's scaled form (not printed in the paper, implied by its published 4-8-4 network; see PAPER.md):
+The paper's scaled form (not printed in the paper, implied by its published 4-8-4 network):
 input x = vec(A - A0) / c and target y = vec(A^-1 - A0^-1) / c, row-major. "raw" feeds vec(A) and vec(A^-1).
 "data" has the paper's offsets but divides by the root mean square, over the training set, of the entries of A - A0
 and of A^-1 - A0^-1: for a region fitted to real data, c (a bound on every deviation) can be far larger than a
@@ -21,13 +21,13 @@ SCALINGS = ("paper", "raw")  # the scalings fixed by the region alone (import ac
 TRAIN_SCALINGS = SCALINGS + ("data",)  # "data" is measured on the training set
 
 
-def check_scaling(box: Region, name: str) -> None:
-    """Refuse a scaling that cannot be built on box: an unknown name, or one that subtracts A0^-1 (paper, data) when
+def check_scaling(region: Region, name: str) -> None:
+    """Refuse a scaling that cannot be built on region: an unknown name, or one that subtracts A0^-1 (paper, data) when
     the centre is singular, with a one-line reason and the fix."""
     if name not in TRAIN_SCALINGS:
         raise InputError(f"scaling: expected one of {', '.join(TRAIN_SCALINGS)}, got {name!r}")
     if name in ("paper", "data"):
-        reason = singular_center(box)
+        reason = singular_center(region)
         if reason is not None:
             what = "the paper's scaling" if name == "paper" else "the data scaling"
             raise InputError(
@@ -48,25 +48,27 @@ class Scaling:
 
     @classmethod
     def for_box(
-        cls, box: Region, name: str = "paper", *, data: tuple[torch.Tensor, torch.Tensor] | None = None
+        cls, region: Region, name: str = "paper", *, data: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> "Scaling":
-        """The scaling name on box; "data" needs data, the training pairs (A, A^-1) (see from_data)."""
-        check_scaling(box, name)
+        """The scaling name on region; "data" needs data, the training pairs (A, A^-1) (see from_data). "paper"
+        divides by c = region.radius, the entry bound (Region.radius_meaning: for a relative region not its r)."""
+        check_scaling(region, name)
         if name == "paper":
-            return cls("paper", tuple(box.center.ravel()), box.radius, tuple(box.center_inverse.ravel()), box.radius)
+            c = region.radius
+            return cls("paper", tuple(region.center.ravel()), c, tuple(region.center_inverse.ravel()), c)
         if name == "raw":
-            zeros = (0.0,) * box.n**2
+            zeros = (0.0,) * region.n**2
             return cls("raw", zeros, 1.0, zeros, 1.0)
         if data is None:
             raise InputError("scaling data: needs the training matrices to measure their spread")
-        return cls.from_data(box, *data)
+        return cls.from_data(region, *data)
 
     @classmethod
-    def from_data(cls, box: Region, a: torch.Tensor, a_inv: torch.Tensor) -> "Scaling":
+    def from_data(cls, region: Region, a: torch.Tensor, a_inv: torch.Tensor) -> "Scaling":
         """The "data" scaling: offsets A0 and A0^-1 (the region's centre), and scales the root mean square over the
         training pairs a, a_inv (m, n, n) of the entries of A - A0 and of A^-1 - A0^-1."""
-        check_scaling(box, "data")
-        center, center_inv = box.center, box.center_inverse
+        check_scaling(region, "data")
+        center, center_inv = region.center, region.center_inverse
         a = torch.as_tensor(a, dtype=torch.float64).cpu()
         a_inv = torch.as_tensor(a_inv, dtype=torch.float64).cpu()
         if a.shape[0] == 0:
@@ -74,8 +76,8 @@ class Scaling:
         rms_in = float((a - torch.tensor(center)).square().mean().sqrt())
         rms_out = float((a_inv - torch.tensor(center_inv)).square().mean().sqrt())
         # Every matrix equal to the centre (no spread): the region's half-width is the only scale there is.
-        rms_in = rms_in if rms_in > 0 and math.isfinite(rms_in) else box.radius
-        rms_out = rms_out if rms_out > 0 and math.isfinite(rms_out) else box.radius
+        rms_in = rms_in if rms_in > 0 and math.isfinite(rms_in) else region.radius
+        rms_out = rms_out if rms_out > 0 and math.isfinite(rms_out) else region.radius
         return cls("data", tuple(center.ravel()), rms_in, tuple(center_inv.ravel()), rms_out)
 
     def encode(self, a: torch.Tensor) -> torch.Tensor:
@@ -85,6 +87,7 @@ class Scaling:
         return x.to(a.dtype)
 
     def encode_target(self, a_inv: torch.Tensor) -> torch.Tensor:
+        """(..., n, n) inverses -> (..., n^2) training targets, in a_inv's dtype."""
         offset = torch.tensor(self.target_offset, dtype=torch.float64, device=a_inv.device)
         return ((a_inv.double().flatten(-2) - offset) / self.target_scale).to(a_inv.dtype)
 
@@ -95,6 +98,7 @@ class Scaling:
         return (offset + self.target_scale * y.double()).unflatten(-1, (n, n))
 
     def to_json(self) -> dict:
+        """The scaling as JSON (as checkpoints store it)."""
         return {
             "name": self.name,
             "input_offset": list(self.input_offset),
@@ -105,6 +109,7 @@ class Scaling:
 
     @classmethod
     def from_json(cls, data: dict) -> "Scaling":
+        """The scaling that to_json wrote."""
         return cls(
             data["name"],
             tuple(map(float, data["input_offset"])),

@@ -17,7 +17,11 @@ def _load(spec) -> Region:
 
 class Union(Region):
     """Any of several regions of one size (several centres). Certificate: the smallest of the members'. center is the
-    first member's centre; weights (summing to 1) say how often sample draws from each member."""
+    first member's centre; weights (summing to 1) say how often sample draws from each member.
+
+    radius is computed, not given: the entry bound around the first member's centre, the largest over members of
+    max |A0_k - A0_1| + their radius.
+    """
 
     shape = "union"
 
@@ -40,6 +44,13 @@ class Union(Region):
 
     def __repr__(self) -> str:
         return f"Union({len(self.members)} members, n={self.n})"
+
+    @property
+    def radius_meaning(self) -> str:
+        return (
+            f"the entry bound {self.radius:.4g} around the first member's centre (the members' own radii are "
+            f"{', '.join(f'{m.radius:.4g}' for m in self.members)})"
+        )
 
     @property
     def centers(self) -> np.ndarray:
@@ -113,7 +124,11 @@ def _scaled(region: Region, a: np.ndarray) -> np.ndarray:
 class Equilibrated(Region):
     """Matrices A whose equilibrated form B = D A D (D = diag(scale) > 0) lies in an inner region. Inverses and bounds
     stay those of A (A^-1 = D B^-1 D); the geometry, and the fast path's arithmetic, live in B, where variables of
-    unequal scales become comparable. Certificate: sigma_min(A) >= sigma_min(B) / max(d)^2."""
+    unequal scales become comparable. Certificate: sigma_min(A) >= sigma_min(B) / max(d)^2.
+
+    radius is computed, not given: the inner radius over min(d)^2, an entry bound for A (the inner region's radius
+    is the one for B = D A D).
+    """
 
     shape = "equilibrated"
 
@@ -131,6 +146,13 @@ class Equilibrated(Region):
 
     def __repr__(self) -> str:
         return f"Equilibrated({self.inner!r}, scale {self.scale.min():.3g}..{self.scale.max():.3g})"
+
+    @property
+    def radius_meaning(self) -> str:
+        return (
+            f"the entry bound {self.radius:.4g} for A: the inner radius {self.inner.radius:.4g} (for B = D A D) over "
+            f"min(d)^2"
+        )
 
     def scale_matrix(self, a):
         """B = D A D for a (..., n, n)."""

@@ -102,15 +102,27 @@ def bootstrap_covariances(
     if kind not in _KINDS:
         raise InputError(f"unknown kind {kind!r}; valid: {', '.join(_KINDS)}")
     x = _load_dataset(dataset)
-    rows, p = x.shape
-    m = rows if sample_size is None else sample_size
+    m = x.shape[0] if sample_size is None else sample_size
     if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 2:
         raise InputError(f"sample_size must be an integer >= 2, got {sample_size!r}")
-    m = int(m)
     x = x - x.mean(axis=0)  # covariance is shift invariant; centring first keeps the sums accurate
     if kind == "standardized-covariance":
         x = x / x.std(axis=0, ddof=1)
-    rng = np.random.default_rng(seed)
+    out = _resampled_covariances(x, count, int(m), np.random.default_rng(seed))
+    if kind == "correlation":
+        p = x.shape[1]
+        d = np.sqrt(np.diagonal(out, axis1=1, axis2=2))
+        out /= d[:, :, None] * d[:, None, :]
+        out = _symmetrize(out)
+        out[:, np.arange(p), np.arange(p)] = 1.0
+        return out
+    return _symmetrize(out)
+
+
+def _resampled_covariances(x: np.ndarray, count: int, m: int, rng: np.random.Generator) -> np.ndarray:
+    """Sample covariances (count, p, p) of count resamples of m rows of the centred data x (rows, p), drawn with
+    replacement by rng, in chunks; a resample with a constant variable is drawn again (up to 100 times)."""
+    rows, p = x.shape
     chunk = max(1, min(1000, _CHUNK_ELEMENTS // max(rows, m, p * p)))
     outer = (x[:, :, None] * x[:, None, :]).reshape(rows, p * p)  # row-wise x x^T, one GEMM serves a chunk
     floor = 1e-10 * x.var(axis=0, ddof=1)  # below this a resampled variance is rounding error: a constant variable
@@ -138,13 +150,7 @@ def bootstrap_covariances(
             raise InputError(f"sample_size={m} keeps giving resamples with a constant variable")
         out[done : done + k] = s
         done += k
-    if kind == "correlation":
-        d = np.sqrt(np.diagonal(out, axis1=1, axis2=2))
-        out /= d[:, :, None] * d[:, None, :]
-        out = _symmetrize(out)
-        out[:, np.arange(p), np.arange(p)] = 1.0
-        return out
-    return _symmetrize(out)
+    return out
 
 
 def _lorenz96_neighbours(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -25,7 +25,7 @@ def region_from_json(data: dict) -> Region:
             f"neuralinv reads {FORMAT!r} version {FORMAT_VERSION}"
         )
     shape = data.get("shape", "box")
-    info = data.get("info")
+    info = _current_info(data.get("info"))
     try:
         if shape == "box":
             return Box(data["center"], data["radius"], info=info)
@@ -41,7 +41,15 @@ def region_from_json(data: dict) -> Region:
     raise InputError(f"region: unknown shape {shape!r}; expected one of {', '.join(SHAPES)}")
 
 
+def _current_info(info):
+    """A region's info with the keys of older versions renamed: a fit recorded "centres" before it was "centers"."""
+    if isinstance(info, dict) and "centres" in info and "centers" not in info:
+        info = {("centers" if k == "centres" else k): v for k, v in info.items()}
+    return info
+
+
 def preset_names() -> list[str]:
+    """The names of the regions shipped with the package (the paper's boxes), sorted."""
     return sorted(p.stem for p in PRESET_DIR.glob("*.json"))
 
 

@@ -1,4 +1,4 @@
-"""Fitting a region to sample matrices of one's own: the centre or centres, the radius, and equilibration.
+"""Fitting a region to sample matrices of one's own: the center or centers, the radius, and equilibration.
 
 fit_region(a) takes (m, n, n) samples of a family and returns a Region (see neuralinv.regions.shapes) that
 holds the share
@@ -8,7 +8,7 @@ holds the share
 median over the sample of
    sqrt(||A_i,:||_2 ||A_:,i||_2) (for a covariance, about the variance of variable i), applied as B = D A D. The
    region is then Equilibrated(inner, d): inverses and bounds stay those of A.
-2. Centres: the mean of the (equilibrated) sample, or k-means (scipy.cluster.vq.kmeans2, k-means++ seeding) for
+2. Centers: the mean of the (equilibrated) sample, or k-means (scipy.cluster.vq.kmeans2, k-means++ seeding) for
    several. The mean, not the mid-range: Taylor guesses and Newton-Schulz converge by ||A0^-1 (A - A0)||, which the
    mean keeps small for most of the sample; the mid-range minimises the largest deviation instead.
 3. Radius: the coverage-quantile of ||B - B0|| over the sample (per member), in the shape's norm; for a box, per-entry
@@ -25,11 +25,11 @@ import numpy as np
 
 from neuralinv.common.errors import InputError
 from neuralinv.regions.composite import Equilibrated, Union
-from neuralinv.regions.shapes import Ball, Box, Region, Symmetric, matrix_norm
+from neuralinv.regions.shapes import Ball, Box, Region, Symmetric, matrix_norm, symmetric_size
 
 FIT_SHAPES = ("auto", "symmetric", "ball", "box")
 FIT_NORMS = ("auto", "spectral", "fro", "relative")
-MIN_PER_CENTRE = 10  # fewer samples per centre than this cannot say where a region is
+MIN_PER_CENTER = 10  # fewer samples per center than this cannot say where a region is
 EQUILIBRATE_ABOVE = 10.0  # "auto" equilibrates when the variable scales s_i span more than this ratio
 
 
@@ -79,7 +79,7 @@ def _fit_one(b: np.ndarray, shape: str, norm: str, coverage: float) -> Region:
             if np.linalg.eigvalsh(center)[0] > 0:
                 options.append(_fit_one(b, shape, "relative", coverage))
             return max(options, key=lambda r: r.certified_distance)
-        e = b - center
+        whiten = None
         if norm == "relative":
             if not np.linalg.eigvalsh(center)[0] > 0:
                 raise InputError(
@@ -87,10 +87,7 @@ def _fit_one(b: np.ndarray, shape: str, norm: str, coverage: float) -> Region:
                     f"smallest eigenvalue is {np.linalg.eigvalsh(center)[0]:.3g}"
                 )
             whiten = np.linalg.inv(np.linalg.cholesky(center))
-            f = whiten @ e @ whiten.T
-            dev = np.abs(np.linalg.eigvalsh((f + np.swapaxes(f, -1, -2)) / 2)).max(-1)
-        else:
-            dev = matrix_norm(e, "fro") if norm == "fro" else np.abs(np.linalg.eigvalsh(e)).max(-1)
+        dev = symmetric_size(b - center, norm, whiten=whiten)
         return Symmetric(center, _radius(dev, coverage), norm=norm)
     norm = "spectral" if norm == "auto" else norm
     return Ball(center, _radius(matrix_norm(b - center, norm), coverage), norm=norm)
@@ -101,79 +98,45 @@ def fit_region(
     *,
     shape: str = "auto",
     norm: str = "auto",
-    centres: int = 1,
+    centers: int = 1,
     coverage: float = 1.0,
     equilibrate="auto",
     seed: int = 0,
 ) -> Region:
     """A region fitted to the samples a (m, n, n); see the module docstring. region.info records the sample size,
-    the share of the sample the region holds ("coverage"), the equilibration and the certificate.
+    the share of the sample the region holds ("coverage"), the number of centers ("centers"), the equilibration and
+    the certificate.
 
     shape: "auto", "symmetric", "ball" or "box"; norm: "spectral", "fro", "relative" (symmetric only: perturbations
     measured against a positive definite centre) or "auto" (symmetric: whichever of spectral and relative certifies
-    further from the singular set; ball: spectral); centres: K >= 1
-    (K > 1 gives a Union); coverage in (0, 1]; equilibrate: "auto", True or False; seed: k-means seeding.
+    further from the singular set; ball: spectral); centers: K >= 1 (K > 1 gives a Union); coverage in (0, 1];
+    equilibrate: "auto", True or False; seed: k-means seeding.
     """
     a = check_samples(a)
     m = a.shape[0]
-    if shape not in FIT_SHAPES:
-        raise InputError(f"shape: expected one of {', '.join(FIT_SHAPES)}, got {shape!r}")
-    if norm not in FIT_NORMS:
-        raise InputError(f"norm: expected one of {', '.join(FIT_NORMS)}, got {norm!r}")
-    if not (isinstance(centres, (int, np.integer)) and centres >= 1):
-        raise InputError(f"centres: expected an integer >= 1, got {centres!r}")
-    if not (0 < coverage <= 1):
-        raise InputError(f"coverage: expected a number in (0, 1], got {coverage!r}")
-    if m < MIN_PER_CENTRE * centres:
-        raise InputError(
-            f"matrices: {m} samples are too few to fit {centres} centre(s); give at least {MIN_PER_CENTRE * centres}"
-        )
-    # Symmetric to rounding (a product like X^T X need not come out exactly symmetric): then fitted as symmetric.
-    asym = np.abs(a - np.swapaxes(a, -1, -2)).max(axis=(-2, -1))
-    symmetric = bool(np.all(asym <= 64 * np.finfo(float).eps * np.abs(a).max(axis=(-2, -1))))
-    if shape == "auto":
-        shape = "symmetric" if symmetric else "ball"
-    if norm == "relative" and shape != "symmetric":
-        raise InputError(f"norm: 'relative' goes with symmetric perturbations, not shape {shape!r}")
-    elif shape == "symmetric" and not symmetric:
-        worst = float(np.abs(a - np.swapaxes(a, -1, -2)).max())
-        raise InputError(f"shape: 'symmetric' needs symmetric matrices; the sample has max |A - A^T| = {worst:.3g}")
+    _check_options(m, shape, norm, centers, coverage)
+    symmetric = _symmetric_to_rounding(a)
+    shape = _resolve_shape(a, shape, norm, symmetric)
     s = variable_scales(a)
     spread = float(s.max() / s.min()) if s.min() > 0 else float("inf")
-    if equilibrate == "auto":
-        equilibrate = bool(np.isfinite(spread) and spread > EQUILIBRATE_ABOVE)
-    elif equilibrate and not (s.min() > 0):
-        raise InputError("equilibrate: a variable is zero in most of the sample; its scale is undefined")
-    # Powers of two: D A D is then exact in floating point, and so is the way back.
-    d = np.exp2(np.round(np.log2(1 / np.sqrt(s)))) if equilibrate else None
-    b = a * (d[:, None] * d[None, :]) if equilibrate else a
+    d = _equilibration(s, spread, equilibrate)
+    b = a * (d[:, None] * d[None, :]) if d is not None else a
     if shape == "symmetric":
         b = (b + np.swapaxes(b, -1, -2)) / 2
-    if centres == 1:
-        members, sizes = [_fit_one(b, shape, norm, coverage)], [m]
-    else:
-        from scipy.cluster.vq import kmeans2
-
-        _, labels = kmeans2(b.reshape(m, -1), int(centres), seed=seed, minit="++")
-        members, sizes = [], []
-        for k in np.argsort(-np.bincount(labels, minlength=centres)):  # the largest cluster first
-            part = b[labels == k]
-            if len(part):
-                members.append(_fit_one(part, shape, norm, coverage))
-                sizes.append(len(part))
+    members, sizes = _fit_members(b, shape, norm, coverage, centers, seed)
     inner = members[0] if len(members) == 1 else Union(members, weights=sizes)
-    region = Equilibrated(inner, d) if equilibrate else inner
+    region = Equilibrated(inner, d) if d is not None else inner
     held = float(region.contains(a, slack=1e-9 * (1 + float(np.abs(b).max()))).mean())
     region.info.update(
         {
             "fitted_from": m,
             "shape": shape,
             "norm": getattr(members[0], "norm", None),
-            "centres": len(members),
+            "centers": len(members),
             "requested_coverage": coverage,
             "coverage": held,
             "symmetric_sample": symmetric,
-            "equilibrated": bool(equilibrate),
+            "equilibrated": d is not None,
             "variable_scale_spread": spread,
             "certified_distance": region.certified_distance,
             "center_sigma_min": region.center_sigma_min,
@@ -181,3 +144,67 @@ def fit_region(
         }
     )
     return region
+
+
+def _check_options(m: int, shape: str, norm: str, centers, coverage: float) -> None:
+    """Refuse options fit_region cannot use on m samples, with a one-line InputError naming the parameter."""
+    if shape not in FIT_SHAPES:
+        raise InputError(f"shape: expected one of {', '.join(FIT_SHAPES)}, got {shape!r}")
+    if norm not in FIT_NORMS:
+        raise InputError(f"norm: expected one of {', '.join(FIT_NORMS)}, got {norm!r}")
+    if not (isinstance(centers, (int, np.integer)) and centers >= 1):
+        raise InputError(f"centers: expected an integer >= 1, got {centers!r}")
+    if not (0 < coverage <= 1):
+        raise InputError(f"coverage: expected a number in (0, 1], got {coverage!r}")
+    if m < MIN_PER_CENTER * centers:
+        raise InputError(
+            f"matrices: {m} samples are too few to fit {centers} centre(s); give at least {MIN_PER_CENTER * centers}"
+        )
+
+
+def _symmetric_to_rounding(a: np.ndarray) -> bool:
+    """Every sample symmetric to rounding (a product like X^T X need not come out exactly symmetric)."""
+    asym = np.abs(a - np.swapaxes(a, -1, -2)).max(axis=(-2, -1))
+    return bool(np.all(asym <= 64 * np.finfo(float).eps * np.abs(a).max(axis=(-2, -1))))
+
+
+def _resolve_shape(a: np.ndarray, shape: str, norm: str, symmetric: bool) -> str:
+    """The shape to fit ("auto": symmetric for a symmetric sample, else a ball), checked against norm and sample."""
+    if shape == "auto":
+        shape = "symmetric" if symmetric else "ball"
+    if norm == "relative" and shape != "symmetric":
+        raise InputError(f"norm: 'relative' goes with symmetric perturbations, not shape {shape!r}")
+    elif shape == "symmetric" and not symmetric:
+        worst = float(np.abs(a - np.swapaxes(a, -1, -2)).max())
+        raise InputError(f"shape: 'symmetric' needs symmetric matrices; the sample has max |A - A^T| = {worst:.3g}")
+    return shape
+
+
+def _equilibration(s: np.ndarray, spread: float, equilibrate) -> np.ndarray | None:
+    """d (n,) with B = D A D, D = diag(d), or None when the fit is not equilibrated ("auto": when the variable
+    scales s span more than EQUILIBRATE_ABOVE)."""
+    if equilibrate == "auto":
+        equilibrate = bool(np.isfinite(spread) and spread > EQUILIBRATE_ABOVE)
+    elif equilibrate and not (s.min() > 0):
+        raise InputError("equilibrate: a variable is zero in most of the sample; its scale is undefined")
+    # Powers of two: D A D is then exact in floating point, and so is the way back.
+    return np.exp2(np.round(np.log2(1 / np.sqrt(s)))) if equilibrate else None
+
+
+def _fit_members(
+    b: np.ndarray, shape: str, norm: str, coverage: float, centers: int, seed: int
+) -> tuple[list[Region], list[int]]:
+    """The member regions around one centre (the mean) or k-means centers, largest cluster first, and how many
+    samples each was fitted to."""
+    if centers == 1:
+        return [_fit_one(b, shape, norm, coverage)], [b.shape[0]]
+    from scipy.cluster.vq import kmeans2
+
+    _, labels = kmeans2(b.reshape(b.shape[0], -1), int(centers), seed=seed, minit="++")
+    members, sizes = [], []
+    for k in np.argsort(-np.bincount(labels, minlength=centers)):  # the largest cluster first
+        part = b[labels == k]
+        if len(part):
+            members.append(_fit_one(part, shape, norm, coverage))
+            sizes.append(len(part))
+    return members, sizes

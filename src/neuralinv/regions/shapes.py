@@ -16,6 +16,14 @@ singular values, |sigma_i(A0 + E) - sigma_i(A0)| <= ||E||_2, so sigma_min(A) >= 
 - Equilibrated: A with D A D in an inner region (D = diag(d) > 0), for families whose variables have unequal scales.
   sigma_min(A) = sigma_min(D^-1 B D^-1) >= sigma_min(B) / max(d)^2.
 
+What `radius` means. Every region's radius is its entry bound: |A_ij - A0_ij| <= radius for every A in it. That is
+the c of the paper's scaling x = vec(A - A0) / c and the half-width of bounding_box. It is the radius a shape was
+given for a box (c, or the largest per-entry half-width) and for a ball or spectral/Frobenius symmetric perturbations
+(r bounds every entry: |E_ij| <= ||E||_2 <= ||E||_F); the r those were given is also kept as ball_radius. It is NOT
+the given r for symmetric perturbations relative to A0 (radius = r lambda_max(A0); r stays ball_radius), a union
+(the bound around the first member's centre) or an equilibrated region (the inner radius over min(d)^2, for A, not
+D A D). Region.radius_meaning says which, with its numbers.
+
 A region file is JSON: {"format": "neuralinv-region", "format_version": 1, "shape": ..., ...} (see the README).
 Named regions (the paper's four boxes) are region files in neuralinv/regions/presets/.
 """
@@ -103,7 +111,8 @@ def _norm_name(norm: str) -> str:
 
 
 class Region:
-    """Base of every shape. Subclasses set center (n, n), radius (a bound on every |A_ij - A0_ij| in the region) and
+    """Base of every shape. Subclasses set center (n, n), radius (the entry bound: every |A_ij - A0_ij| in the region
+    is at most radius; not always the radius the shape was given, see radius_meaning and the module docstring) and
     implement contains, sample, perturbation_bound and to_json; info holds free-form notes (a fit's statistics)."""
 
     shape = ""
@@ -113,7 +122,13 @@ class Region:
 
     @property
     def n(self) -> int:
+        """The matrix size: the region holds n x n matrices."""
         return self.center.shape[0]
+
+    @property
+    def radius_meaning(self) -> str:
+        """What this region's radius is, in words and numbers (it is always the entry bound)."""
+        return f"the entry bound {self.radius:.4g}: |A_ij - A0_ij| <= radius"
 
     @property
     def centers(self) -> np.ndarray:
@@ -122,10 +137,12 @@ class Region:
 
     @property
     def center_sigma_min(self) -> float:
+        """sigma_min(A0), the centre's distance to the singular set (the smallest over the centres of a union)."""
         return float(sigma_min(self.center))
 
     @property
     def center_inverse(self) -> np.ndarray:
+        """A0^-1; an InputError when the centre is singular to working precision (center_singular)."""
         if self.center_singular:
             raise InputError(
                 f"region: the centre is singular (sigma_min(A0) = {self.center_sigma_min:.3g}); it has no inverse"
@@ -189,9 +206,11 @@ class Region:
         return Box(self.center, self.radius)
 
     def describe(self) -> str:
+        """The region in one line of words ("2x2 box, half-width 0.01")."""
         raise NotImplementedError
 
     def to_json(self) -> dict:
+        """The region file's JSON for this region (without the format keys that save adds)."""
         raise NotImplementedError
 
     def save(self, path: str | Path) -> Path:
@@ -205,9 +224,19 @@ class Region:
 
     @staticmethod
     def from_json(data: dict) -> "Region":
+        """The region a region file's JSON describes (neuralinv.regions.files.region_from_json)."""
         from neuralinv.regions.files import region_from_json  # files knows every shape, so it imports this module
 
         return region_from_json(data)
+
+
+def symmetric_size(e, norm: str, *, whiten: np.ndarray | None = None) -> np.ndarray:
+    """||E|| (...) of symmetric perturbations e (..., n, n): "spectral" (max |lambda|), "fro", or "relative" (the
+    spectral norm of L^-1 E L^-T, whiten = L^-1 for the centre A0 = L L^T)."""
+    if norm == "relative":
+        f = whiten @ e @ whiten.T
+        return np.abs(np.linalg.eigvalsh((f + np.swapaxes(f, -1, -2)) / 2)).max(-1)
+    return matrix_norm(e, "fro") if norm == "fro" else np.abs(np.linalg.eigvalsh(e)).max(-1)
 
 
 def _unit_directions(count: int, shape: tuple, generator: torch.Generator, *, symmetric: bool, norm: str):
@@ -226,7 +255,10 @@ def _unit_directions(count: int, shape: tuple, generator: torch.Generator, *, sy
 
 class Box(Region):
     """The box of matrices A with |A_ij - center_ij| <= W_ij: radius a number c (W_ij = c, the paper's boxes) or an
-    (n, n) array of per-entry half-widths. Certificate: sigma_min(A) >= sigma_min(A0) - ||W||_2 (module docstring)."""
+    (n, n) array of per-entry half-widths. Certificate: sigma_min(A) >= sigma_min(A0) - ||W||_2 (module docstring).
+
+    radius: c as given; for per-entry half-widths, their largest (the given array is half_widths, uniform says which).
+    """
 
     shape = "box"
 
@@ -250,6 +282,12 @@ class Box(Region):
 
     def __repr__(self) -> str:
         return f"Box(n={self.n}, radius={self.radius:g}{'' if self.uniform else ' (max of per-entry half-widths)'})"
+
+    @property
+    def radius_meaning(self) -> str:
+        if self.uniform:
+            return f"the half-width c = {self.radius:.4g} of every entry"
+        return f"the largest per-entry half-width, {self.radius:.4g} (half_widths holds them all)"
 
     def perturbation_bound(self) -> float:
         if self.uniform:
@@ -292,7 +330,10 @@ class Box(Region):
 
 class Ball(Region):
     """The ball ||A - A0|| <= r in the spectral or Frobenius norm. Certificate: sigma_min(A) >= sigma_min(A0) - r
-    (||E||_2 <= ||E||_F), certified when r < sigma_min(A0), and exact: A0 - r u v^T lies in the ball."""
+    (||E||_2 <= ||E||_F), certified when r < sigma_min(A0), and exact: A0 - r u v^T lies in the ball.
+
+    ball_radius is r as given; radius, the entry bound, equals it (|E_ij| <= ||E||_2 <= ||E||_F <= r).
+    """
 
     shape = "ball"
 
@@ -305,6 +346,10 @@ class Ball(Region):
 
     def __repr__(self) -> str:
         return f"Ball(n={self.n}, radius={self.ball_radius:g}, norm={self.norm!r})"
+
+    @property
+    def radius_meaning(self) -> str:
+        return f"r = {self.ball_radius:.4g}, the bound on ||A - A0|| ({self.norm} norm; it bounds every entry too)"
 
     def perturbation_bound(self) -> float:
         return self.ball_radius
@@ -347,6 +392,10 @@ class Symmetric(Ball):
     sigma_min(A) = lambda_min(A) >= (1 - r) lambda_min(A0) (attained by (1 - r) A0).
     Perturbations proportional to A0, as bootstrap covariances are, fit this shape far more tightly than a ball,
     and r is the quantity that decides whether Newton-Schulz from A0^-1 converges.
+
+    ball_radius is r as given (and what the region file stores). radius, the entry bound, is r for the spectral and
+    Frobenius norms, but for "relative" it is rewritten to r lambda_max(A0) (|E_ij| <= ||E||_2 <= r ||A0||_2), so a
+    relative region's radius is not the r it was built with: radius_meaning says so with both numbers.
     """
 
     shape = "symmetric"
@@ -369,10 +418,6 @@ class Symmetric(Ball):
             self._whiten = np.linalg.inv(self._chol)
             self.radius = float(self.ball_radius * self.center_eigenvalues[-1])  # |E_ij| <= ||E||_2 <= r ||A0||_2
 
-    def _whitened(self, e: np.ndarray) -> np.ndarray:
-        """L^-1 E L^-T for e (..., n, n)."""
-        return self._whiten @ e @ self._whiten.T
-
     def perturbation_bound(self) -> float:
         if self.norm == "relative":
             return self.ball_radius * float(self.center_eigenvalues[-1])
@@ -388,7 +433,17 @@ class Symmetric(Ball):
         return f"Symmetric(n={self.n}, radius={self.ball_radius:g}, norm={self.norm!r})"
 
     @property
+    def radius_meaning(self) -> str:
+        if self.norm == "relative":
+            return (
+                f"the entry bound r lambda_max(A0) = {self.radius:.4g}, not the given r = {self.ball_radius:.4g} "
+                "(ball_radius), which bounds ||A0^-1/2 E A0^-1/2||"
+            )
+        return super().radius_meaning
+
+    @property
     def center_eigenvalues(self) -> np.ndarray:
+        """The eigenvalues of the symmetric centre A0, ascending."""
         return np.linalg.eigvalsh(self.center)
 
     @property
@@ -401,11 +456,7 @@ class Symmetric(Ball):
         a = np.asarray(a, dtype=np.float64)
         sym = np.all(np.abs(a - np.swapaxes(a, -1, -2)) <= slack, axis=(-2, -1))
         e = (a + np.swapaxes(a, -1, -2)) / 2 - self.center
-        if self.norm == "relative":
-            f = self._whitened(e)
-            size = np.abs(np.linalg.eigvalsh((f + np.swapaxes(f, -1, -2)) / 2)).max(-1)
-        else:
-            size = matrix_norm(e, "fro") if self.norm == "fro" else np.abs(np.linalg.eigvalsh(e)).max(-1)
+        size = symmetric_size(e, self.norm, whiten=getattr(self, "_whiten", None))
         return sym & (size <= self.ball_radius + slack)
 
     def sample(self, count: int, *, generator: torch.Generator, dtype=torch.float64) -> torch.Tensor:
@@ -437,11 +488,11 @@ class Symmetric(Ball):
         return f"{self.n}x{self.n} symmetric perturbations, ||E|| <= {self.ball_radius:.4g} ({self.norm} norm){pd}"
 
 
-def singular_center(box: Region) -> str | None:
+def singular_center(region: Region) -> str | None:
     """Why A0^-1 cannot be used, "the centre is singular (sigma_min(A0) = ...)", or None when the centre is invertible.
 
     The test is Region.center_singular: sigma_min(A0) <= 1e3 eps max(1, max |A0_ij|).
     """
-    if box.center_singular:
-        return f"the centre is singular (sigma_min(A0) = {box.center_sigma_min:.3g})"
+    if region.center_singular:
+        return f"the centre is singular (sigma_min(A0) = {region.center_sigma_min:.3g})"
     return None
