@@ -17,39 +17,8 @@ from pathlib import Path
 
 from neuralinv.common.files import write_json, write_text
 from neuralinv.sweep.cluster import ray_init, reachable, trial_device
+from neuralinv.sweep.columns import COLUMNS
 from neuralinv.sweep.spec import Trial, Unit, load_spec, packs
-
-COLUMNS = [
-    "trial_id",
-    "n",
-    "center",
-    "radius",
-    "relative_radius",
-    "model",
-    "depth",
-    "width",
-    "lr",
-    "steps",
-    "batch_size",
-    "schedule",
-    "seed",
-    "status",
-    "error",
-    "mae",
-    "max_error",
-    "taylor1_mae",
-    "taylor2_mae",
-    "ns1_mae",
-    "net_seconds_per_10k",
-    "taylor1_seconds_per_10k",
-    "taylor2_seconds_per_10k",
-    "ns1_seconds_per_10k",
-    "exact_seconds_per_10k",
-    "train_seconds",
-    "final_loss",
-    "node",
-]
-
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Results on disk
