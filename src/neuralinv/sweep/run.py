@@ -188,6 +188,8 @@ def _recorder(store: ResultStore, bar: Progress, counts: dict):
     from neuralinv.sweep.pack import failed_rows
 
     class Recorder(tune.Callback):
+        """Records each pack's rows on the driver as its trial reports or fails."""
+
         def on_trial_start(self, iteration, trials, trial, **info):
             bar.update(running=len(trial.config["units"]))
 

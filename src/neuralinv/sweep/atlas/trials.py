@@ -170,6 +170,7 @@ def order(t: Trial, axis: Axis) -> tuple:
     """Rows sort by n, radius, model, then each setting (numbers before text, missing last), then trial id."""
 
     def key(v):
+        """Numbers first, then text, missing last."""
         return (2, "") if v is None or v == "" else (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v))
 
     r = axis.of(t)
