@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from neuralinv.reporting.formats import setting
-from neuralinv.sweep.columns import METRICS
+from neuralinv.sweep.columns import COLUMNS, METRICS
 
 NAN = float("nan")
 # The classical approximations with a measured MAE, in order of cost; exact (torch.linalg.inv) has a time only.
@@ -24,20 +24,8 @@ SETTINGS = [
     ("batch_size", "batch"),
     ("schedule", "schedule"),
 ]
-# What a trial is: the columns its seeds share (taken from its first row).
-_TRIAL_COLUMNS = (
-    "n",
-    "center",
-    "radius",
-    "relative_radius",
-    "model",
-    "depth",
-    "width",
-    "lr",
-    "steps",
-    "batch_size",
-    "schedule",
-)
+# What a trial is: the columns its seeds share (taken from its first row), n to schedule in results.csv.
+_TRIAL_COLUMNS = COLUMNS[COLUMNS.index("n") : COLUMNS.index("seed")]
 
 
 @dataclass
