@@ -7,8 +7,10 @@ import pytest
 
 from neuralinv.common.files import write_json
 from neuralinv.paper import numbers as paper
+from neuralinv.reporting.formats import fixed, sci, short
 from neuralinv.reproduce import report
 from neuralinv.reproduce.pipeline import reproduce
+from reporting.images import assert_drawn
 
 
 def fake_results(tmp_path):
@@ -124,7 +126,8 @@ def test_report_has_every_table_and_figure(tmp_path):
     positions = [md.index(h) for h in headings]
     assert positions == sorted(positions)  # the Summary first, the set-up last
     for figure in ["figure1_meps_slices.png", "figure2_meps_3d.png", "training_curves.png"]:
-        assert f"]({figure})" in md and (tmp_path / figure).is_file()
+        assert f"]({figure})" in md
+        assert_drawn(tmp_path / figure, min_width=500, min_height=250)  # decoded, drawn, not blank
     assert "PATTERN-TABLE-MARKER" in md and "LIMITS-MARKER" in md
 
 
@@ -151,12 +154,40 @@ def test_report_notes_where_linear_beats_the_paper(tmp_path):
     assert "16x16 2-FC (1.68e-04 against 4.89e-05)" in md
 
 
-def test_paper_values_are_the_papers():
-    """The hand-typed paper numbers match PAPER.md's tables."""
-    assert paper.TABLE1[("2x2-first", "2fc")] == 2.05e-5 and paper.TABLE1[("3x3", "3fc")] == 1.53e-4
-    assert paper.TABLE1[("16x16", "2fc")] == 1.68e-4 and paper.TABLE1[("2x2-second", "3fc")] == 7.37e-6
-    assert paper.TABLE2 == {"taylor1": 1.97e-4, "2fc-small": 6.82e-5, "2fc": 2.05e-5, "3fc": 1.52e-5}
-    assert paper.TABLE3[("16x16", "3fc")]["cpu_bs1"] == 25.887
+def _row_cells(md: str, start: str) -> list[str]:
+    """The cells of the Markdown table row that starts with start."""
+    row = next(line for line in md.splitlines() if line.startswith(start))
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+def test_page_numbers_are_the_results(tmp_path):
+    """Each number in Tables 1-3 is the one in results.json (ours) or neuralinv.paper.numbers (the paper's), written
+    by reporting.formats; a number changed in results.json changes in the page, and only there."""
+    results = fake_results(tmp_path)
+    md = report.write(tmp_path)[0].read_text()
+    for r in results["table1"]:
+        cells = _row_cells(md, f"| {r['title']} | {r['model_title']} |")
+        assert cells[2:5] == [f"{sci(r['mae_mean'])} ± {sci(r['mae_std'], 2)}", sci(r["paper_mae"]), fixed(r["ratio"])]
+        assert cells[4] == fixed(r["mae_mean"] / paper.TABLE1[(r["dataset"], r["model"])])
+        assert cells[6] == sci(r["linear_mae"]) and cells[8] == f"{r['steps']:,} / {r['paper_steps']:,}"
+    t2 = _row_cells(md, "| Linear approximation (Taylor-1) |")
+    assert t2[1:4] == [
+        sci(results["table2"][0]["mae"]),
+        sci(paper.TABLE2["taylor1"]),
+        fixed(results["table2"][0]["ratio"]),
+    ]
+    net = results["table3"]["rows"][0]
+    t3 = _row_cells(md, "| 2x2 (First) | 2-FC network |")
+    assert t3[2:5] == [short(net["times"][b]["seconds"]) for b in ("1", "100", "10000")]
+    assert t3[5] == short(paper.TABLE3[("2x2", "2fc")]["cpu_bs1"]) and t3[-1] == fixed(net["ratio"])
+
+    results["table1"][0].update(mae_mean=3.217e-6, ratio=3.217e-6 / paper.TABLE1[("2x2-first", "2fc")])
+    write_json(tmp_path / "results.json", results)
+    changed = report.write(tmp_path)[0].read_text()
+    cells = _row_cells(changed, "| 2x2 (First) | 2-FC |")
+    assert cells[2].startswith(sci(3.217e-6) + " ± ") and sci(3.217e-6) not in md
+    assert cells[4] == fixed(3.217e-6 / paper.TABLE1[("2x2-first", "2fc")])
+    assert _row_cells(changed, "| 16x16 | 2-FC |") == _row_cells(md, "| 16x16 | 2-FC |")
 
 
 def test_html_is_self_contained(tmp_path):

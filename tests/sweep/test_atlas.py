@@ -7,6 +7,7 @@ import pytest
 
 from neuralinv.common.errors import InputError
 from neuralinv.sweep import atlas
+from reporting.images import assert_drawn
 
 MODELS = {"2fc": 1, "3fc": 2}  # name -> hidden layers
 
@@ -142,7 +143,7 @@ def test_files_written_and_figures_referenced(sweep):
     out, _, md = sweep
     page = (out / "atlas.html").read_text()
     for name in (atlas.HEATMAP, atlas.RADIUS_FIGURE, atlas.TIME_FIGURE):
-        assert (out / name).is_file() and (out / name).stat().st_size > 10_000
+        assert_drawn(out / name, min_width=800)  # 8.5 inches at 110 dpi: decoded, drawn, not blank
         assert f"]({name})" in md
     assert "data:image/png;base64," in page and 'src="atlas_' not in page  # embedded, nothing fetched
     assert "one step count" not in md and "same number of steps (1,000)" in md  # a single step count is said so
@@ -249,7 +250,8 @@ def test_single_n_single_radius_and_absolute_radii(tmp_path):
     )
     text = atlas.write(tmp_path)[0].read_text()
     assert "results.csv gives no relative radius for any trial" in text and "| radius c |" in text
-    assert (tmp_path / atlas.STEPS_FIGURE).is_file() and f"]({atlas.STEPS_FIGURE})" in text
+    assert f"]({atlas.STEPS_FIGURE})" in text
+    assert_drawn(tmp_path / atlas.STEPS_FIGURE, min_width=800)
 
 
 def test_bad_input(tmp_path):

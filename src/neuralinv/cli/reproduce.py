@@ -9,6 +9,7 @@ from neuralinv.training.train import BUDGETS
 
 
 def register(sub) -> None:
+    """Add `neuralinv reproduce` to the command line."""
     p = sub.add_parser(
         "reproduce",
         help="run the paper's experiments and write the report",
@@ -46,6 +47,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run the requested parts and write the report."""
     only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
     if args.address is None and (args.cpus_per_trial != 1 or args.gpus_per_trial):
         raise InputError("--cpus-per-trial/--gpus-per-trial: only with --address (training on a Ray cluster)")

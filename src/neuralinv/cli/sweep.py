@@ -8,6 +8,7 @@ from neuralinv.cli.options import add_quiet, add_ray
 
 
 def register(sub) -> None:
+    """Add `neuralinv sweep run` and `neuralinv sweep report` to the command line."""
     p = sub.add_parser(
         "sweep",
         help="sweep sizes, radii, models and recipes on Ray; map where networks win",
@@ -44,6 +45,7 @@ def register(sub) -> None:
 
 
 def run_sweep(args) -> int:
+    """Run or resume a sweep; exit status 1 when a unit failed."""
     from neuralinv.sweep import run as sweep
 
     counts = sweep.run(
@@ -63,6 +65,7 @@ def run_sweep(args) -> int:
 
 
 def run_report(args) -> int:
+    """Draw a sweep's atlas."""
     from neuralinv.sweep import atlas
 
     md, html = atlas.write(args.dir)

@@ -120,6 +120,7 @@ class Document:
         return text
 
     def markdown(self) -> str:
+        """The document as Markdown (figures numbered, no table of contents)."""
         return self._markdown(contents=False)
 
     def html(self, base: Path) -> str:

@@ -20,6 +20,30 @@ def short(x, digits: int = 3) -> str:
     return "-" if x is None else f"{x:.{digits}g}"
 
 
+def measured(x, digits: int = 3) -> str:
+    """Like `short`, but a median with nothing to take it over (NaN, infinity) also prints as a dash: 0.0123, -."""
+    return f"{x:.{digits}g}" if _finite(x) else "-"
+
+
+def plain(x) -> str:
+    """%g, the way a sweep axis value is written in its spec (0.5, 1e-05); missing or not finite as a dash."""
+    return f"{x:g}" if _finite(x) else "-"
+
+
+def fixed(x, decimals: int = 2) -> str:
+    """Fixed-point with `decimals` decimals: 0.54; missing as a dash."""
+    return "-" if x is None else f"{x:.{decimals}f}"
+
+
+def times(x: float) -> str:
+    """A ratio as a multiple, two significant digits below 10 and three above: 0.3x, 2.5x, 12.5x."""
+    return f"{x:.2g}x" if x < 10 else f"{x:.3g}x"
+
+
+def _finite(x) -> bool:
+    return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
+
+
 def compact(x) -> str:
     """Three significant digits, switching to scientific below 1e-3 so small values keep their digits: 2.50e-04."""
     return "-" if x is None else f"{x:.3g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"

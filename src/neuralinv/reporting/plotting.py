@@ -22,10 +22,12 @@ class _Plotting:
 
     @staticmethod
     def figure(**kwargs) -> Figure:
+        """A new Figure (pyplot.figure's keywords)."""
         return Figure(**kwargs)
 
     @staticmethod
     def subplots(nrows: int = 1, ncols: int = 1, **kwargs):
+        """A new Figure and its grid of axes, as pyplot.subplots returns them."""
         fig = Figure(**{k: kwargs.pop(k) for k in _FIGURE_KEYS if k in kwargs})
         return fig, fig.subplots(nrows, ncols, **kwargs)
 
@@ -35,6 +37,7 @@ class _Plotting:
 
     @staticmethod
     def get_cmap(name: str):
+        """The registered colour map of that name."""
         return matplotlib.colormaps[name]
 
 

@@ -37,10 +37,12 @@ QUICK_STEPS = {("2x2-first", "2fc-small"): 156_250, ("16x16", "3fc"): 60}
 
 
 def quick_steps(dataset: str, model: str) -> int:
+    """The quick budget's step count of a Table 1 cell (the preset's, but for QUICK_STEPS's exceptions)."""
     return QUICK_STEPS.get((dataset, model), get_dataset(dataset).quick_steps)
 
 
 def cell_config(dataset: str, model: str, budget: str, device: str, steps: int | None = None) -> TrainConfig:
+    """The training configuration of one cell (seeds 0, 1, 2) at a budget; steps overrides its step count."""
     if steps is None and budget == "quick":
         steps = quick_steps(dataset, model)
     return TrainConfig.resolve(dataset, model, steps=steps, budget=budget, seeds=(0, 1, 2), device=device)
@@ -65,6 +67,7 @@ def training_groups(
 
 
 def run_dir(out: Path, config: TrainConfig) -> Path:
+    """Where a cell's run directory lives under out."""
     return out / "runs" / f"{config.dataset}-{config.model}"
 
 
@@ -99,6 +102,7 @@ def train_all(
 
 
 def table1(runs: dict) -> list[dict]:
+    """Table 1's rows: each trained cell's MAE beside the paper's and the linear approximation's."""
     rows = []
     for dataset in TABLE1_DATASETS:
         for model in TABLE1_MODELS:
@@ -193,6 +197,78 @@ def cached(path: Path, compute):
     return value
 
 
+class _Steps:
+    """Runs the pipeline's named steps, saying each one's name first (when progress is on) and timing it."""
+
+    def __init__(self, progress: bool):
+        self.say = print if progress else (lambda *_, **__: None)
+        self.timings: dict[str, float] = {}
+
+    def __call__(self, name: str, fn):
+        t = time.perf_counter()
+        self.say(f"[reproduce] {name} ...", flush=True)
+        value = fn()
+        self.timings[name] = time.perf_counter() - t
+        return value
+
+
+def _check_request(budget: str, only: list[str] | None, device: str, address: str | None) -> set[str]:
+    """The parts to run, after checking the budget, the part names, the device and the cluster's address."""
+    if budget not in BUDGETS:
+        raise InputError(f"budget: expected one of {', '.join(BUDGETS)}, got {budget!r}")
+    parts = set(only or PARTS)
+    unknown = parts - set(PARTS)
+    if unknown:
+        raise InputError(f"--only: unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"device: {device!r} requested but CUDA is not available here; use --device cpu")
+    if address is not None:
+        from neuralinv.sweep.cluster import reachable
+
+        reachable(address)
+    return parts
+
+
+def _analysis(out: Path, budget: str, device: str, steps: int | None) -> dict:
+    """What the small network learned, from the first seed of the 2x2 (First) 2-FC (h = 8) run."""
+    from neuralinv.experiments.analysis import report_section as analysis_section
+
+    ckpt = run_dir(out, cell_config("2x2-first", "2fc-small", budget, device, steps)) / checkpoint_name(0)
+    samples = 1_000_000
+    return cached(out / f"analysis-{budget}.json", lambda: analysis_section(ckpt, out, samples=samples))
+
+
+def _limits(out: Path, budget: str, progress: bool) -> dict:
+    """The why-can't experiments."""
+    from neuralinv.experiments.limits import report_section as limits_section
+
+    return cached(out / f"limits-{budget}.json", lambda: limits_section(out, budget=light(budget), progress=progress))
+
+
+def _run_parts(results: dict, parts: set[str], runs: dict, out: Path, step: _Steps, **how) -> None:
+    """Each requested part after training into results (how: budget, device, steps, progress)."""
+    budget, device = how["budget"], how["device"]
+    if "table1" in parts:
+        results["table1"] = table1(runs)
+    if "table2" in parts:
+        results["table2"] = step("table 2 baselines", lambda: table2(runs))
+    if "table3" in parts:
+        results["table3"] = step(
+            "table 3 timing",
+            lambda: cached(
+                out / f"table3-{budget}.json", lambda: time_table3(runs, out, budget, device, how["progress"])
+            ),
+        )
+    if "figures" in parts:
+        from neuralinv.reproduce.figures import meps_slices
+
+        results["figures"] = step("figures 1-2", lambda: meps_slices(out))
+    if "analysis" in parts:
+        results["analysis"] = step("what the network learned", lambda: _analysis(out, budget, device, how["steps"]))
+    if "limits" in parts:
+        results["limits"] = step("why can't", lambda: _limits(out, budget, how["progress"]))
+
+
 def reproduce(
     out: str | Path,
     *,
@@ -213,31 +289,11 @@ def reproduce(
     """
     from neuralinv.reproduce import report
 
-    if budget not in BUDGETS:
-        raise InputError(f"budget: expected one of {', '.join(BUDGETS)}, got {budget!r}")
-    parts = set(only or PARTS)
-    unknown = parts - set(PARTS)
-    if unknown:
-        raise InputError(f"--only: unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"device: {device!r} requested but CUDA is not available here; use --device cpu")
-    if address is not None:
-        from neuralinv.sweep.cluster import reachable
-
-        reachable(address)
+    parts = _check_request(budget, only, device, address)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    say = print if progress else (lambda *_, **__: None)
-    timings = {}
-
-    def step(name, fn):
-        t = time.perf_counter()
-        say(f"[reproduce] {name} ...", flush=True)
-        value = fn()
-        timings[name] = time.perf_counter() - t
-        return value
-
+    step = _Steps(progress)
     results = {
         "budget": budget,
         "device": device,
@@ -255,46 +311,17 @@ def reproduce(
     )
     results["cluster"] = cluster
     runs = step("training", lambda: train_all(out, parts, budget, device, progress, steps, cluster))
-    if "table1" in parts:
-        results["table1"] = table1(runs)
-    if "table2" in parts:
-        results["table2"] = step("table 2 baselines", lambda: table2(runs))
-    if "table3" in parts:
-        results["table3"] = step(
-            "table 3 timing",
-            lambda: cached(out / f"table3-{budget}.json", lambda: time_table3(runs, out, budget, device, progress)),
-        )
-    if "figures" in parts:
-        from neuralinv.reproduce.figures import meps_slices
-
-        results["figures"] = step("figures 1-2", lambda: meps_slices(out))
-    if "analysis" in parts:
-        from neuralinv.experiments.analysis import report_section as analysis_section
-
-        ckpt = run_dir(out, cell_config("2x2-first", "2fc-small", budget, device, steps)) / checkpoint_name(0)
-        samples = 1_000_000
-        results["analysis"] = step(
-            "what the network learned",
-            lambda: cached(out / f"analysis-{budget}.json", lambda: analysis_section(ckpt, out, samples=samples)),
-        )
-    if "limits" in parts:
-        from neuralinv.experiments.limits import report_section as limits_section
-
-        results["limits"] = step(
-            "why can't",
-            lambda: cached(
-                out / f"limits-{budget}.json", lambda: limits_section(out, budget=light(budget), progress=progress)
-            ),
-        )
-    results["timings_s"] = timings
+    _run_parts(results, parts, runs, out, step, budget=budget, device=device, steps=steps, progress=progress)
+    results["timings_s"] = step.timings
     results["wall_time_s"] = time.perf_counter() - start
     write_json(out / "results.json", results)
     report.write(out)
-    say(f"[reproduce] wrote {out / 'report.md'} and {out / 'report.html'} in {results['wall_time_s']:.0f} s")
+    step.say(f"[reproduce] wrote {out / 'report.md'} and {out / 'report.html'} in {results['wall_time_s']:.0f} s")
     return results
 
 
 def time_table3(runs: dict, out: Path, budget: str, device: str, progress: bool) -> dict:
+    """Table 3: the timing benchmark on the Table 1 networks (first seed), quick settings unless the budget is paper."""
     from neuralinv.bench.core import Settings, table3
 
     networks = {}

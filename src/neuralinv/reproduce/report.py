@@ -12,212 +12,16 @@ from pathlib import Path
 
 from neuralinv.paper import numbers as paper
 from neuralinv.reporting.document import Document, figure, link, table
+from neuralinv.reporting.formats import fixed, share, short
 from neuralinv.reporting.formats import sci as e
-from neuralinv.reporting.formats import share, short
+from neuralinv.reproduce.summary import fastest, summary, table3_rows
+from neuralinv.reproduce.titles import NOT_IN_PAPER, TITLES, dataset_title, method_title
 
 CURVES_FIGURE = "training_curves.png"
-TITLES = {
-    "table1": "Table 1: test MAE per entry",
-    "table2": "Table 2: 2x2 (First), networks beside classical methods",
-    "table3": "Table 3: seconds for 10,000 matrices",
-    "figures": "Figures 1-2: where M_eps lies for 2x2 matrices",
-    "curves": "Training curves",
-    "analysis": "What the network learned",
-    "limits": "Why can't: near-singular matrices",
-    "setup": "How this report was made",
-}
-# One name per method across Tables 2 and 3 and the Summary.
-METHODS = {
-    "taylor1": "Linear approximation (Taylor-1)",
-    "taylor2": "Second-order Taylor",
-    "taylor1+ns1": "Linear + one Newton-Schulz step",
-    "exact closed form": "Exact, closed form",
-    "numpy.linalg.inv": "numpy.linalg.inv",
-    "torch.linalg.inv": "torch.linalg.inv",
-}
-NOT_IN_PAPER = {"taylor2", "taylor1+ns1"}
-
-
-def ratio(x) -> str:
-    return "-" if x is None else f"{x:.2f}"
-
-
-def method_title(row: dict) -> str:
-    """The name a row of Table 2 or 3 goes by everywhere in the report."""
-    from neuralinv.nets.mlp import get_model
-
-    if row.get("kind") == "network" or row.get("method") in ("2fc", "3fc", "2fc-small"):
-        title = get_model(row["method"]).title + (" (h = 8)" if row["method"] == "2fc-small" else "")
-        return f"{title} network"
-    return METHODS.get(row["method"], row["method"])
-
-
-def dataset_title(name: str) -> str:
-    from neuralinv.paper.presets import get_dataset
-
-    return get_dataset(name).title
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# The Summary: one verdict per claim, computed from results.json.
-
-
-def _budget_reason(row: dict) -> str:
-    if row["steps"] < row["paper_steps"]:
-        return (
-            f"{row['steps']:,} of the paper's {row['paper_steps']:,} steps ({share(row['steps'] / row['paper_steps'])})"
-        )
-    return f"at the paper's {row['paper_steps']:,} steps, so not a budget effect"
-
-
-def summary_table1(rows: list[dict]) -> str:
-    within = [r for r in rows if not r["flag"]]
-    text = (
-        f"**{link(TITLES['table1'], 'Table 1')}:** {len(within)} of {len(rows)} cells are within 2x of the paper's MAE"
-    )
-    flagged = [r for r in rows if r["flag"]]
-    if flagged:
-        text += "; not within 2x: " + "; ".join(
-            f"{r['title']} {r['model_title']} ({e(r['mae_mean'])} against {e(r['paper_mae'])}, {_budget_reason(r)})"
-            for r in flagged
-        )
-    better = [r for r in rows if r["ratio"] < 0.5]
-    if better:
-        text += "; more than 2x better than the paper's: " + ", ".join(
-            f"{r['title']} {r['model_title']} ({r['ratio']:.3g}x)" for r in better
-        )
-    return text + "."
-
-
-def summary_table2(rows: list[dict]) -> str:
-    rated = [r for r in rows if r.get("paper")]
-    ours = [method_title(r) for r in sorted(rated, key=lambda r: r["mae"])]
-    theirs = [method_title(r) for r in sorted(rated, key=lambda r: r["paper"])]
-    head = f"**{link(TITLES['table2'], 'Table 2')}:** "
-    if ours == theirs:
-        return head + f"the paper's ordering holds (lowest MAE first): {' < '.join(ours)}."
-    return head + f"the ordering differs from the paper's: ours {' < '.join(ours)}; the paper's {' < '.join(theirs)}."
-
-
-def table3_rows(t3: dict) -> list[dict]:
-    """Rows a reader compares: every classical path and each network's full path (matrices in, inverses out)."""
-    return [r for r in t3["rows"] if r["kind"] != "network" or r.get("variant") == "full"]
-
-
-def fastest(t3: dict) -> list[tuple[str, dict, dict | None, str]]:
-    """Per data set at the largest batch: the fastest path, the fastest network path, and the batch size."""
-    big = str(max(t3["settings"]["batches"]))
-    out = []
-    by_dataset: dict[str, list[dict]] = {}
-    for r in table3_rows(t3):
-        if big in r["times"]:
-            by_dataset.setdefault(r["dataset"], []).append(r)
-    for ds, rows in by_dataset.items():
-        best = min(rows, key=lambda r: r["times"][big]["seconds"])
-        nets = [r for r in rows if r["kind"] == "network"]
-        net = min(nets, key=lambda r: r["times"][big]["seconds"]) if nets else None
-        out.append((ds, best, net, big))
-    return out
-
-
-def summary_table3(t3: dict) -> str:
-    big = str(max(t3["settings"]["batches"]))
-    winners: dict[str, list[str]] = {}
-    slower = []
-    for ds, best, net, _ in fastest(t3):
-        winners.setdefault(method_title(best), []).append(
-            f"{dataset_title(ds)} ({short(best['times'][big]['seconds'])} s)"
-        )
-        if net is not None and net is not best:
-            slower.append(net["times"][big]["seconds"] / best["times"][big]["seconds"])
-    heading = link(f"{TITLES['table3']} ({t3['device']})", "Table 3")
-    text = f"**{heading}:** the fastest path for 10,000 matrices in batches of {int(big):,} is " + "; ".join(
-        f"{method} on {', '.join(where)}" for method, where in winners.items()
-    )
-    if slower:
-        text += (
-            f"; the fastest network is {short(min(slower))}x"
-            + (f" to {short(max(slower))}x" if len(slower) > 1 else "")
-            + " slower than that"
-        )
-    return text + "."
-
-
-def summary_limits(lim: dict) -> str:
-    from neuralinv.experiments.limits import verdict
-
-    heading = link(TITLES["limits"], "Why can't")
-    return f"**{heading}:** " + verdict(lim)
-
-
-def summary_beyond(results: dict) -> list[str]:
-    """Findings the paper does not report: the linear approximation and classical methods against the networks."""
-    points = []
-    rows = results.get("table1", [])
-    beaten = [r for r in rows if r["linear_mae"] < r["paper_mae"]]
-    if beaten:
-        points.append(
-            "**Beyond the paper, linear approximation:** on our test sets the linear approximation (Taylor-1) beats "
-            "the paper's own networks in "
-            + ", ".join(
-                f"{r['title']} {r['model_title']} ({e(r['linear_mae'])} against the paper's {e(r['paper_mae'])})"
-                for r in beaten
-            )
-            + "; the paper does not report the linear approximation there."
-        )
-    t2 = {r["method"]: r for r in results.get("table2", [])}
-    nets = [r for r in results.get("table2", []) if r["method"] in ("2fc-small", "2fc", "3fc")]
-    classical = [t2[m] for m in ("taylor2", "taylor1+ns1") if m in t2]
-    if nets and classical:
-        best = min(nets, key=lambda r: r["mae"])
-        best_paper = min(nets, key=lambda r: r["paper"] or float("inf"))
-        wins = [r for r in classical if r["mae"] < best["mae"]]
-        verdict = f"beat{'s' if len(wins) == 1 else ''} every network" if wins else "do not beat the best network"
-        points.append(
-            "**Beyond the paper, classical methods:** on 2x2 (First), "
-            + " and ".join(f"{method_title(r)} ({e(r['mae'])})" for r in (wins or classical))
-            + f" {verdict}: the best network "
-            f"here reaches {e(best['mae'])} ({method_title(best)}), the paper's best {e(best_paper['paper'])}; "
-            "each costs a few small matrix products per matrix."
-        )
-    return points
-
-
-def summary(results: dict) -> list[str]:
-    points = []
-    if results["budget"] == "fast":
-        points.append(
-            "**Budget `fast`:** a tenth of the paper's steps with Adam lr 1e-2 instead of 5e-5 (the recipe "
-            "search in docs/recipe found it reaches Table 1's MAE on the six 2x2 and 3x3 cells; 16x16 was "
-            "not searched); not the paper's protocol, and every cell states its steps beside the paper's."
-        )
-    elif results["budget"] != "paper":
-        points.append(
-            f"**Budget `{results['budget']}`:** reduced step counts, not the paper's protocol; every cell "
-            "states its steps beside the paper's"
-            + (
-                f" (every cell overridden to {results['steps_override']:,} steps)"
-                if results.get("steps_override")
-                else ""
-            )
-            + "."
-        )
-    points += [
-        verdict(results[key])
-        for key, verdict in (("table1", summary_table1), ("table2", summary_table2), ("table3", summary_table3))
-        if key in results
-    ]
-    if "limits" in results and "results" in results["limits"]:
-        points.append(summary_limits(results["limits"]["results"]))
-    points += summary_beyond(results)
-    return points
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Sections
 
 
 def header(results: dict) -> list[str]:
+    """The lines under the title: the paper, the command, the date and the machine."""
     m = results["machine"]
     when = results["started"][:10]
     return [
@@ -228,6 +32,7 @@ def header(results: dict) -> list[str]:
 
 
 def setup_section(results: dict) -> str:
+    """How this report was made: command, budget, machine, versions, wall time, protocol and sources."""
     m = results["machine"]
     gpu = m.get("gpu") or "none"
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
@@ -258,50 +63,59 @@ def setup_section(results: dict) -> str:
     return "\n".join(lines)
 
 
-def table1_section(rows: list[dict]) -> str:
-    body = []
-    for r in rows:
-        body.append(
-            [
-                r["title"],
-                r["model_title"],
-                f"{e(r['mae_mean'])} ± {e(r['mae_std'], 2)}",
-                e(r["paper_mae"]),
-                ratio(r["ratio"]),
-                "**no**" if r["flag"] else "yes",
-                e(r["linear_mae"]),
-                "yes" if r["beats_linear"] else "**no**",
-                f"{r['steps']:,} / {r['paper_steps']:,}",
-            ]
-        )
+TABLE1_COLUMNS = [
+    "Data set",
+    "Model",
+    "Ours (mean ± std)",
+    "Paper",
+    "Ours / paper",
+    "Within 2x",
+    "Linear approx.",
+    "Beats linear",
+    "Steps (ours / paper)",
+]
+
+
+def _table1_row(r: dict) -> list[str]:
+    return [
+        r["title"],
+        r["model_title"],
+        f"{e(r['mae_mean'])} ± {e(r['mae_std'], 2)}",
+        e(r["paper_mae"]),
+        fixed(r["ratio"]),
+        "**no**" if r["flag"] else "yes",
+        e(r["linear_mae"]),
+        "yes" if r["beats_linear"] else "**no**",
+        f"{r['steps']:,} / {r['paper_steps']:,}",
+    ]
+
+
+def _linear_note(rows: list[dict]) -> str:
+    """A sentence naming the cells where the paper's network is worse than the linear approximation ("" if none)."""
     beaten = [
         f"{r['title']} {r['model_title']} ({e(r['paper_mae'])} against {e(r['linear_mae'])})"
         for r in rows
         if r["linear_mae"] < r["paper_mae"]
     ]
-    note = ""
-    if beaten:
-        note = (
-            " Where the paper's own network is worse than the linear approximation on our test set: "
-            + ", ".join(beaten)
-            + ". The paper does not report the linear approximation for these data sets."
-        )
+    if not beaten:
+        return ""
+    return (
+        " Where the paper's own network is worse than the linear approximation on our test set: "
+        + ", ".join(beaten)
+        + ". The paper does not report the linear approximation for these data sets."
+    )
+
+
+def table1_section(rows: list[dict]) -> str:
+    """Table 1: our test MAE per cell beside the paper's and the linear approximation's."""
+    body = [_table1_row(r) for r in rows]
+    note = _linear_note(rows)
     return "\n".join(
         [
             f"## {TITLES['table1']}",
             "",
             table(
-                [
-                    "Data set",
-                    "Model",
-                    "Ours (mean ± std)",
-                    "Paper",
-                    "Ours / paper",
-                    "Within 2x",
-                    "Linear approx.",
-                    "Beats linear",
-                    "Steps (ours / paper)",
-                ],
+                TABLE1_COLUMNS,
                 body,
             ),
             "",
@@ -317,6 +131,7 @@ def table1_section(rows: list[dict]) -> str:
 
 
 def table2_section(rows: list[dict]) -> str:
+    """Table 2: on 2x2 (First), the networks beside the classical methods."""
     body = []
     for r in rows:
         within = "-" if not r.get("paper") else ("**no**" if r["flag"] else "yes")
@@ -327,7 +142,7 @@ def table2_section(rows: list[dict]) -> str:
                 name,
                 e(r["mae"]) + (f" ± {e(r['mae_std'], 2)}" if r.get("mae_std") is not None else ""),
                 e(r.get("paper")),
-                ratio(r.get("ratio")),
+                fixed(r.get("ratio")),
                 within,
                 steps,
             ]
@@ -347,32 +162,30 @@ def table2_section(rows: list[dict]) -> str:
     )
 
 
-def table3_section(t3: dict) -> str:
-    batches = [str(b) for b in t3["settings"]["batches"]]
-    body = []
-    seen_exact = set()
-    for r in table3_rows(t3):
-        times = [short(r["times"][b]["seconds"]) if b in r["times"] else "-" for b in batches]
-        p = r.get("paper") or {}
-        paper_bs1 = short(p.get("cpu_bs1")) if r["kind"] == "network" else "-"
-        paper_exact = "-"
-        if r["kind"] == "exact" and r["dataset"] not in seen_exact and paper.exact_cpu_seconds(r["n"]) is not None:
-            seen_exact.add(r["dataset"])
-            paper_exact = short(paper.exact_cpu_seconds(r["n"]))
-        roof = ratio(r.get("ratio")) if r["kind"] == "network" else "-"
-        body.append(
-            [
-                dataset_title(r["dataset"]),
-                method_title(r),
-                *times,
-                paper_bs1,
-                paper_exact,
-                short(p.get("gpu_bs10000")) if p else "-",
-                roof,
-            ]
-        )
-    big = batches[-1]
-    best = "; ".join(
+def _table3_row(r: dict, batches: list[str], seen_exact: set) -> list[str]:
+    """One path's times per batch beside the paper's; the paper's exact-inverse time once per data set (seen_exact)."""
+    times = [short(r["times"][b]["seconds"]) if b in r["times"] else "-" for b in batches]
+    p = r.get("paper") or {}
+    paper_bs1 = short(p.get("cpu_bs1")) if r["kind"] == "network" else "-"
+    paper_exact = "-"
+    if r["kind"] == "exact" and r["dataset"] not in seen_exact and paper.exact_cpu_seconds(r["n"]) is not None:
+        seen_exact.add(r["dataset"])
+        paper_exact = short(paper.exact_cpu_seconds(r["n"]))
+    roof = fixed(r.get("ratio")) if r["kind"] == "network" else "-"
+    return [
+        dataset_title(r["dataset"]),
+        method_title(r),
+        *times,
+        paper_bs1,
+        paper_exact,
+        short(p.get("gpu_bs10000")) if p else "-",
+        roof,
+    ]
+
+
+def _fastest_text(t3: dict) -> str:
+    """Per data set, the fastest path at the largest batch and how much slower the fastest network is."""
+    return "; ".join(
         f"{dataset_title(ds)}: {method_title(b)}"
         + (
             f" (fastest network: {method_title(n)}, {short(n['times'][bs]['seconds'] / b['times'][bs]['seconds'])}x "
@@ -382,6 +195,26 @@ def table3_section(t3: dict) -> str:
         )
         for ds, b, n, bs in fastest(t3)
     )
+
+
+_TABLE3_NOTE = (
+    "Columns: times are seconds for 10,000 matrices; **bs** is the batch size. **Paper, exact "
+    "inverse CPU** is the "
+    "paper's time for its exact inverse (printed once per size). **Network time / roofline** is our "
+    "batch-{big} time divided by the least time this machine could take for the network's arithmetic "
+    "(its FLOPs at the machine's measured sgemm rate) or its memory traffic (inputs, outputs "
+    "and weights at the "
+    "measured copy bandwidth), whichever is larger: 1.0 would be a perfect implementation."
+)
+
+
+def table3_section(t3: dict) -> str:
+    """Table 3: seconds for 10,000 matrices per path and batch size, beside the paper's, with the roofline ratio."""
+    batches = [str(b) for b in t3["settings"]["batches"]]
+    seen_exact: set = set()
+    body = [_table3_row(r, batches, seen_exact) for r in table3_rows(t3)]
+    big = batches[-1]
+    best = _fastest_text(t3)
     return "\n".join(
         [
             f"## {TITLES['table3']} ({t3['device']})",
@@ -405,18 +238,13 @@ def table3_section(t3: dict) -> str:
             "",
             f"Fastest at batch {int(big):,}, per data set: {best}.",
             "",
-            "Columns: times are seconds for 10,000 matrices; **bs** is the batch size. **Paper, exact "
-            "inverse CPU** is the "
-            "paper's time for its exact inverse (printed once per size). **Network time / roofline** is our "
-            f"batch-{int(big):,} time divided by the least time this machine could take for the network's arithmetic "
-            "(its FLOPs at the machine's measured sgemm rate) or its memory traffic (inputs, outputs "
-            "and weights at the "
-            "measured copy bandwidth), whichever is larger: 1.0 would be a perfect implementation.",
+            _TABLE3_NOTE.format(big=f"{int(big):,}"),
         ]
     )
 
 
 def figures_section(fig: dict) -> str:
+    """Figures 1-2: the M_eps slices and the training ball against the singular surface."""
     return "\n".join(
         [
             f"## {TITLES['figures']}",
@@ -448,6 +276,7 @@ def figures_section(fig: dict) -> str:
 
 
 def curves_section(rows: list[dict], out: Path) -> str:
+    """The training curves of the Table 1 cells (drawn into out)."""
     from neuralinv.reproduce.figures import training_curves
 
     cells = {
@@ -490,6 +319,7 @@ def analysis_sections(section: dict) -> tuple[str, str | None]:
 
 
 def limits_section(section: dict) -> str:
+    """The why-can't section, from its results (or as stored Markdown)."""
     from neuralinv.experiments import limits
 
     if "results" not in section:
@@ -498,6 +328,7 @@ def limits_section(section: dict) -> str:
 
 
 def build(results: dict, out: Path) -> Document:
+    """The report of results.json's contents; its training-curve figure is drawn into out."""
     appendix = []
     sections = [
         make(results[key])
@@ -531,6 +362,7 @@ def build(results: dict, out: Path) -> Document:
 
 
 def build_markdown(results: dict, out: Path) -> str:
+    """The report as Markdown."""
     return build(results, out).markdown()
 
 

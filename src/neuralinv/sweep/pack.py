@@ -34,6 +34,7 @@ FAULT_ENV = "NEURALINV_SWEEP_FAULT"
 
 
 def config_for(trial: Trial, seeds: tuple[int, ...], device: str = "cpu") -> TrainConfig:
+    """The training configuration of a trial at these seeds, its schedule's restarts scaled to its step count."""
     return TrainConfig.for_box(
         trial.box,
         trial.model,
@@ -67,10 +68,12 @@ def _seconds(fn, repeats: int = 3) -> float:
 
 
 def failed_rows(units: list[Unit], error: str, node: str | None = None) -> list[dict]:
+    """results.csv rows recording each unit as failed with this error."""
     return [{**unit_fields(u), "status": "failed", "error": error, "node": node or ""} for u in units]
 
 
 def unit_fields(u: Unit) -> dict:
+    """A unit's key and its trial's settings, as the first columns of its results.csv row."""
     t = u.trial
     return {
         "key": u.key,

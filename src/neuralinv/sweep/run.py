@@ -17,39 +17,8 @@ from pathlib import Path
 
 from neuralinv.common.files import write_json, write_text
 from neuralinv.sweep.cluster import ray_init, reachable, trial_device
+from neuralinv.sweep.columns import COLUMNS
 from neuralinv.sweep.spec import Trial, Unit, load_spec, packs
-
-COLUMNS = [
-    "trial_id",
-    "n",
-    "center",
-    "radius",
-    "relative_radius",
-    "model",
-    "depth",
-    "width",
-    "lr",
-    "steps",
-    "batch_size",
-    "schedule",
-    "seed",
-    "status",
-    "error",
-    "mae",
-    "max_error",
-    "taylor1_mae",
-    "taylor2_mae",
-    "ns1_mae",
-    "net_seconds_per_10k",
-    "taylor1_seconds_per_10k",
-    "taylor2_seconds_per_10k",
-    "ns1_seconds_per_10k",
-    "exact_seconds_per_10k",
-    "train_seconds",
-    "final_loss",
-    "node",
-]
-
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Results on disk
@@ -70,15 +39,18 @@ class ResultStore:
                 continue
 
     def done(self) -> set[str]:
+        """The keys of the units that finished with status ok."""
         return {key for key, row in self.rows.items() if row.get("status") == "ok"}
 
     def record(self, rows: list[dict]) -> None:
+        """Write each row as its unit's file, then results.csv."""
         for row in rows:
             write_json(self.units_dir / f"{row['key']}.json", row)
             self.rows[row["key"]] = row
         self.write_csv()
 
     def write_csv(self) -> Path:
+        """Rewrite results.csv from every unit recorded so far; returns its path."""
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
@@ -112,6 +84,7 @@ class Progress:
         self.failed = 0
 
     def update(self, done: int = 0, running: int = 0, failed: int = 0) -> None:
+        """Count units newly done, started (running > 0) or stopped (running < 0), and failed."""
         self.running += running
         self.failed += failed
         self.bar.set_postfix_str(f"running {self.running} units, failed {self.failed}", refresh=False)
@@ -121,6 +94,7 @@ class Progress:
             self.bar.refresh()
 
     def close(self) -> None:
+        """End the line."""
         self.bar.close()
 
 
@@ -206,26 +180,15 @@ def run(
     return counts
 
 
-def _run_tune(
-    work: list[list[Unit]],
-    store: ResultStore,
-    bar: Progress,
-    counts: dict,
-    out: Path,
-    *,
-    address,
-    cpus: int,
-    gpus: float,
-    num_cpus: int | None,
-    device: str,
-) -> None:
-    import ray
+def _recorder(store: ResultStore, bar: Progress, counts: dict):
+    """A Tune callback on the driver: each pack's rows are written the moment its trial reports them, and a trial
+    that fails without reporting is recorded as failed for each of its units."""
     from ray import tune
 
     from neuralinv.sweep.pack import failed_rows
 
     class Recorder(tune.Callback):
-        """Driver side: each pack's rows are written the moment its trial reports them."""
+        """Records each pack's rows on the driver as its trial reports or fails."""
 
         def on_trial_start(self, iteration, trials, trial, **info):
             bar.update(running=len(trial.config["units"]))
@@ -248,26 +211,49 @@ def _run_tune(
             counts["failed"] += len(units)
             bar.update(failed=len(units), running=-len(units))
 
+    return Recorder()
+
+
+def _tuner(work: list[list[Unit]], out: Path, callback, *, cpus: int, gpus: float, device: str):
+    """One Tune trial per pack, each with its resources, its results under out/ray, never retried."""
+    from ray import tune
+
+    resources = {"cpu": cpus, "gpu": gpus} if gpus else {"cpu": cpus}
+    return tune.Tuner(
+        tune.with_resources(_trainable, resources),
+        param_space={"units": tune.grid_search([_payload(p) for p in work]), "device": device, "threads": cpus},
+        tune_config=tune.TuneConfig(reuse_actors=False, trial_dirname_creator=lambda trial: f"pack-{trial.trial_id}"),
+        run_config=tune.RunConfig(
+            storage_path=str(out / "ray"),
+            name="trials",
+            verbose=0,
+            callbacks=[callback],
+            failure_config=tune.FailureConfig(max_failures=0),
+        ),
+    )
+
+
+def _run_tune(
+    work: list[list[Unit]],
+    store: ResultStore,
+    bar: Progress,
+    counts: dict,
+    out: Path,
+    *,
+    address,
+    cpus: int,
+    gpus: float,
+    num_cpus: int | None,
+    device: str,
+) -> None:
+    """Run the packs as Tune trials on the Ray at address (a local one, started and stopped here, when none runs)."""
+    import ray
+
     started_here = not ray.is_initialized()
     if started_here:
         ray_init(address, num_cpus, None)
     try:
-        resources = {"cpu": cpus, "gpu": gpus} if gpus else {"cpu": cpus}
-        tuner = tune.Tuner(
-            tune.with_resources(_trainable, resources),
-            param_space={"units": tune.grid_search([_payload(p) for p in work]), "device": device, "threads": cpus},
-            tune_config=tune.TuneConfig(
-                reuse_actors=False, trial_dirname_creator=lambda trial: f"pack-{trial.trial_id}"
-            ),
-            run_config=tune.RunConfig(
-                storage_path=str(out / "ray"),
-                name="trials",
-                verbose=0,
-                callbacks=[Recorder()],
-                failure_config=tune.FailureConfig(max_failures=0),
-            ),
-        )
-        tuner.fit()
+        _tuner(work, out, _recorder(store, bar, counts), cpus=cpus, gpus=gpus, device=device).fit()
     finally:
         if started_here:
             ray.shutdown()

@@ -97,6 +97,7 @@ def model_for(name: str | None, depth: int | None, width) -> ModelPreset:
 
 
 def parametric_name(depth: int, width) -> str:
+    """The model preset name of depth hidden layers of a width: "fc-d2-w8n2" (8 n^2 units) or "fc-d2-h64"."""
     if isinstance(width, str):
         return f"fc-d{depth}-w{width.removesuffix('n2')}n2"
     return f"fc-d{depth}-h{width}"
@@ -129,6 +130,7 @@ class Trial:
 
     @property
     def box(self) -> Box:
+        """The trial's box: its centre matrix and half-width."""
         return Box(np.array(self.center_matrix), self.radius)
 
     @property
@@ -137,10 +139,12 @@ class Trial:
         return (self.n, self.model, self.lr, self.steps, self.batch_size, self.schedule, self.train_size)
 
     def to_json(self) -> dict:
+        """The trial as JSON data, with its trial_id (from_json reads it back)."""
         return {**asdict(self), "center_matrix": [list(r) for r in self.center_matrix], "trial_id": self.trial_id}
 
     @classmethod
     def from_json(cls, data: dict) -> "Trial":
+        """The trial to_json wrote."""
         data = {k: v for k, v in data.items() if k != "trial_id"}
         data["center_matrix"] = tuple(tuple(r) for r in data["center_matrix"])
         return cls(**data)
@@ -155,11 +159,14 @@ class Unit:
 
     @property
     def key(self) -> str:
+        """The unit's name in DIR/units: trial id and seed."""
         return f"{self.trial.trial_id}-s{self.seed}"
 
 
 @dataclass(frozen=True)
 class SweepSpec:
+    """A checked sweep: its seeds, its trials, the largest pack and its name."""
+
     seeds: tuple[int, ...]
     trials: tuple[Trial, ...]
     pack: int
@@ -167,6 +174,7 @@ class SweepSpec:
     source: dict  # the spec as read
 
     def units(self) -> list[Unit]:
+        """Every trial at every seed."""
         return [Unit(t, s) for t in self.trials for s in self.seeds]
 
 
@@ -253,6 +261,7 @@ def memory_needed(trial: Trial, models: int) -> int:
 
 
 def machine_memory() -> int:
+    """This machine's physical memory in bytes."""
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
@@ -268,7 +277,35 @@ def load_spec(path: str | Path) -> SweepSpec:
     return parse_spec(data, base=path.parent, name=path.stem)
 
 
-def parse_spec(data: dict, *, base: Path = Path("."), name: str = "sweep") -> SweepSpec:
+@dataclass(frozen=True)
+class _Axes:
+    """The grid's axes, checked: everything a trial is one combination of (besides the centre, chosen per n)."""
+
+    ns: list[int]
+    radius_key: str  # "relative_radius" or "radius"
+    radii: list[float]
+    models: list[tuple[str | None, int | None, object]]  # (preset name, depth, width): one of name or depth/width
+    lrs: list[float]
+    schedules: list[str]
+    batches: list[int]
+    steps: list[int | None]
+
+
+@dataclass
+class _Plan:
+    """The sweep-wide settings a grid point is expanded with: random draws per point and the fixed data sizes."""
+
+    sweep: dict
+    random: dict
+    samples: int
+    rng: np.random.Generator
+    train_size: int
+    test_size: int
+    radius_key: str
+
+
+def _sections(data: dict) -> tuple[dict, dict, dict]:
+    """The [sweep], [grid] and [random] sections, after checking that no section or key is unknown."""
     unknown = set(data) - {"sweep", "grid", "random"}
     if unknown:
         _fail(f"sweep spec: unknown section(s) {', '.join(sorted(unknown))}; expected [sweep], [grid], [random]")
@@ -281,6 +318,10 @@ def parse_spec(data: dict, *, base: Path = Path("."), name: str = "sweep") -> Sw
         bad = set(keys) - known
         if bad:
             _fail(f"{section}: unknown key(s) {', '.join(sorted(bad))}; expected {', '.join(sorted(known))}")
+    return sweep, grid, random
+
+
+def _seeds(sweep: dict) -> tuple[int, ...]:
     seeds = sweep.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds:
         _fail("sweep.seeds: give a non-empty list of seeds")
@@ -290,16 +331,24 @@ def parse_spec(data: dict, *, base: Path = Path("."), name: str = "sweep") -> Sw
     seeds = tuple(seeds)
     if len(set(seeds)) != len(seeds):
         _fail(f"sweep.seeds: each seed once, got {list(seeds)}")
-    if ("steps" in sweep) + ("budget" in sweep) + ("steps" in grid) + ("steps" in random) != 1:
-        _fail("sweep: give exactly one of sweep.steps, sweep.budget, grid.steps or random.steps")
-    train_size = _positive_int("sweep.train_size", sweep.get("train_size", 100_000))
-    test_size = _positive_int("sweep.test_size", sweep.get("test_size", 10_000))
-    samples = _positive_int("sweep.samples", sweep.get("samples", 1))
-    if random and "samples" not in sweep:
-        _fail("sweep.samples: a [random] section needs sweep.samples, the number of draws")
-    pack = _positive_int("sweep.pack", sweep.get("pack", DEFAULT_PACK))
-    rng = np.random.default_rng(sweep.get("search_seed", 0))
+    return seeds
 
+
+def _model_axis(grid: dict) -> list[tuple[str | None, int | None, object]]:
+    """grid.model as (name, None, None), or every depth x width as (None, depth, width)."""
+    models = _axis(grid, "model", None)
+    if models is not None:
+        for m in models:
+            if not isinstance(m, str):
+                _fail(f"grid.model: expected a model name, got {m!r}")
+            get_model(m)
+        return [(m, None, None) for m in models]
+    depths = [_positive_int("grid.depth", v) for v in _axis(grid, "depth", [1])]
+    widths = [_width("grid.width", v) for v in _axis(grid, "width", ["8n2"])]
+    return [(None, d, w) for d in depths for w in widths]
+
+
+def _grid_axes(grid: dict, random: dict) -> _Axes:
     ns = [_positive_int("grid.n", v) for v in _axis(grid, "n") or _fail("grid.n: give the matrix sizes")]
     if max(ns) > MAX_N:
         _fail(f"grid.n: {max(ns)} is above {MAX_N}; hidden layers of 8 n^2 units would not fit")
@@ -309,91 +358,114 @@ def parse_spec(data: dict, *, base: Path = Path("."), name: str = "sweep") -> Sw
         _fail("grid: give exactly one of relative_radius and radius")
     radius_key = "relative_radius" if "relative_radius" in grid else "radius"
     radii = [_positive_float(f"grid.{radius_key}", v) for v in _axis(grid, radius_key)]
-    models = _axis(grid, "model", None)
-    if models is not None:
-        models = [(m, None, None) for m in models]
-        for m, _, _ in models:
-            if not isinstance(m, str):
-                _fail(f"grid.model: expected a model name, got {m!r}")
-            get_model(m)
-    else:
-        depths = [_positive_int("grid.depth", v) for v in _axis(grid, "depth", [1])]
-        widths = [_width("grid.width", v) for v in _axis(grid, "width", ["8n2"])]
-        models = [(None, d, w) for d in depths for w in widths]
+    models = _model_axis(grid)
     lrs = [_positive_float("grid.lr", v) for v in _axis(grid, "lr", [5e-5])]
     schedules = _axis(grid, "schedule", ["paper"])
     for s in schedules:
         if s not in SCHEDULES:
             _fail(f"grid.schedule: expected one of {', '.join(SCHEDULES)}, got {s!r}")
     batches = [_positive_int("grid.batch_size", v) for v in _axis(grid, "batch_size", [128])]
-    steps_axis = [_positive_int("grid.steps", v) for v in _axis(grid, "steps", [None])] if "steps" in grid else [None]
+    steps = [_positive_int("grid.steps", v) for v in _axis(grid, "steps", [None])] if "steps" in grid else [None]
+    return _Axes(ns, radius_key, radii, models, lrs, schedules, batches, steps)
 
+
+def _half_width(n: int, cname: str, a0: np.ndarray, r: float, radius_key: str) -> float:
+    """The box's half-width c for a grid radius, after checking that the box holds no singular matrix."""
+    s_min = sigma_min(a0)
+    c = r * s_min / n if radius_key == "relative_radius" else r
+    box = Box(a0, c)
+    if box.center_singular:
+        _fail(
+            f"grid: center {cname} (n={n}) is singular to working precision (sigma_min(A0) = {s_min:.3g}): "
+            "every box around it holds singular matrices"
+        )
+    if not box.avoids():  # the regions' own test: a certificate above 0, from a centre that is not singular
+        _fail(
+            f"grid: the box n={n}, center {cname}, {radius_key} {r:g} (c = {c:.3g}) may hold singular "
+            f"matrices: sigma_min(A0) - n c = {box.certified_distance:.3g} <= 0; keep relative_radius "
+            "below 1"
+        )
+    return c
+
+
+def _trial(n: int, cname: str, a0: np.ndarray, c: float, r: float, mname: str | None, point: dict, plan: _Plan):
+    """The Trial of one grid point after its random draws (point: lr, schedule, batch_size, steps, depth, width)."""
+    if point["steps"] is None:
+        point["steps"] = budget_steps(plan.sweep["budget"], n)
+    point["steps"] = _positive_int("steps", point["steps"])
+    preset = model_for(mname, point["depth"], point["width"])
+    sizes = preset.layer_sizes(n)
+    return Trial(
+        n=n,
+        center=cname,
+        radius=c,
+        relative_radius=r if plan.radius_key == "relative_radius" else None,
+        model=preset.name,
+        depth=len(sizes) - 2,
+        width=sizes[1],
+        lr=float(point["lr"]),
+        steps=point["steps"],
+        batch_size=_positive_int("batch_size", point["batch_size"]),
+        schedule=str(point["schedule"]),
+        train_size=plan.train_size,
+        test_size=plan.test_size,
+        center_matrix=tuple(tuple(float(x) for x in row) for row in a0),
+    )
+
+
+def _expand(n: int, centers: list, axes: _Axes, plan: _Plan) -> list[Trial]:
+    """Every trial at matrix size n: each combination of the grid's axes, plan.samples random draws each."""
+    out = []
+    for (cname, a0), r, (mname, depth, width), lr, schedule, batch, steps in itertools.product(
+        centers, axes.radii, axes.models, axes.lrs, axes.schedules, axes.batches, axes.steps
+    ):
+        c = _half_width(n, cname, a0, r, axes.radius_key)
+        base_steps = steps or plan.sweep.get("steps") or None
+        for _ in range(plan.samples):
+            point = {"lr": lr, "schedule": schedule, "batch_size": batch, "steps": base_steps, "depth": depth}
+            point["width"] = width
+            for key, rule in plan.random.items():
+                point[key] = _random_values(f"random.{key}", rule, 1, plan.rng)[0]
+            out.append(_trial(n, cname, a0, c, r, mname, point, plan))
+    return out
+
+
+def _check_memory(trials: list[Trial], models: int) -> None:
+    """A one-line error when a pack of `models` models of some trial would not fit in this machine's memory."""
+    total = machine_memory()
+    for t in trials:
+        need = memory_needed(t, models)
+        if need > 0.8 * total:
+            _fail(
+                f"grid: n={t.n} {t.model} needs about {need / 2**30:.1f} GiB for {models} models, "
+                f"more than this machine's {total / 2**30:.1f} GiB; lower train_size, the width or sweep.pack"
+            )
+
+
+def parse_spec(data: dict, *, base: Path = Path("."), name: str = "sweep") -> SweepSpec:
+    """Check a sweep spec (a TOML file's contents; centre files relative to base) and expand it into its trials;
+    every problem is a one-line InputError, raised before any work starts."""
+    sweep, grid, random = _sections(data)
+    seeds = _seeds(sweep)
+    if ("steps" in sweep) + ("budget" in sweep) + ("steps" in grid) + ("steps" in random) != 1:
+        _fail("sweep: give exactly one of sweep.steps, sweep.budget, grid.steps or random.steps")
+    train_size = _positive_int("sweep.train_size", sweep.get("train_size", 100_000))
+    test_size = _positive_int("sweep.test_size", sweep.get("test_size", 10_000))
+    samples = _positive_int("sweep.samples", sweep.get("samples", 1))
+    if random and "samples" not in sweep:
+        _fail("sweep.samples: a [random] section needs sweep.samples, the number of draws")
+    pack = _positive_int("sweep.pack", sweep.get("pack", DEFAULT_PACK))
+    rng = np.random.default_rng(sweep.get("search_seed", 0))
+    axes = _grid_axes(grid, random)
+    plan = _Plan(sweep, random, samples, rng, train_size, test_size, axes.radius_key)
     trials: list[Trial] = []
-    for n in ns:
+    for n in axes.ns:
         centers = _centers(n, _axis(grid, "center", ["random-int"]), base)
         if not centers:
             _fail(f"grid.center: no centre of size {n}x{n} among {grid.get('center')}")
-        for (cname, a0), r, (mname, depth, width), lr, schedule, batch, steps in itertools.product(
-            centers, radii, models, lrs, schedules, batches, steps_axis
-        ):
-            s_min = sigma_min(a0)
-            c = r * s_min / n if radius_key == "relative_radius" else r
-            box = Box(a0, c)
-            if box.center_singular:
-                _fail(
-                    f"grid: center {cname} (n={n}) is singular to working precision (sigma_min(A0) = {s_min:.3g}): "
-                    "every box around it holds singular matrices"
-                )
-            if not box.avoids():  # the regions' own test: a certificate above 0, from a centre that is not singular
-                _fail(
-                    f"grid: the box n={n}, center {cname}, {radius_key} {r:g} (c = {c:.3g}) may hold singular "
-                    f"matrices: sigma_min(A0) - n c = {box.certified_distance:.3g} <= 0; keep relative_radius "
-                    "below 1"
-                )
-            base_steps = steps or sweep.get("steps") or None
-            for draw in range(samples):
-                point = {
-                    "lr": lr,
-                    "schedule": schedule,
-                    "batch_size": batch,
-                    "steps": base_steps,
-                    "depth": depth,
-                    "width": width,
-                }
-                for key, rule in random.items():
-                    point[key] = _random_values(f"random.{key}", rule, 1, rng)[0]
-                if point["steps"] is None:
-                    point["steps"] = budget_steps(sweep["budget"], n)
-                point["steps"] = _positive_int("steps", point["steps"])
-                preset = model_for(mname, point["depth"], point["width"])
-                sizes = preset.layer_sizes(n)
-                trials.append(
-                    Trial(
-                        n=n,
-                        center=cname,
-                        radius=c,
-                        relative_radius=r if radius_key == "relative_radius" else None,
-                        model=preset.name,
-                        depth=len(sizes) - 2,
-                        width=sizes[1],
-                        lr=float(point["lr"]),
-                        steps=point["steps"],
-                        batch_size=_positive_int("batch_size", point["batch_size"]),
-                        schedule=str(point["schedule"]),
-                        train_size=train_size,
-                        test_size=test_size,
-                        center_matrix=tuple(tuple(float(x) for x in row) for row in a0),
-                    )
-                )
+        trials += _expand(n, centers, axes, plan)
     trials = list(dict.fromkeys(trials))  # a random draw may repeat a grid point
-    total = machine_memory()
-    for t in trials:
-        need = memory_needed(t, min(pack, len(seeds)))
-        if need > 0.8 * total:
-            _fail(
-                f"grid: n={t.n} {t.model} needs about {need / 2**30:.1f} GiB for {min(pack, len(seeds))} models, "
-                f"more than this machine's {total / 2**30:.1f} GiB; lower train_size, the width or sweep.pack"
-            )
+    _check_memory(trials, min(pack, len(seeds)))
     return SweepSpec(seeds=seeds, trials=tuple(trials), pack=pack, name=str(sweep.get("name", name)), source=data)
 
 
