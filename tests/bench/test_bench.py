@@ -1,6 +1,7 @@
 """The bench's fast paths compute what the plain ones do; its timing and roofline arithmetic are right.
 
-No assertion here is about speed: timings on a shared machine are noise for a test.
+No assertion here is about speed: timings on a shared machine are noise for a test (benchmarks/ holds the claims
+about speed).
 """
 
 import json
@@ -10,9 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv.bench import core as bench
+from neuralinv.bench import batch_timing, frontier, networks, paths, roofline
+from neuralinv.bench import table3 as t3
+from neuralinv.cli import bench as cli_bench
 from neuralinv.cli import main
-from neuralinv.linalg.classical import newton_schulz, taylor_inverse
+from neuralinv.linalg.classical import METHODS, Classical, newton_schulz, taylor_inverse
 from neuralinv.nets import mlp as models
 from neuralinv.nets.checkpoint import save
 from neuralinv.nets.construction import linear_network
@@ -37,8 +40,8 @@ def assert_matches_plain(fast_out, plain_out, net):
 @pytest.mark.parametrize("rows", [1, 5, 300])
 def test_fast_network_matches_network_call(dataset, model, rows):
     """FastNetwork equals Network.forward_reference to float32 rounding on both plans (float64 small, float32 large)."""
-    net = bench.random_network(dataset, model, seed=3)
-    fast = bench.FastNetwork(net)
+    net = networks.random_network(dataset, model, seed=3)
+    fast = models.FastNetwork(net)
     a, _ = sample_test_set(net.box, rows, seed=7)
     assert fast.plan_name(rows) == ("float64" if rows <= fast.SMALL_ROWS else "float32")
     assert_matches_plain(fast(a), net.forward_reference(a), net)
@@ -46,8 +49,8 @@ def test_fast_network_matches_network_call(dataset, model, rows):
 
 def test_fast_network_large_net_uses_float32_for_small_batches():
     """A 16x16 net's weights are too many for the float64 plan; it still matches, at one matrix and at many."""
-    net = bench.random_network("16x16", "2fc", seed=1)
-    fast = bench.FastNetwork(net)
+    net = networks.random_network("16x16", "2fc", seed=1)
+    fast = models.FastNetwork(net)
     assert fast.folded is None and fast.plan_name(1) == "float32"
     a, _ = sample_test_set(net.box, 70, seed=2)
     assert_matches_plain(fast(a), net.forward_reference(a), net)
@@ -56,8 +59,8 @@ def test_fast_network_large_net_uses_float32_for_small_batches():
 
 def test_fast_network_batch_shapes_dtypes_and_fresh_outputs():
     """Any (..., n, n) batch works, float32 input too, and each call returns a new tensor (buffers never alias)."""
-    net = bench.random_network("2x2-second", "3fc", seed=0)
-    fast = bench.FastNetwork(net)
+    net = networks.random_network("2x2-second", "3fc", seed=0)
+    fast = models.FastNetwork(net)
     a, _ = sample_test_set(net.box, 600, seed=5)
     for batch in [a[0], a[:6].reshape(2, 3, 2, 2), a[:600].reshape(3, 200, 2, 2)]:
         assert_matches_plain(fast(batch), net.forward_reference(batch), net)
@@ -71,7 +74,7 @@ def test_fast_network_batch_shapes_dtypes_and_fresh_outputs():
 def test_fast_network_eq11_equals_linear_approximation():
     """The exact Eq. 11 net through the fast path gives Taylor-1, as through Network.forward_reference."""
     box = get_dataset("2x2-first").region
-    fast = bench.FastNetwork(linear_network(box))
+    fast = models.FastNetwork(linear_network(box))
     a, _ = sample_test_set(box, 500, seed=1)
     t1 = taylor_inverse(a, torch.tensor(box.center), 1)
     assert float((fast(a) - t1).abs().max()) < 1e-6 * box.radius * 10
@@ -79,9 +82,8 @@ def test_fast_network_eq11_equals_linear_approximation():
 
 
 def test_fast_network_rejects_wrong_size():
-    """A matrix of the wrong size is an InputError (a ValueError); bench re-exports models.FastNetwork."""
-    assert bench.FastNetwork is models.FastNetwork
-    fast = bench.FastNetwork(bench.random_network("2x2-first", "2fc"))
+    """A matrix of the wrong size is an InputError (a ValueError)."""
+    fast = models.FastNetwork(networks.random_network("2x2-first", "2fc"))
     with pytest.raises(ValueError, match=r"\(\.\.\., 2, 2\)"):
         fast(torch.zeros(4, 3, 3, dtype=torch.float64))
 
@@ -92,13 +94,14 @@ def test_classical_fast_paths_match_baselines(dataset):
     box = get_dataset(dataset).region
     a, _ = sample_test_set(box, 200, seed=4)
     center = torch.tensor(box.center)
-    cl = bench.Classical(box)
+    cl = Classical(box)
     atol = 1e3 * np.finfo(np.float64).eps * float(np.abs(box.center_inverse).max())
     t1 = taylor_inverse(a, center, 1)
     torch.testing.assert_close(cl.taylor1(a), t1, rtol=0, atol=atol)
     torch.testing.assert_close(cl.taylor2(a), taylor_inverse(a, center, 2), rtol=0, atol=atol)
     torch.testing.assert_close(cl.taylor1_ns1(a), newton_schulz(a, t1, 1), rtol=0, atol=atol)
     torch.testing.assert_close(cl.taylor1(a[0]), t1[0], rtol=0, atol=atol)
+    assert tuple(cl.methods()) == METHODS and cl.methods()["taylor1+ns1"] == cl.taylor1_ns1
 
 
 @pytest.mark.parametrize("dataset", ["2x2-first", "3x3"])
@@ -106,9 +109,9 @@ def test_exact_paths_agree_with_numpy(dataset):
     box = get_dataset(dataset).region
     a, _ = sample_test_set(box, 100, seed=6)
     ref = torch.from_numpy(np.linalg.inv(a.numpy()))
-    paths = bench.classical_paths(box)
-    assert {"exact closed form", "numpy.linalg.inv", "torch.linalg.inv"} <= set(paths)
-    for name, (kind, fn) in paths.items():
+    found = paths.classical_paths(box)
+    assert {"exact closed form", "numpy.linalg.inv", "torch.linalg.inv", *METHODS} == set(found)
+    for name, (kind, fn) in found.items():
         if kind == "exact":
             torch.testing.assert_close(fn(a), ref, rtol=1e-12, atol=1e-12)
 
@@ -116,50 +119,52 @@ def test_exact_paths_agree_with_numpy(dataset):
 def test_time_batches_counts_and_scales_a_prefix():
     """A long loop is cut to a prefix (at least the probe's 20 calls) and its time scaled to 10,000 matrices."""
     chunks = [torch.zeros(2, 2)] * 1000
-    m = bench.time_batches(lambda c: time.sleep(1e-3), chunks, batch=1, repeats=2, max_pass_s=0.005, min_total_s=0)
+    m = batch_timing.time_batches(
+        lambda c: time.sleep(1e-3), chunks, batch=1, repeats=2, max_pass_s=0.005, min_total_s=0
+    )
     assert m.calls == 20 and m.matrices == 20 and len(m.timing.times) == 2
     assert m.seconds > 0
-    whole = bench.time_batches(
-        lambda c: None, bench.split(torch.zeros(250, 2, 2), 100, 250), batch=100, repeats=1, min_total_s=0
+    whole = batch_timing.time_batches(
+        lambda c: None, batch_timing.split(torch.zeros(250, 2, 2), 100, 250), batch=100, repeats=1, min_total_s=0
     )
     assert whole.calls == 3 and whole.matrices == 250
 
 
 def test_time_batches_repeats_short_passes_more():
     """A pass far shorter than min_total_s is sampled up to 100 times; the median is over all samples."""
-    m = bench.time_batches(lambda c: None, [torch.zeros(2, 2)], batch=1, repeats=3, min_total_s=10.0)
+    m = batch_timing.time_batches(lambda c: None, [torch.zeros(2, 2)], batch=1, repeats=3, min_total_s=10.0)
     assert len(m.timing.times) == 100 and m.to_json()["repeats"] == 100
 
 
 def test_split_shapes():
     a = torch.zeros(300, 3, 3)
-    assert [c.shape for c in bench.split(a, 100, 300)] == [(100, 3, 3)] * 3
-    singles = bench.split(a, 1, 7)
+    assert [c.shape for c in batch_timing.split(a, 100, 300)] == [(100, 3, 3)] * 3
+    singles = batch_timing.split(a, 1, 7)
     assert len(singles) == 7 and singles[0].shape == (3, 3)
 
 
 def test_roofline_known_case():
     """4-32-4 at 10,000 matrices: 5.12 MFLOP; float64 in and out plus float32 weights; bound is the larger term."""
-    assert bench.mlp_flops([4, 32, 4], 10_000) == 2 * 10_000 * (4 * 32 + 32 * 4)
+    assert roofline.mlp_flops([4, 32, 4], 10_000) == 2 * 10_000 * (4 * 32 + 32 * 4)
     assert (
-        bench.mlp_bytes([4, 32, 4], 10_000, in_bytes=8, out_bytes=8)
+        roofline.mlp_bytes([4, 32, 4], 10_000, in_bytes=8, out_bytes=8)
         == 10_000 * (4 * 8 + 4 * 8) + (4 * 32 + 32 + 32 * 4 + 4) * 4
     )
-    assert bench.roofline_bound(1e9, 1e9, gemm_rate=1e11, bandwidth=1e10) == pytest.approx(0.1)
-    assert bench.roofline_bound(1e10, 1e8, gemm_rate=1e11, bandwidth=1e10) == pytest.approx(0.1)
-    assert bench.roofline_bound(1e9, 1e8, gemm_rate=1e11, bandwidth=1e10) == pytest.approx(0.01)
+    assert roofline.roofline_bound(1e9, 1e9, gemm_rate=1e11, bandwidth=1e10) == pytest.approx(0.1)
+    assert roofline.roofline_bound(1e10, 1e8, gemm_rate=1e11, bandwidth=1e10) == pytest.approx(0.1)
+    assert roofline.roofline_bound(1e9, 1e8, gemm_rate=1e11, bandwidth=1e10) == pytest.approx(0.01)
 
 
 def test_machine_rates_are_positive():
-    assert bench.measure_gemm_rate(size=128, repeats=1) > 0
-    assert bench.measure_bandwidth(mbytes=4, repeats=1) > 0
-    assert bench.measure_op_overhead(repeats=1, calls=10) > 0
+    assert roofline.measure_gemm_rate(size=128, repeats=1) > 0
+    assert roofline.measure_bandwidth(mbytes=4, repeats=1) > 0
+    assert roofline.measure_op_overhead(repeats=1, calls=10) > 0
 
 
 def test_paper_times():
-    assert bench.paper_times("3fc", 16)["cpu_bs1"] == 25.887
-    assert bench.paper_times("3fc", 16)["exact_cpu"] == 1.196  # printed on the 2-FC row of the same size
-    assert bench.paper_times("2fc", 5) is None
+    assert t3.paper_times("3fc", 16)["cpu_bs1"] == 25.887
+    assert t3.paper_times("3fc", 16)["exact_cpu"] == 1.196  # printed on the 2-FC row of the same size
+    assert t3.paper_times("2fc", 5) is None
 
 
 FAKE_RATES = {"gemm_flops": 1e10, "bandwidth": 1e10, "op_overhead_s": 1e-6}
@@ -168,8 +173,8 @@ FAKE_RATES = {"gemm_flops": 1e10, "bandwidth": 1e10, "op_overhead_s": 1e-6}
 @pytest.fixture(scope="module")
 def tiny_table():
     box = get_dataset("2x2-first").region
-    settings = bench.Settings(repeats=1, max_pass_s=0.01, total=200, batches=(1, 100))
-    return bench.table3(
+    settings = t3.Settings(repeats=1, max_pass_s=0.01, total=200, batches=(1, 100))
+    return t3.table3(
         "cpu",
         datasets=("2x2-first",),
         models=("2fc",),
@@ -205,10 +210,10 @@ def test_table3_rows_and_answers(tiny_table):
     assert rows[("2fc", "plain")]["mae"] == pytest.approx(t1, rel=1e-3)
     full = rows[("2fc", "full")]
     assert full["bound_s"] == pytest.approx(
-        bench.roofline_bound(full["flops"], full["bytes"], gemm_rate=1e10, bandwidth=1e10)
+        roofline.roofline_bound(full["flops"], full["bytes"], gemm_rate=1e10, bandwidth=1e10)
     )
     assert full["ratio"] == pytest.approx(full["seconds"] / full["bound_s"])
-    assert (full["miss"] is None) == (full["ratio"] <= bench.ROOFLINE_TARGET)
+    assert (full["miss"] is None) == (full["ratio"] <= roofline.ROOFLINE_TARGET)
     assert full["paper"]["cpu_bs1"] == 1.703
     assert full["max_abs_diff_vs_plain"] < 1e-8
     json.dumps(tiny_table)  # the whole result is JSON
@@ -216,7 +221,7 @@ def test_table3_rows_and_answers(tiny_table):
 
 def test_frontier_figure_writes_png(tiny_table, tmp_path):
     path = tmp_path / "frontier.png"
-    bench.frontier_figure(tiny_table, path)
+    frontier.frontier_figure(tiny_table, path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -225,7 +230,7 @@ def test_networks_from_runs(tmp_path):
     run = tmp_path / "runs" / "first-2fc"
     run.mkdir(parents=True)
     for seed in (1, 0):
-        net = bench.random_network("2x2-first", "2fc", seed=seed)
+        net = networks.random_network("2x2-first", "2fc", seed=seed)
         save(net, run / f"seed-{seed}.safetensors")
     (run / "run.json").write_text(
         json.dumps(
@@ -235,9 +240,9 @@ def test_networks_from_runs(tmp_path):
             }
         )
     )
-    found = bench.networks_from_runs([tmp_path])
+    found = networks.networks_from_runs([tmp_path])
     assert set(found) == {("2x2-first", "2fc")}
-    expected = bench.random_network("2x2-first", "2fc", seed=0)
+    expected = networks.random_network("2x2-first", "2fc", seed=0)
     assert torch.equal(found[("2x2-first", "2fc")].layers[0][0], expected.layers[0][0])
 
 
@@ -249,7 +254,7 @@ def test_cli_bench_bad_input(capsys):
 
 
 def test_cli_bench_runs_and_writes(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(bench, "measure_rates", lambda device, quick=False: FAKE_RATES)  # measured above
+    monkeypatch.setattr(cli_bench, "measure_rates", lambda device, quick=False: FAKE_RATES)  # measured above
     out = tmp_path / "b"
     code = main(
         [
@@ -280,20 +285,9 @@ def test_cli_bench_runs_and_writes(tmp_path, capsys, monkeypatch):
 
 
 def test_short_training_records_its_steps():
-    nets = bench.short_training(["3x3"], ["2fc-small"], steps=3)
+    nets = networks.short_training(["3x3"], ["2fc-small"], steps=3)
     net = nets[("3x3", "2fc-small")]
     assert net.info["trained_steps"] == 3 and net.layer_sizes == [9, 18, 9]
-
-
-def test_training_bench_compares_ensemble_with_plain(monkeypatch):
-    """The training section reports per-model step times and speed-ups against the faster plain-loop timing."""
-    # Medians of 3 over 100 extra steps: one scheduling hiccup on a busy machine cannot make a step time negative.
-    r = bench.time_training(models=(1, 2), steps=(20, 120), repeats=3)
-    assert r["baseline_s"] == min(r["plain_step_s"].values()) > 0
-    assert [row["models"] for row in r["rows"]] == [1, 2]
-    for row in r["rows"]:
-        assert row["per_model_s"] == pytest.approx(row["step_s"] / row["models"])
-        assert row["speedup"] == pytest.approx(r["baseline_s"] / row["per_model_s"])
 
 
 def test_bench_rejects_unknown_section(capsys):

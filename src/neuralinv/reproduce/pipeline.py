@@ -295,7 +295,7 @@ def reproduce(
 
 
 def time_table3(runs: dict, out: Path, budget: str, device: str, progress: bool) -> dict:
-    from neuralinv.bench.core import Settings, table3
+    from neuralinv.bench.table3 import Settings, table3
 
     networks = {}
     for (dataset, model), run in runs.items():
