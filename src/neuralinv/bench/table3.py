@@ -61,7 +61,7 @@ class Settings:
 
 
 @dataclass
-class _DataSet:
+class DataSetInputs:
     """One data set's test matrices, their float64 reference inverses and the calls of each batch size."""
 
     name: str
@@ -137,7 +137,7 @@ def table3(
         box = get_dataset(ds).region
         a_cpu, _ = test_set(box, settings.total)
         reference = torch.from_numpy(np.linalg.inv(a_cpu.numpy()))
-        data = _DataSet(ds, box.n, a_cpu.to(device), reference, settings, device)
+        data = DataSetInputs(ds, box.n, a_cpu.to(device), reference, settings, device)
         for name, (kind, fn) in classical_paths(box, device).items():
             say(f"{ds}: {name}")
             rows.append(data.measure(fn, method=name, kind=kind, variant=None))
@@ -161,7 +161,7 @@ def table3(
     }
 
 
-def network_rows(data: _DataSet, net: Network, model: str, *, trained: bool, rates: dict, say) -> list[dict]:
+def network_rows(data: DataSetInputs, net: Network, model: str, *, trained: bool, rates: dict, say) -> list[dict]:
     """The rows of one network on one data set: its full, plain and mlp paths, the full and mlp with their roofline."""
     fast = FastNetwork(net)
     paper_row = paper_times(model, data.n)
@@ -210,7 +210,7 @@ def network_rows(data: _DataSet, net: Network, model: str, *, trained: bool, rat
     return rows
 
 
-def add_roofline(row: dict, data: _DataSet, net: Network, fast: FastNetwork, rates: dict, say) -> None:
+def add_roofline(row: dict, data: DataSetInputs, net: Network, fast: FastNetwork, rates: dict, say) -> None:
     """A full or mlp network row gets its FLOPs, minimal bytes, bound and ratio at the largest batch, and, when it
     misses ROOFLINE_TARGET, its stage times and the reason."""
     sizes, w_dtype = net.layer_sizes, net.layers[0][0].dtype
