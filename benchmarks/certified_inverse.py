@@ -70,6 +70,12 @@ def main() -> None:
         "runs": runs,
     }
     write_json(args.out, result)
+    print_runs(runs)
+    print(f"wrote {args.out}")
+
+
+def print_runs(runs: list[dict]) -> None:
+    """One line per configuration and thread count: times, ratio, fallbacks and the bounds' check."""
     print_table(
         [
             "threads",
@@ -99,7 +105,6 @@ def main() -> None:
             for r in runs
         ],
     )
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
