@@ -1,6 +1,6 @@
 """Throughput of the certified inverse against torch.linalg.inv, 16x16 preset box, float32 matrices.
 
-Runs neuralinv.certified.solve.benchmark_certified for: tol 1e-4 with a float32 residual (the SPEC target: >= 3x
+Runs neuralinv.certified.solve.benchmark_certified for: tol 1e-4 with a float32 residual (the target: >= 3x
 torch.linalg.inv), tol 1e-6 with a float64 residual, and tol 1e-6 with a float32 residual; each at the given thread
 counts. Every configuration checks its answers (bound <= tol, error <= bound) before it is timed. Writes
 benchmarks/results/certified_inverse.json (atomically) and prints a table.
@@ -30,6 +30,7 @@ CONFIGS = [
 
 
 def main() -> None:
+    """Time each configuration, write the results and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=15)
@@ -69,6 +70,12 @@ def main() -> None:
         "runs": runs,
     }
     write_json(args.out, result)
+    print_runs(runs)
+    print(f"wrote {args.out}")
+
+
+def print_runs(runs: list[dict]) -> None:
+    """One line per configuration and thread count: times, ratio, fallbacks and the bounds' check."""
     print_table(
         [
             "threads",
@@ -98,7 +105,6 @@ def main() -> None:
             for r in runs
         ],
     )
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from neuralinv.certified.solve import benchmark_certified, certified_inverse
 from neuralinv.cli.output import print_table
 from neuralinv.common.files import write_json, write_text
 from neuralinv.common.machine import cpu_name
+from neuralinv.common.timing import time_interleaved
 from neuralinv.regions.families import make_family
 from neuralinv.regions.fit import fit_region
 
@@ -39,18 +39,11 @@ FAMILIES = [
 
 def median_times(fns: dict, repeats: int) -> dict:
     """Median seconds of each callable, run interleaved (one of each per round) after one warm-up round."""
-    for fn in fns.values():
-        fn()
-    runs = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            runs[k].append(time.perf_counter() - t0)
-    return {k: float(np.median(v)) for k, v in runs.items()}
+    return {k: t.median for k, t in time_interleaved(fns, warmup=1, repeats=repeats).items()}
 
 
 def measure(name: str, count: int, dtype: str, tol: float, repeats: int) -> dict:
+    """One family: the certified inverse's answers checked against numpy's float64 inverse, then timed."""
     a = make_family(name, count, seed=0).astype(dtype)
     region = fit_region(make_family(name, 5000, seed=1))
     res = certified_inverse(a, region=region, tol=tol)
@@ -93,6 +86,7 @@ def measure(name: str, count: int, dtype: str, tol: float, repeats: int) -> dict
 
 
 def markdown(rows: list[dict], preset: dict, header: str) -> str:
+    """The results as families.md."""
     lines = [
         header,
         "",
@@ -119,6 +113,7 @@ def markdown(rows: list[dict], preset: dict, header: str) -> str:
 
 
 def main() -> None:
+    """Measure every family, write the results and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=9)

@@ -21,6 +21,7 @@ from neuralinv.cli import main  # noqa: E402
 
 
 def run(argv: list[str]) -> int:
+    """`neuralinv bench` with argv, on the CPU and into benchmarks/results/inference-<device>/ unless given."""
     args = list(argv)
     if "--device" not in args:
         args += ["--device", "cpu"]

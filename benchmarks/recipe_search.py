@@ -33,6 +33,7 @@ CELLS = [
 
 
 def main(paths: list[str]) -> Path:
+    """Write the recipe verdict (recipe.md beside the first CSV) from the sweeps' results.csv files at paths."""
     rows = [r for p in paths for r in csv.DictReader(open(p))]
     failed = sum(r["status"] != "ok" for r in rows)
     maes = defaultdict(list)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv.linalg.classical import exact_inverse, newton_schulz, taylor_inverse
+from neuralinv.linalg.classical import METHODS, Classical, exact_inverse, method_name, newton_schulz, taylor_inverse
 from neuralinv.paper.presets import DATASETS
 from neuralinv.regions.shapes import Box
 
@@ -46,3 +46,30 @@ def test_newton_schulz_squares_the_residual(gen):
     assert torch.allclose(eye - a @ x1, r @ r, atol=1e-14)
     a_inv = torch.linalg.inv(a)
     assert (x1 - a_inv).abs().max() < (x - a_inv).abs().max() ** 1.5
+
+
+def test_one_vocabulary_old_spellings_map_to_it():
+    """Each classical method has one name; the old spellings of Taylor-1 + one Newton-Schulz step map to it."""
+    assert METHODS == ("taylor1", "taylor2", "taylor1+ns1")
+    assert all(method_name(m) == m for m in METHODS)
+    assert method_name("ns1") == method_name("taylor1_ns1") == "taylor1+ns1"
+    with pytest.raises(ValueError, match="taylor1, taylor2, taylor1\\+ns1"):
+        method_name("ns2")
+
+
+@pytest.mark.parametrize("name", ["2x2-first", "3x3", "16x16"])
+def test_precomputed_methods_match_float64_inverse_errors(name, gen):
+    """Classical's methods, centre precomputed, land as close to the float64 inverse as the functions do, in the
+    order of accuracy their names promise."""
+    box = DATASETS[name].region
+    a = box.sample(300, generator=gen)
+    a_inv = torch.from_numpy(np.linalg.inv(a.numpy()))
+    center = torch.tensor(box.center)
+    t1 = taylor_inverse(a, center, 1)
+    expected = {"taylor1": t1, "taylor2": taylor_inverse(a, center, 2), "taylor1+ns1": newton_schulz(a, t1, 1)}
+    errors = {}
+    for method, fn in Classical(box).methods().items():
+        errors[method] = float((fn(a) - a_inv).abs().max())
+        reference = float((expected[method] - a_inv).abs().max())
+        assert errors[method] == pytest.approx(reference, rel=1e-6, abs=1e-15)
+    assert errors["taylor1+ns1"] < errors["taylor2"] < errors["taylor1"]

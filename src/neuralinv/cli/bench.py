@@ -10,31 +10,39 @@ from pathlib import Path
 import torch
 
 from neuralinv.bench import certified
-from neuralinv.bench import core as bench
+from neuralinv.bench.frontier import frontier_figure
+from neuralinv.bench.networks import TABLE1_DATASETS, TABLE1_MODELS, networks_from_runs, short_training
+from neuralinv.bench.roofline import measure_rates
+from neuralinv.bench.table3 import Settings, table3
+from neuralinv.bench.tables import certified_tables, inference_tables, packing_tables, training_tables
+from neuralinv.bench.training import time_training
+from neuralinv.cli.options import add_json, add_region, parse_region
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.common.errors import InputError
-from neuralinv.common.files import write_json
+from neuralinv.common.files import read_matrices, write_json
 from neuralinv.common.machine import describe, machine_line
 from neuralinv.nets.mlp import MODELS
 from neuralinv.paper.presets import DATASETS
-from neuralinv.reporting.formats import short
+
+DESCRIPTION = (
+    "Time every inverse path fairly (warm-up, repeats, medians, synchronised devices) on 10,000 "
+    "matrices of each data set at batch 1 (a Python loop of single calls, as the paper measured), "
+    "100 and 10,000: each Table 1 network three ways (full: matrices in, inverses out through the "
+    "fast path; plain: Network.__call__; mlp: the raw forward on encoded inputs), beside the exact "
+    "paths (closed form for n <= 3, numpy and torch batched LAPACK), Taylor-1, Taylor-2 and "
+    "Taylor-1 + one Newton-Schulz step, with the paper's Table 3 times. Each network's time at "
+    "batch 10,000 is compared with its roofline bound, max(FLOPs / GEMM rate, bytes / bandwidth), "
+    "both rates measured in the same run. Writes DIR/bench.json, DIR/bench.md, DIR/bench.html and "
+    "DIR/frontier.png (MAE against seconds, log-log, one panel per data set). With --region (a preset "
+    "or a region file of any shape) the certified section times certified_inverse(method='auto') on "
+    "samples of that region, or on --matrices, against torch.linalg.inv and numpy.linalg.inv instead."
+)
 
 
 def register(sub) -> None:
+    """The bench command and its flags."""
     p = sub.add_parser(
-        "bench",
-        help="timing tables: Table 3, roofline ratios, accuracy against time",
-        description="Time every inverse path fairly (warm-up, repeats, medians, synchronised devices) on 10,000 "
-        "matrices of each data set at batch 1 (a Python loop of single calls, as the paper measured), "
-        "100 and 10,000: each Table 1 network three ways (full: matrices in, inverses out through the "
-        "fast path; plain: Network.__call__; mlp: the raw forward on encoded inputs), beside the exact "
-        "paths (closed form for n <= 3, numpy and torch batched LAPACK), Taylor-1, Taylor-2 and "
-        "Taylor-1 + one Newton-Schulz step, with the paper's Table 3 times. Each network's time at "
-        "batch 10,000 is compared with its roofline bound, max(FLOPs / GEMM rate, bytes / bandwidth), "
-        "both rates measured in the same run. Writes DIR/bench.json, DIR/bench.md, DIR/bench.html and "
-        "DIR/frontier.png (MAE against seconds, log-log, one panel per data set). With --region (a preset "
-        "or a region file of any shape) the certified section times certified_inverse(method='auto') on "
-        "samples of that region, or on --matrices, against torch.linalg.inv and numpy.linalg.inv instead.",
+        "bench", help="timing tables: Table 3, roofline ratios, accuracy against time", description=DESCRIPTION
     )
     p.add_argument(
         "--quick",
@@ -43,11 +51,31 @@ def register(sub) -> None:
         "scaled); no training for the figure unless --train-steps is given",
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    add_table3_flags(p)
+    p.add_argument(
+        "--sections",
+        default=None,
+        metavar="LIST",
+        help="which parts to run, comma-separated: training (batched ensemble vs a plain loop), inference "
+        "(Table 3, rooflines, frontier), certified (certified inverse vs torch.linalg.inv), packing "
+        "(a sweep's 24-model pack vs one model per trial) (default: training, inference, certified; "
+        "only certified with --region or --matrices)",
+    )
+    add_certified_flags(p.add_argument_group("certified inverse on a region of one's own"))
+    p.add_argument(
+        "--out", default=None, metavar="DIR", help="write bench.json, bench.md, bench.html and frontier.png here"
+    )
+    add_json(p, "the results as JSON instead of tables")
+    p.set_defaults(run=run)
+
+
+def add_table3_flags(p) -> None:
+    """What Table 3 times and how hard: data sets, models, trained networks, repeats, pass length, threads."""
     p.add_argument(
         "--datasets",
         nargs="+",
         choices=list(DATASETS),
-        default=list(bench.TABLE1_DATASETS),
+        default=list(TABLE1_DATASETS),
         metavar="NAME",
         help="data sets (default: all four of Table 1)",
     )
@@ -55,7 +83,7 @@ def register(sub) -> None:
         "--models",
         nargs="+",
         choices=[m for m in MODELS],
-        default=list(bench.TABLE1_MODELS),
+        default=list(TABLE1_MODELS),
         metavar="NAME",
         help="model presets (default: 2fc 3fc)",
     )
@@ -85,23 +113,15 @@ def register(sub) -> None:
         help="longest timed loop in seconds before it is cut to a prefix and scaled (default 2, quick 0.3)",
     )
     p.add_argument("--threads", type=int, default=None, metavar="T", help="torch CPU threads (default: torch's choice)")
-    p.add_argument(
-        "--sections",
-        default=None,
-        metavar="LIST",
-        help="which parts to run, comma-separated: training (batched ensemble vs a plain loop), inference "
-        "(Table 3, rooflines, frontier), certified (certified inverse vs torch.linalg.inv), packing "
-        "(a sweep's 24-model pack vs one model per trial) (default: training, inference, certified; "
-        "only certified with --region or --matrices)",
-    )
-    c = p.add_argument_group("certified inverse on a region of one's own")
-    c.add_argument(
-        "--region",
-        metavar="NAME|FILE",
-        help="time certified_inverse(region=REGION, method='auto') against torch.linalg.inv and "
-        "numpy.linalg.inv on samples of this region (a preset name, a region file of any shape or a "
-        "region's JSON as text), on the CPU: the ratio, the fast-path share, the route auto chose and "
-        "why, and bound violations against numpy's float64 inverse (must be 0)",
+
+
+def add_certified_flags(c) -> None:
+    """--region, --matrices, --samples, --tol and --seed: the certified inverse on a region of one's own."""
+    add_region(
+        c,
+        "time certified_inverse(region=REGION, method='auto') against torch.linalg.inv and numpy.linalg.inv on "
+        "samples of this region, on the CPU (the ratio, the fast-path share, the route auto chose and why, and bound "
+        "violations against numpy's float64 inverse, which must be 0)",
     )
     c.add_argument(
         "--matrices",
@@ -124,14 +144,10 @@ def register(sub) -> None:
         help="relative error bound asked of the certified inverse with --region (default 1e-4)",
     )
     c.add_argument("--seed", type=int, default=0, help="sampling seed for --region (default 0)")
-    p.add_argument(
-        "--out", default=None, metavar="DIR", help="write bench.json, bench.md, bench.html and frontier.png here"
-    )
-    p.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
-    p.set_defaults(run=run)
 
 
 def check_args(args) -> None:
+    """One-line InputErrors for bad flags; reads --region and --matrices before any section runs."""
     if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
         raise InputError(f"--device: expected cpu or cuda, got {args.device!r}")
     if args.device.startswith("cuda") and not torch.cuda.is_available():
@@ -154,10 +170,8 @@ def check_args(args) -> None:
         if not (0 < args.tol < 1):
             raise InputError(f"--tol: expected a number between 0 and 1, got {args.tol}")
         # Read both before any section runs, so bad input fails at once.
-        from neuralinv.cli.limits import parse_region
-
         args.region_obj = parse_region(args.region)
-        args.matrices_arr = bench.load_matrices(args.matrices, args.region_obj.n) if args.matrices is not None else None
+        args.matrices_arr = read_own_matrices(args.matrices, args.region_obj.n) if args.matrices is not None else None
     unknown = set(args.sections.split(",")) - {key for key, _, _ in SECTIONS}
     if unknown:
         raise InputError(
@@ -165,12 +179,23 @@ def check_args(args) -> None:
         )
 
 
-def settings_for(args) -> bench.Settings:
-    base = bench.Settings.quick() if args.quick else bench.Settings()
+def read_own_matrices(path, n: int):
+    """--matrices: the user's (m, n, n) matrices, float32 or float64 as stored, checked by the one matrix reader;
+    a size other than the region's is an error naming both sizes."""
+    a = read_matrices(path, name="--matrices", keep_dtype=True)
+    if a.shape[1] != n:
+        raise InputError(f"--matrices: {a.shape[1]}x{a.shape[1]} matrices, but the region is {n}x{n}")
+    return a
+
+
+def settings_for(args) -> Settings:
+    """Table 3's settings: quick or full, with --repeats and --max-pass applied."""
+    base = Settings.quick() if args.quick else Settings()
     return replace(base, repeats=args.repeats or base.repeats, max_pass_s=args.max_pass or base.max_pass_s)
 
 
 def say(msg: str) -> None:
+    """Progress on stderr."""
     print(f"  {msg}", file=sys.stderr, flush=True)
 
 
@@ -181,16 +206,17 @@ def say(msg: str) -> None:
 
 
 def measure_inference(args) -> dict:
-    networks = bench.networks_from_runs(args.runs) if args.runs else {}
+    """Table 3 with rooflines: trained networks from --runs or a short training, the machine's rates, then table3."""
+    networks = networks_from_runs(args.runs) if args.runs else {}
     steps = args.train_steps if args.train_steps is not None else (0 if args.quick else None)
     missing = [ds for ds in args.datasets if any((ds, m) not in networks for m in args.models)]
     if steps != 0 and missing:
         say(f"short training ({steps or 'quick'} steps, one seed) for the figure's MAE: {', '.join(missing)}")
-        trained = bench.short_training(missing, args.models, steps=steps, device=args.device)
+        trained = short_training(missing, args.models, steps=steps, device=args.device)
         networks = {**trained, **networks}
     say("measuring the machine's GEMM rate, bandwidth and per-op overhead")
-    rates = bench.measure_rates(args.device, quick=args.quick)
-    return bench.table3(
+    rates = measure_rates(args.device, quick=args.quick)
+    return table3(
         args.device,
         datasets=tuple(args.datasets),
         models=tuple(args.models),
@@ -201,112 +227,15 @@ def measure_inference(args) -> dict:
     )
 
 
-def inference_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
-    rows = result["rows"]
-    batches = [str(b) for b in result["settings"]["batches"]]
-    gpu = result["device"].startswith("cuda")
-    seconds = {b: (lambda r, b=b: short(r["times"][b]["seconds"]) if b in r["times"] else "-") for b in batches}
-    paper_key = {"1": "gpu_bs1" if gpu else "cpu_bs1", "100": "gpu_bs100", "10000": "gpu_bs10000"}
-
-    def paper(r, b):
-        p = r.get("paper") or {}
-        key = paper_key.get(b)
-        return short(p.get(key)) if key and (gpu or b == "1") else "-"
-
-    head = [f"bs {int(b):,}" for b in batches]
-    paper_head = [
-        f"paper {'GPU' if gpu or b != '1' else 'CPU'} bs {int(b):,}"
-        for b in batches
-        if b in paper_key and (gpu or b == "1")
-    ]
-    nets = [r for r in rows if r["kind"] == "network"]
-    t3 = [
-        [
-            r["method"],
-            r["dataset"],
-            r["variant"],
-            short(r["mae"]) if r["variant"] == "full" else "",
-            f"{r['steps']:,}" if r.get("steps") and r["variant"] == "full" else "",
-            *[seconds[b](r) for b in batches],
-            *[paper(r, b) for b in batches if b in paper_key and (gpu or b == "1")],
-        ]
-        for r in nets
-    ]
-    cls = [
-        [
-            r["method"],
-            r["dataset"],
-            short(r["mae"]),
-            *[seconds[b](r) for b in batches],
-            short((bench.paper_times("2fc", r["n"]) or {}).get("exact_cpu")) if r["kind"] == "exact" else "-",
-        ]
-        for r in rows
-        if r["kind"] != "network"
-    ]
-    roof = [
-        [
-            r["method"],
-            r["dataset"],
-            r["variant"],
-            f"{r['flops']:.3g}",
-            f"{r['bytes']:.3g}",
-            f"{r['bound_s'] * 1e3:.3g}",
-            f"{r['seconds'] * 1e3:.3g}",
-            f"{r['ratio']:.2f}",
-            "yes" if r["ratio"] <= bench.ROOFLINE_TARGET else "NO",
-            r.get("miss") or "",
-        ]
-        for r in nets
-        if "ratio" in r
-    ]
-    rates = result["rates"]
-    big = f"{int(batches[-1]):,}"
-    return [
-        (
-            f"Table 3: seconds per 10,000 matrices, networks ({result['device']}, {result['threads']} threads; "
-            f"paper: {bench.PAPER_MACHINE})",
-            ["model", "data set", "path", "MAE", "trained steps", *head, *paper_head],
-            t3,
-        ),
-        (
-            "Exact and classical paths: MAE against numpy float64 inverse, seconds per 10,000 matrices",
-            ["method", "data set", "MAE", *head, "paper exact CPU"],
-            cls,
-        ),
-        (
-            f"Roofline at batch {big}: GEMM {rates['gemm_flops'] / 1e9:.3g} GFLOP/s, copy "
-            f"{rates['bandwidth'] / 1e9:.3g} GB/s, {rates['op_overhead_s'] * 1e6:.2g} us per op "
-            "(measured now, best of repeats); "
-            f"target <= {bench.ROOFLINE_TARGET:g}x",
-            ["model", "data set", "path", "FLOPs", "min bytes", "bound ms", "time ms", "ratio", "within", "why not"],
-            roof,
-        ),
-    ]
-
-
 def measure_training(args) -> dict:
+    """The batched ensemble's training step time against a plain one-model loop."""
     say("timing batched-ensemble training against a plain one-model loop (4-32-4, batch 128)")
     steps = (200, 1000) if args.quick else (500, 2500)
-    return bench.time_training(steps=steps, repeats=3 if args.quick else 5, device=args.device)
-
-
-def training_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
-    plain = ", ".join(f"{t} thread(s) {v * 1e3:.3f} ms" for t, v in result["plain_step_s"].items())
-    rows = [
-        [r["models"], f"{r['step_s'] * 1e3:.3f}", f"{r['per_model_s'] * 1e3:.4f}", f"{r['speedup']:.1f}x"]
-        for r in result["rows"]
-    ]
-    return [
-        (
-            f"Training step time, {result['model']} on {result['dataset']}, batch {result['batch']} "
-            f"(plain nn.Sequential + torch.optim.Adam loop: {plain}; the faster is the baseline)",
-            ["models in the ensemble", "ms per step", "ms per model-step", "speed-up over plain"],
-            rows,
-        )
-    ]
+    return time_training(steps=steps, repeats=3 if args.quick else 5, device=args.device)
 
 
 def measure_packing(args) -> dict:
+    """A sweep's 24-model pack against one model per trial, one thread each."""
     say("timing a sweep's packing: a 24-model pack against one model per trial, one thread each (a 1-CPU worker)")
     steps = (200, 1000) if args.quick else (500, 2500)
     from neuralinv.sweep.pack_timing import time_packing
@@ -314,29 +243,8 @@ def measure_packing(args) -> dict:
     return time_packing(steps=steps, repeats=3 if args.quick else 5, device=args.device)
 
 
-def packing_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
-    rows = [
-        [
-            r["n"],
-            r["model"],
-            "-".join(map(str, r["layer_sizes"])),
-            f"{r['single_model_step_s'] * 1e3:.4f}",
-            f"{r['packed_model_step_s'] * 1e3:.4f}",
-            f"{r['speedup']:.2f}x",
-        ]
-        for r in result["rows"]
-    ]
-    return [
-        (
-            f"Sweep packing: ms per model-step, {result['rows'][0]['pack']}-model pack against one model per trial "
-            f"(batch {result['batch']}, {result['threads']} thread, the share of a 1-CPU Ray trial)",
-            ["n", "model", "layers", "one model per trial", "in a pack", "pack speed-up"],
-            rows,
-        )
-    ]
-
-
 def measure_certified(args) -> dict:
+    """The certified inverse against torch.linalg.inv on the 16x16 box, or on --region when given."""
     from neuralinv.certified.solve import benchmark_certified
 
     if args.region is not None:
@@ -356,6 +264,7 @@ def measure_certified(args) -> dict:
 
 
 def measure_certified_region(args) -> dict:
+    """The certified inverse on samples of --region (or on --matrices) against the exact inverses."""
     region, matrices = args.region_obj, args.matrices_arr
     what = (
         f"{len(matrices):,} matrices from {args.matrices}"
@@ -377,87 +286,6 @@ def measure_certified_region(args) -> dict:
     result["region_source"] = args.region
     result["matrices_file"] = args.matrices
     return {"region_runs": [result]}
-
-
-def certified_region_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
-    tables = []
-    for r in result["region_runs"]:
-        a = r["assess"]
-        what = (
-            f"{r['count']:,} {r['input_dtype']} matrices from {r['matrices_file']}"
-            if r["source"] == "matrices"
-            else f"{r['count']:,} {r['input_dtype']} samples (seed {r['seed']})"
-        )
-        rows = [
-            [
-                r["tol"],
-                f"{a['auto_s'] * 1e3:.2f}",
-                f"{a['torch_inv_s'] * 1e3:.2f}",
-                f"{a['numpy_inv_s'] * 1e3:.2f}",
-                f"{r['ratio_vs_torch']:.2f}x",
-                f"{r['ratio_vs_numpy']:.2f}x",
-                f"{100 * a['auto_fast_share']:.1f}%",
-                f"{100 * a['fast_share']:.1f}%",
-                r["route_chosen"],
-                r["violations_total"],
-            ]
-        ]
-        tables.append(
-            (
-                f"Certified inverse on --region {r['region_source']} ({r['region_text']}), {what}, CPU; "
-                f"ratio > 1: faster than the exact inverse. auto chose {r['route_chosen']}: {r['route_why']}",
-                [
-                    "tol",
-                    "certified ms",
-                    "torch.linalg.inv ms",
-                    "numpy.linalg.inv ms",
-                    "ratio vs torch",
-                    "ratio vs numpy",
-                    "fast-path share (auto)",
-                    "fast path certifies",
-                    "route",
-                    "bound violations",
-                ],
-                rows,
-            )
-        )
-    return tables
-
-
-def certified_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
-    if "region_runs" in result:
-        return certified_region_tables(result)
-    rows = [
-        [
-            r["tol"],
-            r["residual_dtype"],
-            r["init"],
-            f"{r['certified_s_median'] * 1e3:.2f}",
-            f"{r['inv_s_median'] * 1e3:.2f}",
-            f"{r['throughput_ratio']:.2f}x",
-            r["fallbacks"],
-            f"{r['bound_quantiles']['max']:.2e}",
-            f"{r['max_error_over_bound']:.2f}",
-        ]
-        for r in result["runs"]
-    ]
-    return [
-        (
-            "Certified inverse, 16x16 box, 10,000 float32 matrices (same run as torch.linalg.inv)",
-            [
-                "tol",
-                "residual",
-                "init",
-                "certified ms",
-                "torch.linalg.inv ms",
-                "throughput ratio",
-                "fallbacks",
-                "max bound",
-                "max error / bound",
-            ],
-            rows,
-        )
-    ]
 
 
 SECTIONS = [
@@ -487,6 +315,7 @@ def document(tables, header: str, frontier: str | None = None):
 
 
 def load_note(load: dict | None) -> str:
+    """A sentence on the load average during the run, and a warning when other processes shared the CPU."""
     if not load:
         return ""
     note = f" Load average {load['start']:.1f} at the start and {load['end']:.1f} at the end on {load['cores']} cores"
@@ -496,6 +325,7 @@ def load_note(load: dict | None) -> str:
 
 
 def run(args) -> int:
+    """Measure the chosen sections, print their tables (or JSON) and write them under --out."""
     check_args(args)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -520,7 +350,7 @@ def run(args) -> int:
         write_json(out / "bench.json", result)
         frontier = None
         if "inference" in result:
-            bench.frontier_figure(result["inference"], out / "frontier.png")
+            frontier_figure(result["inference"], out / "frontier.png")
             frontier = "frontier.png"
         document(tables, header, frontier).write(out, "bench")
     if args.json:

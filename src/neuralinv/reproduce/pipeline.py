@@ -322,7 +322,7 @@ def reproduce(
 
 def time_table3(runs: dict, out: Path, budget: str, device: str, progress: bool) -> dict:
     """Table 3: the timing benchmark on the Table 1 networks (first seed), quick settings unless the budget is paper."""
-    from neuralinv.bench.core import Settings, table3
+    from neuralinv.bench.table3 import Settings, table3
 
     networks = {}
     for (dataset, model), run in runs.items():

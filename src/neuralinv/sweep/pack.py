@@ -15,8 +15,8 @@ import traceback
 
 import torch
 
-from neuralinv.bench.core import Classical
 from neuralinv.common.timing import time_fn
+from neuralinv.linalg.classical import Classical
 from neuralinv.sweep.spec import Trial, Unit
 from neuralinv.training.data import test_set
 from neuralinv.training.train import CUSTOM_SCHEDULE_EPOCHS, TrainConfig, train_group
