@@ -56,3 +56,14 @@ def test_one_line_errors_name_the_argument(tmp_path, arr, kwargs, needle):
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="--input: no such file"):
         read_matrices(tmp_path / "nope.npy", name="--input")
+
+
+def test_float16_refused_unless_half(tmp_path):
+    """float16 files: refused by default (invert), widened exactly to float64 with half=True (bench)."""
+    a = np.random.default_rng(1).standard_normal((3, 2, 2)).astype(np.float16)
+    path = save(tmp_path, a)
+    with pytest.raises(InputError, match="got dtype float16"):
+        read_matrices(path, name="--matrices", keep_dtype=True)
+    out = read_matrices(path, name="--matrices", keep_dtype=True, half=True)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, a.astype(np.float64))

@@ -182,7 +182,7 @@ def check_args(args) -> None:
 def read_own_matrices(path, n: int):
     """--matrices: the user's (m, n, n) matrices, float32 or float64 as stored, checked by the one matrix reader;
     a size other than the region's is an error naming both sizes."""
-    a = read_matrices(path, name="--matrices", keep_dtype=True)
+    a = read_matrices(path, name="--matrices", keep_dtype=True, half=True)
     if a.shape[1] != n:
         raise InputError(f"--matrices: {a.shape[1]}x{a.shape[1]} matrices, but the region is {n}x{n}")
     return a

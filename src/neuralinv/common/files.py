@@ -75,18 +75,20 @@ def read_matrices(
     keep_dtype: bool = False,
     flat: bool = True,
     minimum: int | None = None,
+    half: bool = False,
 ):
     """Square matrices from a .npy file, checked with one-line InputErrors that start with `name`.
 
     Real entries; shape (m, n, n) (a single (n, n) matrix counts as m = 1), or any (..., n, n) with flat=False; of
     size n when n is given; every entry finite; at least `minimum` matrices. Returned C-contiguous, as float64, or
-    with keep_dtype as stored when float32 or float64 (integers become float64)."""
+    with keep_dtype as stored when float32 or float64 (integers become float64). float16 entries are refused (too
+    coarse for a bound to mean much) unless half, which widens them to float64 as integers are."""
     import numpy as np
 
     from neuralinv.common.errors import InputError
 
     a = read_npy(path, name=name)
-    if a.dtype.kind not in "fiu" or (a.dtype.kind == "f" and a.dtype.itemsize not in (4, 8)):
+    if a.dtype.kind not in "fiu" or (a.dtype.kind == "f" and a.dtype.itemsize not in ((2, 4, 8) if half else (4, 8))):
         raise InputError(f"{name}: expected real float32, float64 or integer entries, got dtype {a.dtype}")
     if a.ndim < 2 or a.shape[-1] != a.shape[-2] or (flat and a.ndim > 3) or a.size == 0:
         want = "(m, n, n)" if flat else "(..., n, n)"
