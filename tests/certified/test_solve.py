@@ -7,7 +7,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neuralinv.certified.solve import benchmark_certified, certified_inverse
+from neuralinv.bench.certified import benchmark_certified
+from neuralinv.certified.solve import certified_inverse
 from neuralinv.common.errors import InputError
 from neuralinv.nets import checkpoint
 from neuralinv.nets.construction import linear_network
@@ -315,12 +316,12 @@ def test_property_no_error_above_bound(case):
 def test_lane_mixed_chunks(monkeypatch):
     """The taylor1 lane (tol 1e-4, float32) over several chunks: a chunk with an outside matrix, one with NaN and one
     with the centre (certified by taylor1 alone) are redone on the general path; the rest keep the lane's answers."""
-    from neuralinv.certified import solve
+    from neuralinv.certified import fast
 
     calls = []
-    lane = solve._lane
-    monkeypatch.setattr(solve, "_lane", lambda *a, **k: calls.append(1) or lane(*a, **k))
-    monkeypatch.setattr(solve, "CHUNK_ENTRIES", 64 * 256)  # chunks of 64 16x16 matrices
+    lane = fast._lane
+    monkeypatch.setattr(fast, "_lane", lambda *a, **k: calls.append(1) or lane(*a, **k))
+    monkeypatch.setattr(fast, "CHUNK_ENTRIES", 64 * 256)  # chunks of 64 16x16 matrices
     box = get_dataset("16x16").region
     a = sample("16x16", 200, seed=3)
     a[10] = torch.tensor(box.center, dtype=torch.float32)

@@ -337,7 +337,7 @@ def packing_tables(result: dict) -> list[tuple[str, list[str], list[list]]]:
 
 
 def measure_certified(args) -> dict:
-    from neuralinv.certified.solve import benchmark_certified
+    from neuralinv.bench.certified import benchmark_certified
 
     if args.region is not None:
         return measure_certified_region(args)

@@ -112,7 +112,7 @@ def run(args) -> int:
         if args.init is not None:
             raise InputError("--init goes with --region; with --checkpoint the network is the initial guess")
         init = checkpoint.load(args.checkpoint)
-        box, source = init.box, f"checkpoint {args.checkpoint}"
+        box, source = init.region, f"checkpoint {args.checkpoint}"
     else:
         box, init = parse_region(args.region), args.init or "taylor1"
         source = f"region {args.region} ({box.describe()}), {init}"

@@ -182,7 +182,7 @@ def run(args) -> int:
 
 
 def run_fit(args) -> int:
-    from neuralinv.certified.solve import assess
+    from neuralinv.bench.certified import assess
     from neuralinv.training.data import load_matrices
 
     if not (0 < args.tol < 1):
