@@ -119,6 +119,7 @@ def _benchmark_certified(count, tol, residual_dtype, init, device, repeats, warm
     a = box.sample(count, generator=torch.Generator().manual_seed(seed)).to(torch.float32).to(dev)
 
     def run_cert():
+        """The call timed: the same arguments as the checked one."""
         return certified_inverse(a, region=box, tol=tol, init=init, residual_dtype=residual_dtype, method=method)
 
     res = run_cert()

@@ -35,6 +35,7 @@ def measure_unit_costs(n: int, w: torch.dtype, device) -> dict:
     out = torch.empty_like(a)
 
     def per_matrix(fn) -> float:
+        """Median seconds of fn per matrix."""
         return time_fn(fn, device=device, warmup=1, repeats=4, inference=False).median / count
 
     costs = {

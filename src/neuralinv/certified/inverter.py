@@ -63,6 +63,7 @@ class _Job:
 
     @classmethod
     def of(cls, t: torch.Tensor, init, scratch: Scratch) -> "_Job":
+        """A job for t with empty destinations (bound inf, steps 0, no flags) and buffers from scratch."""
         bsz, dev = t.shape[0], t.device
         return cls(
             t=t,

@@ -61,6 +61,7 @@ def package(x, bound, steps, flags: dict, *, shape: tuple, n: int, was_numpy: bo
     """The CertifiedInverse of a batch of batch shape `shape`, from the flat (B, ...) tensors, in the input's kind."""
 
     def back(v, to):
+        """v reshaped to `to`, as NumPy when the input was."""
         v = v.reshape(to)
         return v.cpu().numpy() if was_numpy else v
 

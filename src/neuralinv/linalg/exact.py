@@ -93,15 +93,28 @@ class Scratch:
     def get(self, name: str, shape: tuple, dtype: torch.dtype, device, *avoid: torch.Tensor) -> torch.Tensor:
         """A work tensor of that shape (contents undefined), grown as needed; with avoid, one that shares memory with
         none of those tensors (there are two of each name)."""
-        store = self._local.__dict__.setdefault("store", {})
-        size = math.prod(shape)
-        for key in ((name, dtype, device), (name + "'", dtype, device)):
-            t = store.get(key)
-            if t is None or t.numel() < size:
-                t = store[key] = torch.empty(size, dtype=dtype, device=device)
-            if all(t.data_ptr() != x.data_ptr() for x in avoid):
-                return t[:size].view(shape)
+        store = self._local.__dict__.get("store")
+        if store is None:
+            store = self._local.store = {}
+        key = (name, dtype, device)
+        for _ in range(2):
+            entry = store.get(key)
+            if entry is None or entry[0] != shape:  # the view of the last shape asked for is kept: no tensor ops
+                entry = store[key] = _grown(entry, shape, dtype, device)
+            view = entry[1]
+            if not avoid or all(view.data_ptr() != x.data_ptr() for x in avoid):
+                return view
+            key = (name + "'", dtype, device)
         raise AssertionError("work tensors exhausted")
+
+
+def _grown(entry: tuple | None, shape: tuple, dtype: torch.dtype, device) -> tuple:
+    """(shape, a view of that shape, the storage): on entry's storage, or on a new one when that is too small."""
+    size = math.prod(shape)
+    flat = None if entry is None else entry[2]
+    if flat is None or flat.numel() < size:
+        flat = torch.empty(size, dtype=dtype, device=device)
+    return shape, flat[:size].view(shape), flat
 
 
 def _work(scratch: Scratch | None, name: str, like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
