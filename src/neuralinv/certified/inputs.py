@@ -30,6 +30,15 @@ def check_settings(tol, method, max_steps) -> None:
         raise InputError(f"max_steps: expected an integer >= 0, got {max_steps!r}")
 
 
+def resolve(region, init) -> tuple[Region, object]:
+    """(the Region, the initial guess) from the arguments of certified_inverse: a checkpoint given as init with no
+    region brings its own region."""
+    if region is None and isinstance(init, (str, Path)) and init not in INITS:
+        init = as_init(init, None)
+    reg = as_region(region, init)
+    return reg, as_init(init, reg.n)
+
+
 def as_region(region, init) -> Region:
     """The Region meant by region (a Region, a region file, a preset name, a DatasetPreset or a Network), or the
     network's own region when region is None and init is a network."""

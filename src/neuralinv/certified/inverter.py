@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -36,7 +35,7 @@ from neuralinv.certified.geometry import (
     residual_radius,
     singular_centre,
 )
-from neuralinv.certified.inputs import INITS, as_dtype, as_init, as_region, as_tensor, check_settings
+from neuralinv.certified.inputs import as_dtype, as_tensor, check_settings, resolve
 from neuralinv.certified.plan import Plan, ieee_matmul
 from neuralinv.certified.result import FLAGS, CertifiedInverse, package
 from neuralinv.common.errors import InputError
@@ -127,10 +126,7 @@ class CertifiedInverter:
         scratch: Scratch | None = None,
     ):
         check_settings(tol, method, max_steps)
-        if region is None and isinstance(init, (str, Path)) and init not in INITS:
-            init = as_init(init, None)  # a checkpoint: its region is the region
-        self.region = as_region(region, init)
-        self.init = as_init(init, self.region.n)
+        self.region, self.init = resolve(region, init)
         self.geometry = Geometry.of(self.region)
         if isinstance(self.init, Network) and (self.geometry.scale is not None or len(self.geometry.centers) > 1):
             raise InputError("init: a network's guess needs a single-centre region without equilibration")

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from pathlib import Path
 
 from neuralinv.certified.cost import Calibration
 from neuralinv.certified.geometry import Geometry, residual_radius
-from neuralinv.certified.inputs import INITS, METHODS, as_dtype, as_init, as_region, check_settings
+from neuralinv.certified.inputs import INITS, METHODS, as_dtype, check_settings, resolve
 from neuralinv.certified.inverter import CertifiedInverter
 from neuralinv.certified.result import CertifiedInverse
 from neuralinv.linalg.exact import Scratch
@@ -48,10 +47,7 @@ class InverterCache:
     def get(self, region=None, *, tol, method, init, max_steps, residual_dtype, spd) -> CertifiedInverter:
         """The inverter for these arguments (those of CertifiedInverter), kept or new."""
         check_settings(tol, method, max_steps)
-        if region is None and isinstance(init, (str, Path)) and init not in INITS:
-            init = as_init(init, None)  # a checkpoint: its region is the region
-        reg = as_region(region, init)
-        init = as_init(init, reg.n)
+        reg, init = resolve(region, init)
         r = None if residual_dtype is None else as_dtype(residual_dtype, None)
         settings = dict(tol=tol, method=method, init=init, max_steps=max_steps, residual_dtype=r, spd=spd)
         if isinstance(init, Network):
