@@ -280,13 +280,17 @@ def test_certified_inverse_reuses_one_inverter_per_region_and_settings(rng):
     repeated call finds the calibration and decisions of the first; other settings get another inverter."""
     centre = spd_family(np.random.default_rng(3), 1)[0]
     settings = dict(tol=1e-4, method="auto", init="taylor1", max_steps=None, residual_dtype=None, spd=None)
-    first = solve.INVERTERS.get(Ball(centre, 0.1), **settings)
+    region = Ball(centre, 0.1)
+    first = solve.INVERTERS.get(region, **settings)
+    assert solve.INVERTERS.get(region, **settings) is first
     assert solve.INVERTERS.get(Ball(centre.copy(), 0.1), **settings) is first
     assert solve.INVERTERS.get(Ball(centre, 0.2), **settings) is not first
     assert solve.INVERTERS.get(Ball(centre, 0.1), **{**settings, "tol": 1e-6}) is not first
     assert first.calibration is solve.INVERTERS.calibration and first.scratch is solve.INVERTERS.scratch
     a = spd_family(rng, 100)
     assert np.array_equal(certified_inverse(a, region=Ball(centre, 0.1)).bound, first(a).bound)
+    solve.INVERTERS.clear()
+    assert solve.INVERTERS.get(region, **settings) is not first
 
 
 def test_equilibrated_region_with_a_singular_centre(tmp_path, capsys):

@@ -18,6 +18,7 @@ from neuralinv.certified.inverter import CertifiedInverter
 from neuralinv.certified.result import CertifiedInverse
 from neuralinv.linalg.exact import Scratch
 from neuralinv.nets.mlp import Network
+from neuralinv.regions.shapes import Region
 
 __all__ = [
     "INITS",
@@ -42,10 +43,18 @@ class InverterCache:
         self.calibration = Calibration()
         self.scratch = Scratch()
         self._inverters: OrderedDict = OrderedDict()
+        # (id(region), settings) -> (region, key): a Region object seen before skips working out its key (a few us)
+        self._seen: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, region=None, *, tol, method, init, max_steps, residual_dtype, spd) -> CertifiedInverter:
         """The inverter for these arguments (those of CertifiedInverter), kept or new."""
+        quick = _identity_key(region, tol, method, init, max_steps, residual_dtype, spd)
+        with self._lock:
+            seen = self._seen.get(quick) if quick is not None else None
+            if seen is not None and seen[0] is region and seen[1] in self._inverters:
+                self._inverters.move_to_end(seen[1])
+                return self._inverters[seen[1]]
         check_settings(tol, method, max_steps)
         reg, init = resolve(region, init)
         r = None if residual_dtype is None else as_dtype(residual_dtype, None)
@@ -63,12 +72,29 @@ class InverterCache:
                     self._inverters.popitem(last=False)
             else:
                 self._inverters.move_to_end(key)
+            if quick is not None:
+                self._seen[quick] = (region, key)  # holding region keeps its id from being reused
+                while len(self._seen) > self.size:
+                    self._seen.popitem(last=False)
         return inverter
 
     def clear(self) -> None:
         """Forget every kept inverter (their decisions and plans); the calibration and buffers stay."""
         with self._lock:
             self._inverters.clear()
+            self._seen.clear()
+
+
+def _identity_key(region, *settings) -> tuple | None:
+    """(id(region), *settings) for a Region object with hashable settings, else None."""
+    if not isinstance(region, Region):
+        return None
+    key = (id(region), *settings)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 INVERTERS = InverterCache()  # the inverters certified_inverse keeps (see InverterCache)
