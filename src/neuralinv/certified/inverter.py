@@ -44,6 +44,7 @@ from neuralinv.linalg.exact import Scratch
 from neuralinv.nets.mlp import Network
 
 MAX_DECISIONS = 64  # auto's remembered decisions per inverter (one per dtype, residual dtype, device, step cap)
+_WHOLE = slice(None)  # the whole batch, in _fast_on
 
 
 @dataclass
@@ -295,7 +296,7 @@ class CertifiedInverter:
         if verify:
             self._verify_then_run(job, run, route, choice)
         else:
-            job.good |= self._fast_on(job, slice(None), run)
+            job.good |= self._fast_on(job, _WHOLE, run)
 
     def _verify_then_run(self, job: _Job, run: _Run, route: dict, choice: dict) -> None:
         """The cost model chose the fast path; time it on the first eighth of the batch (answers kept) against the
@@ -332,6 +333,8 @@ class CertifiedInverter:
         written back); returns their certified mask."""
         kw = dict(tol=self.tol, init=job.init, max_steps=run.max_steps, r=run.r, lane=run.lane, buf=job.buf)
         outside = job.flags["outside"]
+        if where is _WHOLE:  # the tensors themselves, not views of them
+            return fast_region(job.t, self.geometry, self._plan, job.x, job.bound, job.steps, outside, **kw)
         if isinstance(where, slice):
             views = (job.x[where], job.bound[where], job.steps[where], outside[where])
             return fast_region(job.t[where], self.geometry, self._plan, *views, **kw)
