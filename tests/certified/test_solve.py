@@ -291,12 +291,16 @@ def test_property_no_error_above_bound(case):
     res = certified_inverse(
         a, region=box, tol=case["tol"], init=case["init"], residual_dtype=case["residual"], max_steps=case["max_steps"]
     )
-    tol = case["tol"]
-    kinds = np.array(kinds)
+    check_properties(res, a, np.array(kinds), case["tol"], case["max_steps"])
+
+
+def check_properties(res, a: np.ndarray, kinds: np.ndarray, tol: float, max_steps: int) -> None:
+    """The property test's assertions: no true error above its bound, no bound above tol off the exact path, flags
+    right, and exactly the NaN/Inf and singular matrices left uninverted."""
     assert res.inverse.dtype == a.dtype and res.inverse.shape == a.shape
     # Off the exact path, every bound is within tol; on it, the reasons are flagged.
     assert np.all(res.bound[~res.fallback] <= tol)
-    assert np.all(res.steps[~res.fallback] <= case["max_steps"])
+    assert np.all(res.steps[~res.fallback] <= max_steps)
     assert np.all(res.fallback[res.outside | res.nonfinite | res.singular])
     # NaN/Inf inputs are not inverted; in-box finite ones are never called outside.
     nonfinite = ~np.isfinite(a).all(axis=(-2, -1))
@@ -334,21 +338,13 @@ def _big_batch(box, rng, dtype) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_large(res, a, kinds, tol, max_steps):
-    """The property test's assertions on a large batch, and that auto probed it (and verified a close call)."""
+    """check_properties, and that auto probed the batch (and verified a close call)."""
     probe = res.route["probe"]
     assert probe["matrices"] >= PROBE_MIN
     share = probe["certified"] / probe["matrices"]
     if 0.2 <= share <= 0.55:  # estimated at about 1 - share of the exact path's time: a close call, verified
         assert probe["estimated_time_vs_exact"] >= VERIFY_ABOVE and "measured_fast_vs_exact" in res.route
-    assert np.all(res.bound[~res.fallback] <= tol) and np.all(res.steps[~res.fallback] <= max_steps)
-    assert np.all(res.fallback[res.outside | res.nonfinite | res.singular])
-    nonfinite = ~np.isfinite(a).all(axis=(-2, -1))
-    assert np.array_equal(res.nonfinite, nonfinite) and not np.any(res.outside[kinds == "inside"])
-    returned = np.isfinite(res.inverse).all(axis=(-2, -1))
-    assert np.array_equal(returned, np.isfinite(res.bound)) and np.array_equal(returned, ~(res.singular | nonfinite))
-    singular = kinds == "singular"
-    assert np.all(np.isinf(res.bound[singular])) and np.all(res.singular[singular])
-    check_bounds(a, res, skip=singular | nonfinite)
+    check_properties(res, a, kinds, tol, max_steps)
 
 
 @settings(derandomize=True, max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
