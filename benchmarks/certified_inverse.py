@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from neuralinv.certified.solve import benchmark_certified
+from neuralinv.bench.certified import benchmark_certified
 from neuralinv.cli.output import print_table
 from neuralinv.common.files import write_json
 

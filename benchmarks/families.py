@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuralinv.certified.solve import benchmark_certified, certified_inverse
+from neuralinv.bench.certified import benchmark_certified
+from neuralinv.certified.solve import certified_inverse
 from neuralinv.cli.output import print_table
 from neuralinv.common.files import write_json, write_text
 from neuralinv.common.machine import cpu_name

@@ -7,7 +7,9 @@ import torch
 
 from neuralinv import fit_region
 from neuralinv.certified import solve
-from neuralinv.certified.solve import _decide, _fast_cost, _Geometry, _steps_worth_trying, certified_inverse
+from neuralinv.certified.cost import AUTO_MARGIN, REPROBE_EVERY, Calibration, decide, steps_worth_trying
+from neuralinv.certified.geometry import Geometry
+from neuralinv.certified.solve import CertifiedInverter, certified_inverse
 from neuralinv.cli import main
 from neuralinv.linalg import exact
 from neuralinv.regions.shapes import Ball, Box
@@ -15,10 +17,15 @@ from neuralinv.regions.shapes import Ball, Box
 
 @pytest.fixture(autouse=True)
 def fresh_decisions():
-    """Each test starts with no remembered auto decisions."""
-    solve._DECISIONS.clear()
+    """Each test starts with no inverters kept by certified_inverse (so no remembered auto decisions)."""
+    solve.INVERTERS.clear()
     yield
-    solve._DECISIONS.clear()
+    solve.INVERTERS.clear()
+
+
+def exact_costing(seconds: float) -> dict:
+    """A mocked exact-path calibration: LU in float64 at `seconds` per matrix."""
+    return {"method": "lu", "dtype": "float64", "per_matrix_s": seconds, "timings": {}}
 
 
 def spd_family(rng, count, n=6, spread=0.05, scales=None, centre_shift=0.0, centre_seed=11):
@@ -91,79 +98,89 @@ def unit(product=1.0, passes=0.1):
     return {"product": product, "pass": passes}
 
 
-GEO = _Geometry(None, np.eye(4)[None], (np.inf,), 1.0, False)
+GEO = Geometry(None, np.eye(4)[None], (np.inf,), 1.0, False)
 
 
 def test_decide_prefers_fast_when_it_certifies_early():
     """All of a probe certified after one step at cost well under the exact path's: fast, with max_steps 1."""
     counts = np.array([0, 100, 0, 0])
-    k, ratio = _decide(counts, 0, c_exact=20.0, unit=unit(), converted=False, geo=GEO)
-    assert k == 1 and ratio == pytest.approx(_fast_cost(1, unit(), converted=False, geo=GEO) / 20.0)
+    k, ratio = decide(counts, 0, c_exact=20.0, unit=unit(), converted=False, geo=GEO)
+    assert k == 1 and 0 < ratio < AUTO_MARGIN
 
 
 def test_decide_goes_exact_when_the_fast_path_costs_more():
     """Matrices needing many steps, each step dearer than the exact inverse: exact (None)."""
     counts = np.array([0, 0, 0, 10, 90])
-    k, ratio = _decide(counts, 0, c_exact=5.0, unit=unit(), converted=False, geo=GEO)
+    k, ratio = decide(counts, 0, c_exact=5.0, unit=unit(), converted=False, geo=GEO)
     assert k is None and ratio >= 0.85
 
 
 def test_decide_stops_at_the_cheapest_step_count():
     """When all but one certify after 2 steps and that one after 6, stopping at 2 (it goes exact) is cheapest."""
     counts = np.array([0, 0, 100, 0, 0, 0, 1])
-    k, _ = _decide(counts, 0, c_exact=10.0, unit=unit(passes=0.0), converted=False, geo=GEO)
+    k, _ = decide(counts, 0, c_exact=10.0, unit=unit(passes=0.0), converted=False, geo=GEO)
     assert k == 2
 
 
 def test_failures_count_against_the_fast_path():
     """A probe where most fail pays their wasted work plus the exact path: exact."""
     counts = np.array([0, 10, 0])
-    k, ratio = _decide(counts, 90, c_exact=10.0, unit=unit(), converted=False, geo=GEO)
+    k, ratio = decide(counts, 90, c_exact=10.0, unit=unit(), converted=False, geo=GEO)
     assert k is None and ratio >= 1
 
 
 def test_steps_worth_trying():
     """Steps are worth trying only while their cost alone stays below the exact path's."""
-    assert _steps_worth_trying(1.0, unit(), converted=False, geo=GEO) == -1
-    k = _steps_worth_trying(100.0, unit(), converted=False, geo=GEO)
+    assert steps_worth_trying(1.0, unit(), converted=False, geo=GEO) == -1
+    k = steps_worth_trying(100.0, unit(), converted=False, geo=GEO)
     assert k == 6  # capped at AUTO_MAX_STEPS
 
 
-def test_auto_skips_the_fast_path_when_the_exact_path_is_cheap(monkeypatch, rng):
+def test_auto_picks_the_cheaper_route_on_a_mocked_calibration(rng):
+    """With the machine's costs set on the inverter, auto takes the fast path when products are cheap and the exact
+    inverse dear, and the exact path when those costs are swapped; the answers hold their bounds either way."""
+    a = spd_family(rng, 3000, spread=0.01)
+    region = fit_region(a[:500])
+
+    def run(product: float, exact_s: float):
+        calibration = Calibration(exact=exact_costing(exact_s), unit=unit(product, product / 10))
+        res = CertifiedInverter(region, tol=1e-4, calibration=calibration)(a)
+        assert (rel_errors(res, a) <= res.bound).all()
+        return res
+
+    cheap = run(product=1e-9, exact_s=1e-6)
+    assert cheap.route["chosen"] == "fast" and cheap.route["probe"]["estimated_time_vs_exact"] < AUTO_MARGIN
+    assert (~cheap.fallback).mean() > 0.95
+    dear = run(product=1e-6, exact_s=1e-9)
+    assert dear.route["chosen"] == "exact" and dear.fallback.all()
+
+
+def test_auto_probe_sends_a_batch_it_cannot_certify_exact(rng):
+    """Cheap products but matrices far from the region's centre: the probe finds the fast path would mostly fail,
+    so the batch goes exact although each fast attempt costs little."""
+    region = fit_region(spd_family(np.random.default_rng(7), 500, spread=0.01))
+    a = spd_family(rng, 3000, spread=0.6)
+    calibration = Calibration(exact=exact_costing(1e-6), unit=unit(1e-9, 1e-10))
+    res = CertifiedInverter(region, tol=1e-10, calibration=calibration)(a)
+    assert res.route["chosen"] == "exact" and res.route["probe"]["certified"] < res.route["probe"]["matrices"] / 2
+    ok = np.isfinite(res.bound)
+    assert res.fallback.all() and (rel_errors(res, a)[ok] <= res.bound[ok]).all()
+
+
+def test_auto_skips_the_fast_path_when_the_exact_path_is_cheap(rng):
     """If the exact path is measured cheaper than a Taylor guess, auto goes exact without probing, and says why."""
-    monkeypatch.setattr(
-        exact, "calibrate", lambda *a, **k: {"method": "lu", "dtype": "float64", "per_matrix_s": 1e-12, "timings": {}}
-    )
     a = spd_family(rng, 3000)
-    res = certified_inverse(a, region=fit_region(a[:500]), tol=1e-4)
+    res = CertifiedInverter(fit_region(a[:500]), tol=1e-4, calibration=Calibration(exact=exact_costing(1e-12)))(a)
     assert res.fallback.all() and res.route["chosen"] == "exact" and "probe" not in res.route
     assert (rel_errors(res, a) <= res.bound).all()
 
 
-def test_auto_takes_the_fast_path_when_the_exact_path_is_dear(monkeypatch, rng):
+def test_auto_takes_the_fast_path_when_the_exact_path_is_dear(rng):
     """If the exact path is measured very dear, auto probes, takes the fast path, and reports the probe."""
-    monkeypatch.setattr(
-        exact, "calibrate", lambda *a, **k: {"method": "lu", "dtype": "float64", "per_matrix_s": 1.0, "timings": {}}
-    )
     a = spd_family(rng, 3000, spread=0.01)
-    res = certified_inverse(a, region=fit_region(a[:500]), tol=1e-4)
+    res = CertifiedInverter(fit_region(a[:500]), tol=1e-4, calibration=Calibration(exact=exact_costing(1.0)))(a)
     assert res.route["chosen"] == "fast" and res.route["probe"]["certified"] > 0
     assert (~res.fallback).mean() > 0.95 and (rel_errors(res, a) <= res.bound).all()
-
-
-@pytest.mark.parametrize("spd", [False, True])
-def test_exact_candidates_agree_and_bound(spd, rng):
-    """Every exact candidate inverts within its bound; Cholesky on a non-SPD matrix falls back to LU."""
-    a = torch.from_numpy(spd_family(rng, 200) if spd else rng.standard_normal((200, 5, 5)) + 4 * np.eye(5))
-    ref = torch.linalg.inv(a)
-    for method in exact.CANDIDATES:
-        for dtype in (torch.float32, torch.float64):
-            x, bound, singular = exact.exact_inverse(a.to(dtype), method=method, dtype=dtype)
-            err = torch.linalg.matrix_norm(x.double() - ref) / torch.linalg.matrix_norm(ref)
-            assert not singular.any() and (err <= bound).all()
-    choice = exact.calibrate(5, torch.float64, "cpu", spd=spd)
-    assert choice["method"] in exact.CANDIDATES and choice["per_matrix_s"] > 0
-    assert (choice["method"] != "cholesky") or spd
 
 
 def test_exact_marks_singular(rng):
@@ -239,51 +256,41 @@ def test_cli_invert_wrong_n_for_region_file(tmp_path, capsys, rng):
     assert code == 2 and "3x3" in err and "(5, 4, 4)" in err and err.count("\n") == 1
 
 
-def test_float32_residual_tier_bounds_hold(rng):
-    """Bounds from a float32 residual (redone in float64 where above tol) still cover every error."""
-    a = torch.from_numpy(rng.standard_normal((500, 8, 8)) + 6 * np.eye(8)).float()
-    a[:50] = torch.from_numpy(rng.standard_normal((50, 8, 8))).float()  # worse conditioned: their float32 bounds fail
-    ref = torch.linalg.inv(a.double())
-    x, bound, singular = exact.exact_inverse(a, method="lu", dtype=torch.float32, tol=1e-5, float32_residual=True)
-    err = torch.linalg.matrix_norm(x.double() - ref) / torch.linalg.matrix_norm(ref)
-    assert not singular.any() and (err <= bound).all()
-    _, bound64, _ = exact.exact_inverse(a, method="lu", dtype=torch.float32)
-    assert (bound >= bound64 * (1 - 1e-12)).all() and ((bound <= 1e-5) | (bound == bound64)).all()
-
-
-def test_auto_remembers_a_regions_probe(rng, monkeypatch):
+def test_auto_remembers_a_regions_probe(rng):
     """A second batch of the same region reuses the first probe's decision, and REPROBE_EVERY calls later probes
     again; the answers stay within their bounds throughout."""
-    monkeypatch.setattr(
-        exact, "calibrate", lambda *a, **k: {"method": "lu", "dtype": "float64", "per_matrix_s": 1.0, "timings": {}}
-    )
     a = spd_family(rng, 2000, spread=0.01)
-    region = fit_region(a[:500])
-    first = certified_inverse(a, region=region, tol=1e-6)
-    second = certified_inverse(a, region=region, tol=1e-6)
+    inverter = CertifiedInverter(fit_region(a[:500]), tol=1e-6, calibration=Calibration(exact=exact_costing(1.0)))
+    first = inverter(a)
+    second = inverter(a)
     assert "remembered" not in first.route["why"] and "remembered" in second.route["why"]
     assert second.route["chosen"] == first.route["chosen"]
     probed = 0
-    for _ in range(solve.REPROBE_EVERY):
-        last = certified_inverse(a, region=region, tol=1e-6)
+    for _ in range(REPROBE_EVERY):
+        last = inverter(a)
         probed += "remembered" not in last.route["why"]
     assert probed == 1
     assert (rel_errors(last, a) <= last.bound).all()
+    fresh = CertifiedInverter(inverter.region, tol=1e-6, calibration=inverter.calibration)(a)
+    assert "remembered" not in fresh.route["why"]  # decisions belong to the inverter that made them
 
 
-def test_timings_are_remembered_between_processes(tmp_path, monkeypatch):
-    """A calibration is stored in NEURALINV_CACHE and read back by a fresh process state; "off" stores nothing."""
-    monkeypatch.setenv("NEURALINV_CACHE", str(tmp_path))
-    monkeypatch.setattr(exact, "_CHOICES", {})
-    first = exact.calibrate(7, torch.float64, "cpu")
-    assert (tmp_path / "timings.json").is_file()
-    monkeypatch.setattr(exact, "_CHOICES", {})
-    monkeypatch.setattr(exact, "_synthetic", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-measured")))
-    assert exact.calibrate(7, torch.float64, "cpu") == first
-    monkeypatch.setenv("NEURALINV_CACHE", "off")
-    monkeypatch.setattr(exact, "_CHOICES", {})
-    with pytest.raises(AssertionError, match="re-measured"):
-        exact.calibrate(7, torch.float64, "cpu")
+def test_certified_inverse_reuses_one_inverter_per_region_and_settings(rng):
+    """certified_inverse keeps one inverter per region content and settings (equal regions share it), so a
+    repeated call finds the calibration and decisions of the first; other settings get another inverter."""
+    centre = spd_family(np.random.default_rng(3), 1)[0]
+    settings = dict(tol=1e-4, method="auto", init="taylor1", max_steps=None, residual_dtype=None, spd=None)
+    region = Ball(centre, 0.1)
+    first = solve.INVERTERS.get(region, **settings)
+    assert solve.INVERTERS.get(region, **settings) is first
+    assert solve.INVERTERS.get(Ball(centre.copy(), 0.1), **settings) is first
+    assert solve.INVERTERS.get(Ball(centre, 0.2), **settings) is not first
+    assert solve.INVERTERS.get(Ball(centre, 0.1), **{**settings, "tol": 1e-6}) is not first
+    assert first.calibration is solve.INVERTERS.calibration and first.scratch is solve.INVERTERS.scratch
+    a = spd_family(rng, 100)
+    assert np.array_equal(certified_inverse(a, region=Ball(centre, 0.1)).bound, first(a).bound)
+    solve.INVERTERS.clear()
+    assert solve.INVERTERS.get(region, **settings) is not first
 
 
 def test_equilibrated_region_with_a_singular_centre(tmp_path, capsys):
@@ -318,3 +325,17 @@ def test_cli_fit_relative_needs_a_definite_mean(tmp_path, capsys):
     code = main(["region", "fit", str(tmp_path / "m.npy"), "--out", str(tmp_path / "r.json"), "--norm", "relative"])
     err = capsys.readouterr().err
     assert code == 2 and "positive definite" in err and err.count("\n") == 1
+
+
+def test_a_calibration_measures_once(monkeypatch):
+    """A Calibration asks linalg.exact once per kind of matrix and keeps the answer; fixed costs are never measured."""
+    calls = []
+    monkeypatch.setattr(exact, "calibrate", lambda *a, **k: calls.append(a) or {"method": "lu", "per_matrix_s": 1.0})
+    cal = Calibration()
+    for _ in range(3):
+        cal.exact_choice(4, torch.float32, "cpu", spd=False)
+    cal.exact_choice(4, torch.float32, "cpu", spd=True)
+    assert len(calls) == 2
+    fixed = Calibration(exact={"method": "numpy", "per_matrix_s": 2.0}, unit={"product": 1.0, "pass": 0.5})
+    assert fixed.exact_choice(9, torch.float64, "cpu", spd=True)["method"] == "numpy" and len(calls) == 2
+    assert fixed.unit_costs(9, torch.float64, "cpu") == {"product": 1.0, "pass": 0.5}

@@ -7,7 +7,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neuralinv.certified.solve import benchmark_certified, certified_inverse
+from neuralinv.bench.certified import benchmark_certified
+from neuralinv.certified.cost import PROBE_MIN, VERIFY_ABOVE, Calibration
+from neuralinv.certified.solve import CertifiedInverter, certified_inverse
 from neuralinv.common.errors import InputError
 from neuralinv.nets import checkpoint
 from neuralinv.nets.construction import linear_network
@@ -289,12 +291,16 @@ def test_property_no_error_above_bound(case):
     res = certified_inverse(
         a, region=box, tol=case["tol"], init=case["init"], residual_dtype=case["residual"], max_steps=case["max_steps"]
     )
-    tol = case["tol"]
-    kinds = np.array(kinds)
+    check_properties(res, a, np.array(kinds), case["tol"], case["max_steps"])
+
+
+def check_properties(res, a: np.ndarray, kinds: np.ndarray, tol: float, max_steps: int) -> None:
+    """The property test's assertions: no true error above its bound, no bound above tol off the exact path, flags
+    right, and exactly the NaN/Inf and singular matrices left uninverted."""
     assert res.inverse.dtype == a.dtype and res.inverse.shape == a.shape
     # Off the exact path, every bound is within tol; on it, the reasons are flagged.
     assert np.all(res.bound[~res.fallback] <= tol)
-    assert np.all(res.steps[~res.fallback] <= case["max_steps"])
+    assert np.all(res.steps[~res.fallback] <= max_steps)
     assert np.all(res.fallback[res.outside | res.nonfinite | res.singular])
     # NaN/Inf inputs are not inverted; in-box finite ones are never called outside.
     nonfinite = ~np.isfinite(a).all(axis=(-2, -1))
@@ -312,15 +318,81 @@ def test_property_no_error_above_bound(case):
     check_bounds(a, res, skip=singular | nonfinite)
 
 
+# A batch this large is probed by auto (from 2 * PROBE_MIN matrices) and a close choice verified by timing (from
+# 4 * PROBE_MIN); the small batches above take neither branch.
+BIG = 4 * PROBE_MIN
+
+
+def free_products(exact_s: float = 1e-6) -> Calibration:
+    """A machine whose products are nearly free against the exact path (exact_s per matrix): auto's estimate is then
+    about the probe's share of failures, so a batch half of uncertifiable kinds is a close call (between VERIFY_ABOVE
+    and AUTO_MARGIN), which auto verifies by timing."""
+    exact = {"method": "lu", "dtype": "float64", "per_matrix_s": exact_s, "timings": {}}
+    return Calibration(exact=exact, unit={"product": 1e-12 * exact_s, "pass": 0.0})
+
+
+def _big_batch(box, rng, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """BIG matrices: the first half inside the box, the rest drawn from the kinds the fast path cannot certify."""
+    kinds = np.array(["inside"] * (BIG // 2) + list(rng.choice(KINDS[2:], BIG - BIG // 2)))
+    return np.stack([_matrix(k, box, rng) for k in kinds]).astype(dtype), kinds
+
+
+def _check_large(res, a, kinds, tol, max_steps):
+    """check_properties, and that auto probed the batch (and verified a close call)."""
+    probe = res.route["probe"]
+    assert probe["matrices"] >= PROBE_MIN
+    share = probe["certified"] / probe["matrices"]
+    if 0.2 <= share <= 0.55:  # estimated at about 1 - share of the exact path's time: a close call, verified
+        assert probe["estimated_time_vs_exact"] >= VERIFY_ABOVE and "measured_fast_vs_exact" in res.route
+    check_properties(res, a, kinds, tol, max_steps)
+
+
+@settings(derandomize=True, max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases())
+def test_property_large_batches_probe_and_verify(case):
+    """Batches of BIG matrices, half in the box and half not certifiable, on a machine where products are free: auto
+    probes every batch and verifies its close calls; every bound holds against the extended-precision reference."""
+    rng = np.random.default_rng(case["seed"])
+    box = REGIONS[case["region"]]
+    a, kinds = _big_batch(box, rng, case["dtype"])
+    inverter = CertifiedInverter(
+        box,
+        tol=case["tol"],
+        init=case["init"],
+        residual_dtype=case["residual"],
+        max_steps=case["max_steps"],
+        calibration=free_products(),
+    )
+    _check_large(inverter(a), a, kinds, case["tol"], case["max_steps"])
+
+
+@pytest.mark.parametrize("name, dtype, tol", [("16x16", np.float32, 1e-4), ("3x3", np.float64, 1e-10)])
+@pytest.mark.parametrize("exact_s, chosen", [(1e-9, "exact"), (1e-2, "fast")])
+def test_large_batch_takes_the_probe_and_verify_branches(name, dtype, tol, exact_s, chosen):
+    """A batch half inside a preset box: auto probes it, finds a close call and times the fast path on the first
+    eighth (all inside); against an exact path of 1 ns per matrix it turns to the exact path for the rest, against
+    one of 10 ms it goes on with the fast path."""
+    box = get_dataset(name).region
+    a, kinds = _big_batch(box, np.random.default_rng(5), dtype)
+    res = CertifiedInverter(box, tol=tol, calibration=free_products(exact_s))(a)
+    assert 0.2 <= res.route["probe"]["certified"] / res.route["probe"]["matrices"] <= 0.55
+    assert "measured_fast_vs_exact" in res.route and "measured on" in res.route["why"]
+    assert res.route["chosen"] == chosen
+    assert not res.fallback[: BIG // 8].any()  # the timed eighth keeps its fast answers either way
+    rest = res.fallback[(np.arange(BIG) >= BIG // 8) & (kinds == "inside")]
+    assert rest.all() if chosen == "exact" else not rest.any()
+    _check_large(res, a, kinds, tol, 6)
+
+
 def test_lane_mixed_chunks(monkeypatch):
     """The taylor1 lane (tol 1e-4, float32) over several chunks: a chunk with an outside matrix, one with NaN and one
     with the centre (certified by taylor1 alone) are redone on the general path; the rest keep the lane's answers."""
-    from neuralinv.certified import solve
+    from neuralinv.certified import fast
 
     calls = []
-    lane = solve._lane
-    monkeypatch.setattr(solve, "_lane", lambda *a, **k: calls.append(1) or lane(*a, **k))
-    monkeypatch.setattr(solve, "CHUNK_ENTRIES", 64 * 256)  # chunks of 64 16x16 matrices
+    lane = fast._lane
+    monkeypatch.setattr(fast, "_lane", lambda *a, **k: calls.append(1) or lane(*a, **k))
+    monkeypatch.setattr(fast, "CHUNK_ENTRIES", 64 * 256)  # chunks of 64 16x16 matrices
     box = get_dataset("16x16").region
     a = sample("16x16", 200, seed=3)
     a[10] = torch.tensor(box.center, dtype=torch.float32)

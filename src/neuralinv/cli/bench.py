@@ -245,7 +245,7 @@ def measure_packing(args) -> dict:
 
 def measure_certified(args) -> dict:
     """The certified inverse against torch.linalg.inv on the 16x16 box, or on --region when given."""
-    from neuralinv.certified.solve import benchmark_certified
+    from neuralinv.bench.certified import benchmark_certified
 
     if args.region is not None:
         return measure_certified_region(args)

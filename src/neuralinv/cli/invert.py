@@ -103,6 +103,45 @@ def summarize(res, a: np.ndarray, seconds: float) -> dict:
     }
 
 
+def print_text(info: dict, args, n: int) -> None:
+    """The human-readable summary of an invert run: the route, a table of counts and bounds, the time."""
+    route, seconds = info["route"], info["seconds"]
+    print(
+        f"{info['count']} {info['dtype']} {n}x{n} matrices; {info['source']}; tol {args.tol:g}; "
+        f"residual {info['residual_dtype']}"
+    )
+    print(f"method {args.method}: {route['chosen']} path ({route['why']})")
+    q = info["bound_quantiles"]
+    rows = [
+        [
+            "certified by Newton-Schulz",
+            info["certified_by_newton_schulz"],
+            ", ".join(f"after {k} step{'' if k == '1' else 's'}: {v}" for k, v in info["steps"].items()) or "-",
+        ],
+        [
+            "exact path",
+            info["exact_path"],
+            (
+                f"the whole batch ({route['exact_path']}), singular (NaN): {info['singular']}"
+                if route["chosen"] == "exact" and not info["certified_by_newton_schulz"]
+                else f"outside the region: {info['outside_region']}, not certified: "
+                f"{info['not_certified_by_newton_schulz']}, singular (NaN): {info['singular']}"
+            ),
+        ],
+        ["within tol", info["within_tol"], f"of {info['count']}"],
+        ["bound (relative, Frobenius)", "", "  ".join(f"{k} {v:.3g}" for k, v in q.items()) or "-"],
+        [
+            "time",
+            f"{seconds:.3g} s",
+            (f"{info['matrices_per_s']:,.0f} matrices/s" if info["matrices_per_s"] else "-")
+            + f"; the exact path ({route['exact_path']}) alone: about "
+            f"{route['exact_alone_s_estimate']:.3g} s (measured per matrix on this machine)",
+        ],
+    ]
+    print_table(["", "count", "detail"], rows)
+    print(f"wrote {args.out}" + (f" and {args.bounds}" if args.bounds else ""))
+
+
 def run(args) -> int:
     if not (np.isfinite(args.tol) and 0 < args.tol < 1):
         raise InputError(f"--tol: expected a number in (0, 1), got {args.tol}")
@@ -111,8 +150,8 @@ def run(args) -> int:
     if args.checkpoint is not None:
         if args.init is not None:
             raise InputError("--init goes with --region; with --checkpoint the network is the initial guess")
-        init = checkpoint.load(args.checkpoint)
-        box, source = init.box, f"checkpoint {args.checkpoint}"
+        init = checkpoint.load_network(args.checkpoint)
+        box, source = init.region, f"checkpoint {args.checkpoint}"
     else:
         box, init = parse_region(args.region), args.init or "taylor1"
         source = f"region {args.region} ({box.describe()}), {init}"
@@ -146,41 +185,7 @@ def run(args) -> int:
     if args.json:
         print_json(info)
     else:
-        route = res.route
-        print(
-            f"{info['count']} {info['dtype']} {box.n}x{box.n} matrices; {source}; tol {args.tol:g}; "
-            f"residual {info['residual_dtype']}"
-        )
-        print(f"method {args.method}: {route['chosen']} path ({route['why']})")
-        q = info["bound_quantiles"]
-        rows = [
-            [
-                "certified by Newton-Schulz",
-                info["certified_by_newton_schulz"],
-                ", ".join(f"after {k} step{'' if k == '1' else 's'}: {v}" for k, v in info["steps"].items()) or "-",
-            ],
-            [
-                "exact path",
-                info["exact_path"],
-                (
-                    f"the whole batch ({route['exact_path']}), singular (NaN): {info['singular']}"
-                    if route["chosen"] == "exact" and not info["certified_by_newton_schulz"]
-                    else f"outside the region: {info['outside_region']}, not certified: "
-                    f"{info['not_certified_by_newton_schulz']}, singular (NaN): {info['singular']}"
-                ),
-            ],
-            ["within tol", info["within_tol"], f"of {info['count']}"],
-            ["bound (relative, Frobenius)", "", "  ".join(f"{k} {v:.3g}" for k, v in q.items()) or "-"],
-            [
-                "time",
-                f"{seconds:.3g} s",
-                (f"{info['matrices_per_s']:,.0f} matrices/s" if info["matrices_per_s"] else "-")
-                + f"; the exact path ({route['exact_path']}) alone: about "
-                f"{route['exact_alone_s_estimate']:.3g} s (measured per matrix on this machine)",
-            ],
-        ]
-        print_table(["", "count", "detail"], rows)
-        print(f"wrote {args.out}" + (f" and {args.bounds}" if args.bounds else ""))
+        print_text(info, args, box.n)
     if info["within_tol"] < info["count"]:
         print(
             f"neuralinv invert: warning: {info['count'] - info['within_tol']} matrices without a bound within tol "

@@ -195,7 +195,7 @@ def run(args) -> int:
 
 def run_fit(args) -> int:
     """`neuralinv region fit`: fit, write the region file, measure the fast path on a sub-sample, print; exit 0."""
-    from neuralinv.certified.solve import assess
+    from neuralinv.bench.certified import assess
     from neuralinv.training.data import load_matrices
 
     if args.old_centres is not None:

@@ -11,7 +11,8 @@ Candidates (chosen by measurement, never assumed: which one wins depends on n, t
                                    whose bound then exceeds tol (or sqrt(eps)) is redone by LU.
 A float32 input may be inverted in float64 (on some machines LAPACK's float64 batch is even the faster one) and is
 returned in float32. calibrate() times each candidate, its bound included, on matrices of the caller's kind, and the
-choice is cached per (n, dtype, device, threads, spd), in memory and between processes (environment.remember_timing).
+choice is stored between processes (common.timing_cache), keyed by (n, dtype, device, threads, spd); a caller that
+calls it often keeps the answer (neuralinv.certified.cost.Calibration does).
 
 Bound. With X the computed inverse (float64 or float32 values) and A the input, R-hat = fl(I - X A) in float64.
 By the standard model, |R-hat - R| <= gamma_{n+1} (I + |X||A|) entrywise (any summation order; forming I - P from
@@ -27,11 +28,11 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 
 import numpy as np
 import torch
 
+from neuralinv.common.timing import time_fn
 from neuralinv.common.timing_cache import remember_timing, remembered_timing
 from neuralinv.linalg.rounding import SAFE, U64, fro_upper, gamma, unit_roundoff
 
@@ -39,7 +40,6 @@ CANDIDATES = ("lu", "numpy", "cholesky", "gauss-jordan")
 CALIBRATION_ENTRIES = 1 << 21  # matrix entries per candidate timing (20,971 10x10 matrices): batches of a realistic
 # size, since which candidate wins depends on whether the batch fits in cache; measured once per machine
 GJ_CHUNK_ENTRIES = 1 << 17  # matrix entries per Gauss-Jordan chunk (512 KB in float32): its n passes stay in cache
-_CHOICES: dict = {}
 CALIBRATION_KIND = "exact-2"  # bumped whenever the candidates change, so that stored choices are measured again
 
 
@@ -82,40 +82,74 @@ def invert(a: torch.Tensor, method: str, dtype: torch.dtype) -> tuple[torch.Tens
     return x, info != 0
 
 
-_LOCAL = threading.local()
+class Scratch:
+    """Reusable work tensors by name, each thread its own: freshly allocated memory costs page faults on first touch,
+    comparable in time to the small products that fill it. The caller holds it (a CertifiedInverter keeps one and
+    passes it to the exact path); without one, work tensors are allocated afresh."""
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def get(self, name: str, shape: tuple, dtype: torch.dtype, device, *avoid: torch.Tensor) -> torch.Tensor:
+        """A work tensor of that shape (contents undefined), grown as needed; with avoid, one that shares memory with
+        none of those tensors (there are two of each name)."""
+        store = self._local.__dict__.get("store")
+        if store is None:
+            store = self._local.store = {}
+        key = (name, dtype, device)
+        for _ in range(2):
+            entry = store.get(key)
+            if entry is None or entry[0] != shape:  # the view of the last shape asked for is kept: no tensor ops
+                entry = store[key] = _grown(entry, shape, dtype, device)
+            view = entry[1]
+            if not avoid or all(view.data_ptr() != x.data_ptr() for x in avoid):
+                return view
+            key = (name + "'", dtype, device)
+        raise AssertionError("work tensors exhausted")
 
 
-def _buffer(name: str, like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """A reusable float64 work tensor shaped like `like`, kept per thread (fresh memory costs page faults on first
-    touch, comparable in time to the product that fills it); at most two sizes per name are kept."""
-    store = _LOCAL.__dict__.setdefault("buffers", {})
-    key = (name, dtype, str(like.device))
-    t = store.get(key)
-    if t is None or t.numel() < like.numel():
-        t = store[key] = torch.empty(like.numel(), dtype=dtype, device=like.device)
-    return t[: like.numel()].view(like.shape)
+def _grown(entry: tuple | None, shape: tuple, dtype: torch.dtype, device) -> tuple:
+    """(shape, a view of that shape, the storage): on entry's storage, or on a new one when that is too small."""
+    size = math.prod(shape)
+    flat = None if entry is None else entry[2]
+    if flat is None or flat.numel() < size:
+        flat = torch.empty(size, dtype=dtype, device=device)
+    return shape, flat[:size].view(shape), flat
+
+
+def _work(scratch: Scratch | None, name: str, like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """A work tensor shaped like `like` in dtype: from scratch when given, else fresh."""
+    if scratch is None:
+        return torch.empty(like.shape, dtype=dtype, device=like.device)
+    return scratch.get("exact-" + name, tuple(like.shape), dtype, like.device)
 
 
 def bound_of(
-    a: torch.Tensor, x: torch.Tensor, out_dtype: torch.dtype, *, residual: torch.dtype = torch.float64
+    a: torch.Tensor,
+    x: torch.Tensor,
+    out_dtype: torch.dtype,
+    *,
+    residual: torch.dtype = torch.float64,
+    scratch: Scratch | None = None,
 ) -> torch.Tensor:
     """rho (B,) float64 of the module docstring for inputs a and inverses x (B, n, n), plus the output rounding.
-    residual: the precision of R-hat (float32 only for float32 a and x: cheaper, with gamma_{n+1} of float32)."""
+    residual: the precision of R-hat (float32 only for float32 a and x: cheaper, with gamma_{n+1} of float32).
+    scratch: where the float64 work tensors come from (None: fresh ones)."""
     n = a.shape[-1]
     if residual == torch.float32 and a.dtype == x.dtype == torch.float32:
         a_r, x_r, u = a, x, unit_roundoff(torch.float32)
     else:
-        a_r = a if a.dtype == torch.float64 else _buffer("a", a, torch.float64).copy_(a)
-        x_r = x if x.dtype == torch.float64 else _buffer("x", x, torch.float64).copy_(x)
+        a_r = a if a.dtype == torch.float64 else _work(scratch, "a", a, torch.float64).copy_(a)
+        x_r = x if x.dtype == torch.float64 else _work(scratch, "x", x, torch.float64).copy_(x)
         u = U64
     eye = torch.eye(n, dtype=a_r.dtype, device=a.device).expand_as(a_r)
-    res = torch.baddbmm(eye, x_r, a_r, alpha=-1, out=_buffer("r", a, a_r.dtype))  # I - X A in one kernel
+    res = torch.baddbmm(eye, x_r, a_r, alpha=-1, out=_work(scratch, "r", a, a_r.dtype))  # I - X A in one kernel
     rho = fro_upper(res) + gamma(n + 1, u) * (math.sqrt(n) + fro_upper(x) * fro_upper(a))
     u_out = unit_roundoff(out_dtype) if out_dtype != torch.float64 else 0.0
     return (rho + u_out * (1 + rho)) * SAFE
 
 
-def exact_inverse(
+def inverse_with_bound(
     a: torch.Tensor,
     *,
     method: str,
@@ -123,9 +157,12 @@ def exact_inverse(
     out_dtype: torch.dtype | None = None,
     tol: float | None = None,
     float32_residual: bool = False,
+    scratch: Scratch | None = None,
 ):
     """(X in out_dtype, bound (B,) float64, singular (B,)) for a (B, n, n) by one candidate; see the module docstring.
+    Singular matrices (a failed factorisation, a non-finite inverse, or rho >= 1) come back NaN with bound inf.
 
+    scratch: work tensors for the residuals (None: fresh ones).
     tol: Cholesky and Gauss-Jordan answers with a bound above it (default sqrt(eps)) are redone by LU.
     float32_residual (with tol, everything float32): the residual is formed in float32 first (one float32 product)
     and only the matrices whose bound then exceeds tol get the float64 residual; for callers that expect float32's
@@ -135,13 +172,13 @@ def exact_inverse(
         a = a.to(dtype)
     x, failed = invert(a, method, dtype)
     if float32_residual and tol is not None and a.dtype == x.dtype == torch.float32:
-        bound = bound_of(a, x, out_dtype, residual=torch.float32)
+        bound = bound_of(a, x, out_dtype, residual=torch.float32, scratch=scratch)
         loose = ~(bound <= tol)
         if bool(loose.any()):
             pos = loose.nonzero().squeeze(1)
-            bound[pos] = bound_of(a[pos], x[pos], out_dtype)
+            bound[pos] = bound_of(a[pos], x[pos], out_dtype, scratch=scratch)
     else:
-        bound = bound_of(a, x, out_dtype)
+        bound = bound_of(a, x, out_dtype, scratch=scratch)
     if method in ("cholesky", "gauss-jordan"):  # not positive definite, or unstable without pivoting: LU instead
         # A stable inverse has a bound near n u ||X|| ||A|| (LU's would be no better); one far above that, and above
         # tol (default sqrt(eps)), lost accuracy without pivoting and is redone by LU.
@@ -152,7 +189,7 @@ def exact_inverse(
         if bool(redo.any()):
             pos = redo.nonzero().squeeze(1)
             xr, fr = invert(a[pos], "lu", dtype)
-            x[pos], failed[pos], bound[pos] = xr, fr, bound_of(a[pos], xr, out_dtype)
+            x[pos], failed[pos], bound[pos] = xr, fr, bound_of(a[pos], xr, out_dtype, scratch=scratch)
     # A non-finite X has a non-finite bound already; a cast to a narrower dtype may overflow, which its norm shows.
     singular = failed | ~(bound < 1)
     if x.dtype != out_dtype:
@@ -186,36 +223,33 @@ def _synthetic(n: int, count: int, w: torch.dtype, spd: bool, device) -> torch.T
 
 def calibrate(n: int, w: torch.dtype, device="cpu", *, spd: bool = False) -> dict:
     """The fastest exact candidate for (n, w, device, spd), timed with its bound on matrices of that kind:
-    {"method", "dtype", "per_matrix_s", "timings": {name: per-matrix seconds}}; cached."""
+    {"method", "dtype", "per_matrix_s", "timings": {name: per-matrix seconds}, "calibrated_on"}. Read from the
+    on-disk timing cache when this machine measured it before; otherwise measured (a second or so) and stored."""
     key = (n, w, str(device), torch.get_num_threads(), bool(spd))
-    if key in _CHOICES:
-        return _CHOICES[key]
     stored = remembered_timing(CALIBRATION_KIND, key)
     if stored is not None:
-        _CHOICES[key] = stored
         return stored
     count = max(256, CALIBRATION_ENTRIES // (n * n))
     a = _synthetic(n, count, w, spd, device)
     timings = {}
     for method, dtype in _candidates(w, spd, device):
-        runs = []
-        for _ in range(3):  # the first run warms caches and allocators; keep the best of the rest
-            if torch.device(device).type == "cuda":
-                torch.cuda.synchronize(device)
-            t0 = time.perf_counter()
-            exact_inverse(a, method=method, dtype=dtype, out_dtype=w)
-            if torch.device(device).type == "cuda":
-                torch.cuda.synchronize(device)
-            runs.append(time.perf_counter() - t0)
-        timings[f"{method}-{str(dtype).removeprefix('torch.')}"] = min(runs[1:]) / a.shape[0]
+        # The first run warms caches and allocators; the median of the rest is the candidate's time.
+        run = time_fn(
+            lambda: inverse_with_bound(a, method=method, dtype=dtype, out_dtype=w),
+            device=device,
+            warmup=1,
+            repeats=2,
+            inference=False,
+        )
+        timings[f"{method}-{str(dtype).removeprefix('torch.')}"] = run.median / a.shape[0]
     best = min(timings, key=timings.get)
     method, dtype = best.rsplit("-", 1)
-    _CHOICES[key] = {
+    choice = {
         "method": method,
         "dtype": dtype,
         "per_matrix_s": timings[best],
         "timings": timings,
         "calibrated_on": int(a.shape[0]),
     }
-    remember_timing(CALIBRATION_KIND, key, _CHOICES[key])
-    return _CHOICES[key]
+    remember_timing(CALIBRATION_KIND, key, choice)
+    return choice

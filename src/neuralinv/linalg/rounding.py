@@ -21,6 +21,7 @@ def unit_roundoff(dtype: torch.dtype) -> float:
 
 
 def gamma(k: int, u: float) -> float:
+    """gamma_k = k u / (1 - k u): the relative error bound of a k-term inner product (any order, FMA or not)."""
     return k * u / (1 - k * u)
 
 
