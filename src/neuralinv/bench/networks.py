@@ -9,12 +9,9 @@ from neuralinv.common.errors import InputError
 from neuralinv.nets import checkpoint
 from neuralinv.nets.mlp import Network, get_model, init_layers
 from neuralinv.nets.scaling import Scaling
-from neuralinv.paper.presets import get_dataset
+from neuralinv.paper.presets import TABLE1_DATASETS, get_dataset
 from neuralinv.training.runs import RUN_FILE, read_run
 from neuralinv.training.train import TrainConfig, train_ensemble
-
-TABLE1_DATASETS = ("2x2-first", "2x2-second", "3x3", "16x16")
-TABLE1_MODELS = ("2fc", "3fc")
 
 
 def random_network(dataset: str, model: str, *, seed: int = 0) -> Network:

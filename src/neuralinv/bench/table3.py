@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from neuralinv.bench.batch_timing import BATCHES, PER, split, time_batches
-from neuralinv.bench.networks import TABLE1_DATASETS, TABLE1_MODELS, random_network
+from neuralinv.bench.networks import random_network
 from neuralinv.bench.paths import classical_paths
 from neuralinv.bench.roofline import (
     ROOFLINE_TARGET,
@@ -29,7 +29,7 @@ from neuralinv.bench.roofline import (
 )
 from neuralinv.nets.mlp import FastNetwork, Network, mlp_forward
 from neuralinv.paper import numbers as paper
-from neuralinv.paper.presets import get_dataset
+from neuralinv.paper.presets import TABLE1_DATASETS, TABLE1_MODELS, get_dataset
 from neuralinv.training.data import test_set
 
 PAPER_MACHINE = paper.TABLE3_MACHINE

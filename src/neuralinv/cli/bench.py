@@ -11,7 +11,7 @@ import torch
 
 from neuralinv.bench import certified
 from neuralinv.bench.frontier import frontier_figure
-from neuralinv.bench.networks import TABLE1_DATASETS, TABLE1_MODELS, networks_from_runs, short_training
+from neuralinv.bench.networks import networks_from_runs, short_training
 from neuralinv.bench.roofline import measure_rates
 from neuralinv.bench.table3 import Settings, table3
 from neuralinv.bench.tables import certified_tables, inference_tables, packing_tables, training_tables
@@ -22,7 +22,7 @@ from neuralinv.common.errors import InputError
 from neuralinv.common.files import read_matrices, write_json
 from neuralinv.common.machine import describe, machine_line
 from neuralinv.nets.mlp import MODELS
-from neuralinv.paper.presets import DATASETS
+from neuralinv.paper.presets import DATASETS, TABLE1_DATASETS, TABLE1_MODELS
 
 DESCRIPTION = (
     "Time every inverse path fairly (warm-up, repeats, medians, synchronised devices) on 10,000 "

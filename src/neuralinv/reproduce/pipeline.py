@@ -20,7 +20,7 @@ from neuralinv.common.machine import describe
 from neuralinv.nets import checkpoint
 from neuralinv.nets.mlp import get_model
 from neuralinv.paper import numbers as paper
-from neuralinv.paper.presets import get_dataset
+from neuralinv.paper.presets import TABLE1_DATASETS, TABLE1_MODELS, get_dataset
 from neuralinv.training.data import test_set
 from neuralinv.training.evaluation import baseline_predictions
 from neuralinv.training.metrics import summarize
@@ -28,8 +28,6 @@ from neuralinv.training.runs import checkpoint_name, finished, run_group
 from neuralinv.training.train import BUDGETS, TrainConfig
 
 PARTS = ("table1", "table2", "table3", "figures", "analysis", "limits")
-TABLE1_DATASETS = ("2x2-first", "2x2-second", "3x3", "16x16")
-TABLE1_MODELS = ("2fc", "3fc")
 
 # Exceptions to the presets' quick step counts. The small net is cheap enough for the paper's count; a 16x16 3-FC
 # step costs 12 GFLOP for 3 models, so on a 2-core CPU it gets a token run (flagged in the report).

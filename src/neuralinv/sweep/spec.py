@@ -60,7 +60,6 @@ GRID_KEYS = {
     "batch_size",
     "steps",
 }
-SCHEDULES = ("paper", "cosine", "constant")
 DEFAULT_PACK = 24
 MAX_N = 64
 RANDOM_INT_RADIUS = 0.01  # the 16x16 preset's rule: the first seed whose box of this half-width is certified ...
@@ -360,6 +359,8 @@ def _grid_axes(grid: dict, random: dict) -> _Axes:
     radii = [_positive_float(f"grid.{radius_key}", v) for v in _axis(grid, radius_key)]
     models = _model_axis(grid)
     lrs = [_positive_float("grid.lr", v) for v in _axis(grid, "lr", [5e-5])]
+    from neuralinv.sweep.pack import SCHEDULES  # the schedules' settings live with the packs that train them
+
     schedules = _axis(grid, "schedule", ["paper"])
     for s in schedules:
         if s not in SCHEDULES:
