@@ -15,7 +15,7 @@ from neuralinv.certified.plan import Plan, as_torch, fro
 from neuralinv.linalg.rounding import SAFE, gamma
 from neuralinv.linalg.rounding import unit_roundoff as _u
 from neuralinv.regions.composite import Equilibrated, Union
-from neuralinv.regions.shapes import Box, Region, Symmetric, sigma_min
+from neuralinv.regions.shapes import Box, Region, Symmetric, sigma_min, singular_to_precision
 
 # plans(centre, radius, w, r, device): the Plan around a centre (a CertifiedInverter keeps them)
 Plans = Callable[[np.ndarray, float, torch.dtype, torch.dtype, object], Plan]
@@ -160,6 +160,6 @@ def singular_centre(geo: Geometry, w: torch.dtype) -> str:
     """Why no fast path exists around the region's centres ("" when one does): a centre singular in w."""
     for c in geo.centers:
         c_w = torch.tensor(c, dtype=w).double().numpy()
-        if np.linalg.matrix_rank(c_w) < len(c_w):
+        if singular_to_precision(c_w):
             return f"the centre is singular in {str(w).removeprefix('torch.')} (sigma_min(A0) = {sigma_min(c_w):.3g})"
     return ""

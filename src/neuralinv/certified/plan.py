@@ -13,6 +13,7 @@ import torch
 from neuralinv.common.errors import InputError
 from neuralinv.linalg.rounding import SAFE, U64, fro_bound, gamma
 from neuralinv.linalg.rounding import unit_roundoff as _u
+from neuralinv.regions.shapes import singular_to_precision
 
 # The fused forms (in-place step, I + D folded into the final product) add about 1.3 gamma_{n+2} to the rounding floor;
 # they are used when tol is at least this many gamma_{n+2} (7e-5 for float32 at n = 16), i.e. cost <= 2% of tol.
@@ -56,10 +57,9 @@ def ieee_matmul():
 
 def _centre_inverse(a0: np.ndarray, w: torch.dtype, r: torch.dtype):
     """(A0 in w, the same as float64, C = A0^-1 in r, C as float64); a centre singular in w is refused."""
-    n = a0.shape[0]
     a0_w = torch.tensor(a0, dtype=w)
     a0_w64 = a0_w.double().numpy()
-    if np.linalg.matrix_rank(a0_w64) < n:
+    if singular_to_precision(a0_w64):
         raise InputError(
             f"region: the centre is singular in {str(w).removeprefix('torch.')}; no box around it "
             f"can be inverted by expansion"

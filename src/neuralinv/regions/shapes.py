@@ -51,6 +51,18 @@ def sigma_min(a) -> np.ndarray:
     return np.linalg.svd(a, compute_uv=False)[..., -1]
 
 
+def singular_error(a) -> float:
+    """How far a computed sigma_min(a) may be from the true one (LAPACK's SVD is backward stable: p(n) eps ||a||_2),
+    taken as 1e3 eps max(1, max |a_ij|) in float64: at or below it a counts as singular to working precision."""
+    return 1e3 * float(np.finfo(float).eps) * max(1.0, float(np.abs(np.asarray(a, dtype=np.float64)).max()))
+
+
+def singular_to_precision(a) -> bool:
+    """The one singular-matrix test: sigma_min(a) <= singular_error(a) (a region's centre, or a centre rounded to a
+    working dtype)."""
+    return float(sigma_min(a)) <= singular_error(a)
+
+
 def matrix_norm(e, norm: str) -> np.ndarray:
     """||e|| (...) of each matrix of e (..., n, n) in the spectral or Frobenius norm, float64."""
     e = np.asarray(e, dtype=np.float64)
@@ -153,7 +165,7 @@ class Region:
     def center_sigma_min_error(self) -> float:
         """How far the computed sigma_min(A0) may be from the true one (LAPACK's SVD is backward stable:
         p(n) eps ||A0||_2), taken as 1e3 eps max(1, max |A0_ij|); at or below it the centre counts as singular."""
-        return 1e3 * float(np.finfo(float).eps) * max(1.0, float(np.abs(self.center).max()))
+        return singular_error(self.center)
 
     @property
     def center_singular(self) -> bool:
