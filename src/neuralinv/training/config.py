@@ -195,8 +195,6 @@ class TrainConfig:
         for_matrices); kwargs set any other field (dataset defaults to "custom")."""
         get_model(model)
         check_steps(steps)
-        if train_size is not None and train_size <= 0:
-            raise InputError(f"train_size: expected a positive integer, got {train_size}")
         epoch_steps = epoch_steps or (train_size / BATCHES_PER_PASS if train_size else steps / CUSTOM_SCHEDULE_EPOCHS)
         config = cls(
             dataset=kwargs.pop("dataset", "custom"),
@@ -328,6 +326,8 @@ class TrainConfig:
     def validate(self) -> None:
         """One-line InputErrors for a configuration that cannot train, before any training starts."""
         check_scaling(self.region, self.scaling)  # refuses paper/data scaling on a singular centre
+        if self.train_size is not None and self.train_size <= 0:  # an empty fixed set would never fill a batch
+            raise InputError(f"train_size: expected a positive integer, got {self.train_size}")
         if isinstance(self.data, MatrixData) and self.train_size is None:
             raise InputError("train_size: the training set is the file's training share; it cannot be streamed")
         if not self.seeds:
