@@ -21,7 +21,7 @@ from neuralinv.common.errors import InputError
 from neuralinv.common.files import read_matrices
 from neuralinv.nets.mlp import get_model
 from neuralinv.nets.scaling import check_scaling
-from neuralinv.paper.presets import get_dataset
+from neuralinv.paper.presets import BATCH, get_dataset
 from neuralinv.regions.files import load_region, region_from_json
 from neuralinv.regions.shapes import Box, Region
 from neuralinv.training.data import MIN_MATRICES, AcceptRule, file_sha256, matrix_pairs, split_matrices
@@ -38,7 +38,6 @@ FAST_STEP_FRACTION = 10
 # schedule into CUSTOM_SCHEDULE_EPOCHS epochs, as a short preset run covers the schedule of the paper's 2x2 runs.
 CUSTOM_STEPS = {"quick": 20_000, "fast": 20_000, "paper": 200_000}
 CUSTOM_SCHEDULE_EPOCHS = 20
-BATCHES_PER_PASS = 128  # the default batch size: an epoch of one pass over a fixed set is train_size / 128 steps
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ def region_steps(steps: int | None, budget: str, train_size: int | None) -> tupl
     check_budget(budget)
     check_steps(steps)
     if steps is None and budget == "paper":
-        return CUSTOM_STEPS["paper"], (train_size or 1_000_000) / BATCHES_PER_PASS
+        return CUSTOM_STEPS["paper"], (train_size or 1_000_000) / BATCH
     steps = steps or CUSTOM_STEPS[budget]
     return steps, steps / CUSTOM_SCHEDULE_EPOCHS
 
@@ -121,7 +120,7 @@ class TrainConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     scaling: str = "paper"
     device: str = "cpu"
-    batch_size: int = 128
+    batch_size: int = BATCH
     lr: float = 5e-5
     weight_decay: float = 1e-7
     t_0: int = 3
@@ -195,7 +194,7 @@ class TrainConfig:
         for_matrices); kwargs set any other field (dataset defaults to "custom")."""
         get_model(model)
         check_steps(steps)
-        epoch_steps = epoch_steps or (train_size / BATCHES_PER_PASS if train_size else steps / CUSTOM_SCHEDULE_EPOCHS)
+        epoch_steps = epoch_steps or (train_size / BATCH if train_size else steps / CUSTOM_SCHEDULE_EPOCHS)
         config = cls(
             dataset=kwargs.pop("dataset", "custom"),
             model=model,
