@@ -10,11 +10,12 @@ import torch
 
 from neuralinv.cli import main
 from neuralinv.common.errors import InputError
-from neuralinv.nets import checkpoint
+from neuralinv.nets.checkpoint import load_network
 from neuralinv.regions.files import load_region
 from neuralinv.regions.shapes import Box
+from neuralinv.training.config import TrainConfig
 from neuralinv.training.data import AcceptRule, sample_matrices, split_matrices
-from neuralinv.training.train import TrainConfig, evaluation_pairs, training_pairs
+from neuralinv.training.pairs import evaluation_pairs, training_pairs
 
 SPD_CENTER = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]])
 ZERO_REGION = {"shape": "box", "center": [[0, 0, 0], [0, 0, 0], [0, 0, 0]], "radius": 1}  # the peer's task
@@ -89,10 +90,10 @@ def test_test_mae_is_computed_on_exactly_the_held_out_matrices(spd_run):
     held = a[test_idx]
     exact = np.linalg.inv(held)
     for seed in (0, 1):
-        net = checkpoint.load(out / f"seed-{seed}.safetensors")
+        net = load_network(out / f"seed-{seed}.safetensors")
         mae = np.abs(net(torch.from_numpy(held)).numpy() - exact).mean()
         assert run["test_mae"][str(seed)] == pytest.approx(mae, rel=1e-9)
-    c0 = net.box.center
+    c0 = net.region.center
     c_inv = np.linalg.inv(c0)
     taylor1 = c_inv - c_inv @ (held - c0) @ c_inv
     assert run["linear_mae"] == pytest.approx(np.abs(taylor1 - exact).mean(), rel=1e-9)
@@ -118,8 +119,8 @@ def test_data_scaling_is_the_rms_of_the_training_deviations(spd_run):
     out, run, _, _ = spd_run
     config = TrainConfig.from_json(run["config"])
     train_a, train_inv = (t.numpy() for t in training_pairs(config))
-    net = checkpoint.load(out / "seed-0.safetensors")
-    c0 = net.box.center
+    net = load_network(out / "seed-0.safetensors")
+    c0 = net.region.center
     s = net.scaling
     assert s.name == "data" and np.allclose(s.input_offset, c0.ravel(), rtol=0, atol=0)
     assert s.input_scale == pytest.approx(np.sqrt(((train_a - c0) ** 2).mean()), rel=1e-12)
@@ -177,7 +178,7 @@ def test_peer_task_raw_scaling_and_rejection(zero_file, tmp_path, capsys):
     for a, count in ((training_pairs(config)[0], 3000), (evaluation_pairs(config)[0], 1000)):
         assert a.shape == (count, 3, 3)
         assert np.all(np.abs(np.linalg.det(a.numpy())) > 0.1) and np.all(np.abs(a.numpy()) <= 1)
-    assert checkpoint.load(out / "seed-0.safetensors").info["accept"]["min_abs_det"] == 0.1
+    assert load_network(out / "seed-0.safetensors").info["accept"]["min_abs_det"] == 0.1
 
 
 def test_min_sigma_rule(zero_file, tmp_path, capsys):
@@ -249,7 +250,7 @@ def test_a_rule_that_keeps_almost_nothing_is_refused():
     "case, needle",
     [
         ("nan", "NaN"),
-        ("wrong-n", "expected 2x2 matrices, got 3x3"),
+        ("wrong-n", "--matrices: expected 2x2 matrices"),
         ("few", "too few"),
         ("non-square", "(m, n, n)"),
     ],
@@ -311,9 +312,9 @@ def test_region_file_round_trips_into_the_checkpoint(tmp_path, capsys):
         "--quiet",
     )
     assert code == 0, err
-    net = checkpoint.load(out / "seed-0.safetensors")
+    net = load_network(out / "seed-0.safetensors")
     file_json = {k: v for k, v in json.loads(path.read_text()).items() if k not in ("format", "format_version")}
-    assert net.box.to_json() == file_json == load_region(path).to_json()
+    assert net.region.to_json() == file_json == load_region(path).to_json()
     assert net.scaling.name == "paper" and net.scaling.input_scale == 0.04
     code, text, _ = run_cli(capsys, "evaluate", out, "--region", path, "--test-size", 200, "--json")
     data = json.loads(text)

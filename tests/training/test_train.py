@@ -5,13 +5,16 @@ import pytest
 import torch
 
 from neuralinv.cli import main
-from neuralinv.nets import checkpoint
+from neuralinv.nets.checkpoint import load_network, read_metadata, save_network
 from neuralinv.nets.mlp import init_layers
 from neuralinv.nets.scaling import Scaling
 from neuralinv.paper.presets import get_dataset
+from neuralinv.training.config import TrainConfig
 from neuralinv.training.data import BatchStream
+from neuralinv.training.loop import train_ensemble, train_group
+from neuralinv.training.reference import train_plain
 from neuralinv.training.runs import run_training
-from neuralinv.training.train import TrainConfig, lr_at, make_optimizer, train_ensemble, train_group, train_plain
+from neuralinv.training.schedule import lr_at, make_optimizer
 
 
 @pytest.mark.parametrize("dataset, model", [("2x2-first", "2fc"), ("3x3", "3fc"), ("16x16", "2fc-small")])
@@ -43,10 +46,10 @@ def test_schedule_matches_pytorch():
 
 def test_batch_stream_is_a_permutation_stream():
     """Over one epoch a fixed set's stream visits every sample exactly once."""
-    box = get_dataset("2x2-first").region
-    scaling = Scaling.for_box(box)
+    region = get_dataset("2x2-first").region
+    scaling = Scaling.for_box(region)
     x = torch.arange(640, dtype=torch.float32)[:, None].expand(640, 4).contiguous()
-    stream = BatchStream(seed=3, batch_size=64, box=box, scaling=scaling, data=(x, x))
+    stream = BatchStream(seed=3, batch_size=64, region=region, scaling=scaling, data=(x, x))
     xb, _ = stream.next(10)
     assert sorted(xb[..., 0].flatten().tolist()) == list(range(640))
 
@@ -89,16 +92,16 @@ def test_run_json_holds_the_fields(small_run):
 
 
 def test_checkpoint_round_trip(small_run, gen):
-    """A saved network loads back with identical weights, box, scaling and outputs."""
+    """A saved network loads back with identical weights, region, scaling and outputs."""
     out, config, _ = small_run
-    net = checkpoint.load(out / "seed-0.safetensors")
+    net = load_network(out / "seed-0.safetensors")
     again = out / "copy.safetensors"
-    checkpoint.save(net, again)
-    back = checkpoint.load(again, n=2)
-    a = net.box.sample(100, generator=gen)
+    save_network(net, again)
+    back = load_network(again, n=2)
+    a = net.region.sample(100, generator=gen)
     assert torch.equal(net(a), back(a))
     assert back.scaling == net.scaling and back.info["seed"] == 0
-    assert checkpoint.read_metadata(again)["layer_sizes"] == [4, 32, 4]
+    assert read_metadata(again)["layer_sizes"] == [4, 32, 4]
 
 
 def test_evaluate_cli(small_run, capsys):
@@ -114,7 +117,7 @@ def test_evaluate_cli(small_run, capsys):
 def test_checkpoint_of_another_size_is_refused(small_run, capsys):
     out, _, _ = small_run
     with pytest.raises(Exception, match="3x3"):
-        checkpoint.load(out / "seed-0.safetensors", n=3)
+        load_network(out / "seed-0.safetensors", n=3)
 
 
 def test_training_is_deterministic():
@@ -127,7 +130,7 @@ def test_training_is_deterministic():
 @pytest.mark.parametrize("stop", [137, 400])
 def test_resume_gives_the_same_numbers(tmp_path, stop, monkeypatch):
     """Stopped mid-chunk (137) or at a chunk boundary (400) and resumed: bitwise the uninterrupted run."""
-    monkeypatch.setattr("neuralinv.training.train.chunk_steps", lambda per_step: 100)
+    monkeypatch.setattr("neuralinv.training.loop.chunk_steps", lambda per_step: 100)
     config = TrainConfig.resolve("2x2-first", "2fc", steps=700, seeds=(0, 1), train_size=3000)
     whole = train_ensemble(config, progress=False, curve_points=50)
     state = tmp_path / "state.safetensors"
@@ -148,6 +151,7 @@ def test_resume_refuses_another_configuration(tmp_path):
         train_ensemble(other, progress=False, state_path=state)
 
 
+@pytest.mark.integration
 def test_cli_interrupt_and_resume(tmp_path):
     """A real `neuralinv train` killed with SIGTERM saves its state on the way out; --resume continues from it."""
     import signal
@@ -214,7 +218,7 @@ def test_group_of_data_sets_equals_separate_ensembles():
     for config, result in zip([first, second], group):
         alone = train_ensemble(config, progress=False, curve_points=20)
         assert result.config == config and len(result.networks) == 2
-        assert result.networks[0].box == alone.networks[0].box
+        assert result.networks[0].region == alone.networks[0].region
         for a, b in zip(result.networks, alone.networks):
             for (w1, b1), (w2, b2) in zip(a.layers, b.layers):
                 assert torch.allclose(w1, w2, rtol=1e-5, atol=1e-7) and torch.allclose(b1, b2, rtol=1e-5, atol=1e-7)

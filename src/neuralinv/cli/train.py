@@ -2,42 +2,93 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from neuralinv.cli.options import add_json, add_quiet, add_region, parse_region
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.common.errors import InputError
 from neuralinv.nets.mlp import MODELS
 from neuralinv.nets.scaling import TRAIN_SCALINGS
 from neuralinv.paper.presets import DATASETS
 from neuralinv.regions.files import load_region
+from neuralinv.training.config import BUDGETS, TrainConfig
 from neuralinv.training.data import AcceptRule
 from neuralinv.training.runs import run_training
-from neuralinv.training.train import BUDGETS, TrainConfig
+
+DESCRIPTION = (
+    "Train with the paper's recipe (Adam lr 5e-5, weight decay 1e-7, cosine warm restarts T_0=3, T_mult=2, MSE, "
+    "batch 128). All seeds train together as one batched ensemble. Writes DIR/run.json and DIR/seed-S.safetensors. "
+    "The data: a preset (--dataset), samples of a region (--region, a fixed set of --train-size samples, optionally "
+    "kept by --min-abs-det/--min-sigma), or matrices of one's own (--matrices, a seeded --holdout share held out as "
+    "the test set; the region bound into the checkpoints is fitted to the training share unless --region is given)."
+)
+# The library's parameters as the flags that set them: its errors name parameters, this command's name flags.
+FLAGS = {
+    "budget": "--budget",
+    "device": "--device",
+    "holdout": "--holdout",
+    "matrices": "--matrices",
+    "min_abs_det": "--min-abs-det",
+    "min_sigma": "--min-sigma",
+    "out": "--out",
+    "resume": "--resume",
+    "scaling": "--scaling",
+    "seeds": "--seeds",
+    "split_seed": "--split-seed",
+    "state_path": "--out",
+    "steps": "--steps",
+    "test_size": "--test-size",
+    "train_size": "--train-size",
+}
 
 
 def register(sub) -> None:
+    """Add the train command and its flags to the subparsers sub."""
     p = sub.add_parser(
         "train",
         help="train a model on a preset data set, a region of one's own or one's matrices (all seeds at once)",
-        description="Train with the paper's recipe (Adam lr 5e-5, weight decay 1e-7, cosine warm restarts T_0=3, "
-        "T_mult=2, MSE, batch 128). All seeds train together as one batched ensemble. Writes "
-        "DIR/run.json and DIR/seed-S.safetensors. The data: a preset (--dataset), samples of a region "
-        "(--region, a fixed set of --train-size samples, optionally kept by --min-abs-det/--min-sigma), "
-        "or matrices of one's own (--matrices, a seeded --holdout share held out as the test set; the "
-        "region bound into the checkpoints is fitted to the training share unless --region is given).",
+        description=DESCRIPTION,
     )
-    p.add_argument("--dataset", metavar="NAME", help=f"data set preset: {', '.join(DATASETS)}")
+    add_data_flags(p)
+    p.add_argument("--model", required=True, metavar="NAME", help=f"model preset: {', '.join(MODELS)}")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="S", help="seeds (default 0 1 2)")
+    add_schedule_flags(p)
+    add_size_flags(p)
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument(
-        "--region",
-        metavar="NAME|FILE",
-        help="a region file (JSON, see `neuralinv region`) or a preset name (then the same as --dataset); "
-        "with --matrices, the region bound into the checkpoints instead of a fitted one",
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run in DIR (its state is saved every 30 s and on Ctrl-C/kill)",
+    )
+    p.add_argument(
+        "--save-every",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds between saves of the resumable state (default 30)",
+    )
+    add_json(p, "run.json instead of a summary")
+    add_quiet(p, "progress bar")
+    p.set_defaults(run=run)
+
+
+def add_data_flags(p) -> None:
+    """--dataset, --region and --matrices: where the training data come from."""
+    p.add_argument("--dataset", metavar="NAME", help=f"data set preset: {', '.join(DATASETS)}")
+    add_region(
+        p,
+        "train on samples of this region (a preset name is the same as --dataset NAME); with --matrices, the region "
+        "bound into the checkpoints instead of a fitted one",
     )
     p.add_argument(
         "--matrices", metavar="MATS.npy", help="train on these matrices, a .npy array of shape (m, n, n) with m >= 100"
     )
-    p.add_argument("--model", required=True, metavar="NAME", help=f"model preset: {', '.join(MODELS)}")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="S", help="seeds (default 0 1 2)")
+
+
+def add_schedule_flags(p) -> None:
+    """--steps or --budget, and --scaling."""
     steps = p.add_mutually_exclusive_group()
     steps.add_argument(
         "--steps",
@@ -61,6 +112,10 @@ def register(sub) -> None:
         "paper's offsets, divided by the RMS of A - A0 and A^-1 - A0^-1 over the training set "
         "(default: data with --matrices, paper otherwise)",
     )
+
+
+def add_size_flags(p) -> None:
+    """The sizes of the training and test sets, the rejection rule, and the split of one's own matrices."""
     p.add_argument(
         "--train-size",
         type=int,
@@ -89,27 +144,27 @@ def register(sub) -> None:
     p.add_argument(
         "--split-seed", type=int, metavar="S", help="with --matrices: seed of the train/test split (default 0)"
     )
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    p.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted run in DIR (its state is saved every 30 s and on Ctrl-C/kill)",
-    )
-    p.add_argument(
-        "--save-every",
-        type=float,
-        default=30.0,
-        metavar="SECONDS",
-        help="seconds between saves of the resumable state (default 30)",
-    )
-    p.add_argument("--json", action="store_true", help="print run.json instead of a summary")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=run)
 
 
-def config_from_args(args) -> TrainConfig:
-    """The TrainConfig the command line asks for (one-line InputErrors for contradictory or missing options)."""
+def as_flags(message: str) -> str:
+    """A library error in this command's words: a leading "parameter:" and each parameter=value become flags
+    (resume=True becomes --resume, device=cpu becomes --device cpu)."""
+    head, sep, rest = message.partition(": ")
+    if sep and head in FLAGS:
+        message = FLAGS[head] + sep + rest
+
+    def flag(match: re.Match) -> str:
+        name, value = match.group(1), match.group(2)
+        if name not in FLAGS:
+            return match.group(0)
+        return FLAGS[name] if value == "True" else f"{FLAGS[name]} {value}"
+
+    return re.sub(r"\b([a-z_]+)=([^\s,;)]+)", flag, message)
+
+
+def check_data_flags(args) -> tuple[str | None, str | None]:
+    """(dataset, region) after checking that the data flags fit together; a preset name given as --region is the
+    preset (so its finished runs are reused)."""
     dataset, region = args.dataset, args.region
     if dataset is not None and region is not None:
         raise InputError("give one of --dataset and --region (--dataset NAME is --region NAME for a preset)")
@@ -118,14 +173,9 @@ def config_from_args(args) -> TrainConfig:
     if dataset is not None and args.matrices is not None:
         raise InputError("--dataset with --matrices: to bind the matrices to a preset's box, use --region NAME")
     if dataset is None and region is None and args.matrices is None:
-        raise InputError("give the data: --dataset NAME, --region NAME|FILE or --matrices MATS.npy")
+        raise InputError("give the data: --dataset NAME, --region NAME|FILE|JSON or --matrices MATS.npy")
     if args.matrices is None and (args.holdout is not None or args.split_seed is not None):
         raise InputError("--holdout/--split-seed: only with --matrices")
-    rule = {"min_abs_det": args.min_abs_det, "min_sigma": args.min_sigma}
-    AcceptRule.make(**rule)  # checks the numbers
-    common = dict(steps=args.steps, budget=args.budget, seeds=tuple(args.seeds), device=args.device)
-    if args.test_size is not None and args.matrices is None:
-        common["test_size"] = args.test_size
     if args.matrices is not None:
         if args.train_size is not None or args.test_size is not None:
             raise InputError("--train-size/--test-size: with --matrices the split is set by --holdout")
@@ -134,29 +184,45 @@ def config_from_args(args) -> TrainConfig:
                 "--min-abs-det/--min-sigma: the rejection rule applies to sampled matrices; with "
                 "--matrices, filter the file instead"
             )
+    return dataset, region
+
+
+def config_from_args(args) -> TrainConfig:
+    """The TrainConfig the command line asks for (one-line InputErrors for contradictory or missing options)."""
+    dataset, region = check_data_flags(args)
+    rule = AcceptRule.make(args.min_abs_det, args.min_sigma)
+    common = dict(steps=args.steps, budget=args.budget, seeds=tuple(args.seeds), device=args.device)
+    if args.matrices is not None:
         return TrainConfig.for_matrices(
             args.matrices,
             args.model,
-            region=region,
+            region=None if region is None else parse_region(region),
             holdout=0.1 if args.holdout is None else args.holdout,
             split_seed=0 if args.split_seed is None else args.split_seed,
             scaling=args.scaling or "data",
             **common,
         )
-    rule = {k: v for k, v in rule.items() if v is not None}
+    if args.test_size is not None:
+        common["test_size"] = args.test_size
     if dataset is not None:
         if args.train_size is not None:
             common["train_size"] = args.train_size
-        return TrainConfig.resolve(dataset, args.model, scaling=args.scaling or "paper", **common, **rule)
+        return TrainConfig.resolve(dataset, args.model, scaling=args.scaling or "paper", rule=rule, **common)
     train_size = 100_000 if args.train_size is None else args.train_size
     return TrainConfig.for_region(
-        load_region(region), args.model, train_size=train_size, scaling=args.scaling or "paper", **common, **rule
+        parse_region(region), args.model, train_size=train_size, scaling=args.scaling or "paper", rule=rule, **common
     )
 
 
 def run(args) -> int:
-    config = config_from_args(args)
-    summary = run_training(config, args.out, progress=not args.quiet, resume=args.resume, save_every_s=args.save_every)
+    """Train as args ask, write the run directory and print its summary (or run.json with --json)."""
+    try:
+        config = config_from_args(args)
+        summary = run_training(
+            config, args.out, progress=not args.quiet, resume=args.resume, save_every_s=args.save_every
+        )
+    except InputError as err:
+        raise InputError(as_flags(str(err))) from None
     if args.json:
         print_json({k: v for k, v in summary.items() if k != "curve"})
         return 0
@@ -177,9 +243,6 @@ def describe_source(summary: dict) -> str:
         )
     if config.get("region") is not None:
         where = f"custom {load_region(config['region']).describe()}"
-    elif config.get("center") is not None:
-        n = len(config["center"])
-        where = f"custom {n}x{n} box (c = {config['radius']:g})"
     else:
         where = config["dataset"]
     if data.get("accept_rule"):

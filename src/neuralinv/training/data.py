@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from neuralinv.common.errors import InputError
+from neuralinv.common.files import read_matrices
 from neuralinv.linalg.classical import exact_inverse
 from neuralinv.nets.scaling import Scaling
 from neuralinv.regions.shapes import Region
@@ -27,10 +28,10 @@ class AcceptRule:
     min_sigma: float | None = None
 
     def __post_init__(self):
-        for name, flag in (("min_abs_det", "--min-abs-det"), ("min_sigma", "--min-sigma")):
+        for name in ("min_abs_det", "min_sigma"):
             v = getattr(self, name)
             if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
-                raise InputError(f"{flag}: expected a finite number >= 0, got {v!r}")
+                raise InputError(f"{name}: expected a finite number >= 0, got {v!r}")
 
     @classmethod
     def make(cls, min_abs_det: float | None = None, min_sigma: float | None = None) -> "AcceptRule | None":
@@ -41,6 +42,7 @@ class AcceptRule:
 
     @classmethod
     def from_json(cls, data: dict | None) -> "AcceptRule | None":
+        """The rule that to_json() wrote (a checkpoint's info["accept"]), or None for none."""
         return None if not data else cls.make(data.get("min_abs_det"), data.get("min_sigma"))
 
     def accepts(self, a: torch.Tensor) -> torch.Tensor:
@@ -53,9 +55,11 @@ class AcceptRule:
         return keep
 
     def to_json(self) -> dict:
+        """{"min_abs_det": ..., "min_sigma": ...}, None where there is no condition."""
         return {"min_abs_det": self.min_abs_det, "min_sigma": self.min_sigma}
 
     def describe(self) -> str:
+        """The rule in words, e.g. "|det A| > 0.1 and sigma_min(A) > 0.2"."""
         parts = []
         if self.min_abs_det is not None:
             parts.append(f"|det A| > {self.min_abs_det:g}")
@@ -104,26 +108,26 @@ def sample_matrices(
 
 
 def sample_pairs(
-    box: Region, count: int, *, generator: torch.Generator, rule: AcceptRule | None = None, stats: dict | None = None
+    region: Region, count: int, *, generator: torch.Generator, rule: AcceptRule | None = None, stats: dict | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """count samples A of the region (kept by rule, if any) and their exact inverses, both float64 (count, n, n)."""
-    a = sample_matrices(box, count, generator=generator, rule=rule, stats=stats)
+    a = sample_matrices(region, count, generator=generator, rule=rule, stats=stats)
     return a, exact_inverse(a)
 
 
-def test_set(
-    box: Region, size: int = 10_000, seed: int = TEST_SEED, *, rule: AcceptRule | None = None, stats: dict | None = None
+def sample_test_set(
+    region: Region,
+    size: int = 10_000,
+    seed: int = TEST_SEED,
+    *,
+    rule: AcceptRule | None = None,
+    stats: dict | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The seeded test set: (A, A^-1) in float64."""
-    return sample_pairs(box, size, generator=torch.Generator().manual_seed(seed), rule=rule, stats=stats)
+    """The seeded test set: size samples (A, A^-1) of the region, float64, drawn from a generator seeded with seed."""
+    return sample_pairs(region, size, generator=torch.Generator().manual_seed(seed), rule=rule, stats=stats)
 
 
-def training_set(
-    box: Region, size: int, scaling: Scaling, *, seed: int, rule: AcceptRule | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """A fixed training set as float32 network inputs and targets, (size, n^2) each."""
-    a, a_inv = sample_pairs(box, size, generator=torch.Generator().manual_seed(seed), rule=rule)
-    return scaling.encode(a).float(), scaling.encode_target(a_inv).float()
+test_set = sample_test_set  # the old name, imported by neuralinv, bench, sweep, reproduce and cli.evaluate
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -133,6 +137,7 @@ MIN_MATRICES = 100  # fewer cannot give both a training set and a held-out test 
 
 
 def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's bytes, hex; read in 1 MiB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -143,33 +148,20 @@ def file_sha256(path: str | Path) -> str:
 def load_matrices(
     path: str | Path, *, n: int | None = None, name: str = "--matrices", minimum: int | None = None
 ) -> np.ndarray:
-    """The matrices of a .npy file (m, n, n) as float64, validated with one-line InputErrors (no such file, not a
-    .npy array, wrong shape or size, NaN/Inf, fewer than minimum)."""
-    from neuralinv.common.files import read_npy
-    from neuralinv.regions.fit import check_samples
-
-    arr = read_npy(path, name=name)
-    if arr.ndim != 3:
-        raise InputError(f"{name}: expected an array of shape (m, n, n), got {arr.shape}")
-    a = check_samples(arr, name=name, n=n)
-    if minimum is not None and a.shape[0] < minimum:
-        raise InputError(
-            f"{name}: {a.shape[0]} matrices are too few; give at least {minimum} (a training set and a "
-            f"held-out test set are drawn from them)"
-        )
-    return a
+    """The old reader, kept for cli.evaluate and cli.region: common.files.read_matrices (m, n, n) as float64."""
+    return read_matrices(path, name=name, n=n, minimum=minimum)
 
 
 def split_matrices(count: int, holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, test) of a seeded split of count matrices, the share holdout held out (at least one)."""
     if not (0 < holdout < 1):
-        raise InputError(f"--holdout: expected a share in (0, 1), got {holdout!r}")
+        raise InputError(f"holdout: expected a share in (0, 1), got {holdout!r}")
     order = np.random.default_rng(seed).permutation(count)
     n_test = min(count - 1, max(1, round(holdout * count)))
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
-def matrix_pairs(a: np.ndarray, *, name: str = "--matrices") -> tuple[torch.Tensor, torch.Tensor]:
+def matrix_pairs(a: np.ndarray, *, name: str = "matrices") -> tuple[torch.Tensor, torch.Tensor]:
     """(A, A^-1) as float64 tensors, the inverse by numpy.linalg.inv in float64; a singular matrix is an InputError."""
     a = np.ascontiguousarray(a, dtype=np.float64)
     try:
@@ -203,15 +195,17 @@ class BatchStream:
         *,
         seed: int,
         batch_size: int,
-        box: Region,
+        region: Region,
         scaling: Scaling,
         data: tuple[torch.Tensor, torch.Tensor] | None,
         device="cpu",
         rule: AcceptRule | None = None,
     ):
+        """seed: the stream's own seed; data: the fixed set (x, y) already encoded, float32 (size, n^2) each, or
+        None for fresh samples of region (kept by rule) every batch."""
         self.device = torch.device(device)
         self.generator = torch.Generator(device=self.device).manual_seed(1_000_003 * (seed + 1))
-        self.batch_size, self.box, self.scaling, self.rule = batch_size, box, scaling, rule
+        self.batch_size, self.region, self.scaling, self.rule = batch_size, region, scaling, rule
         self.data = None if data is None else (data[0].to(self.device), data[1].to(self.device))
         self.order = torch.empty(0, dtype=torch.long, device=self.device)
 
@@ -219,7 +213,7 @@ class BatchStream:
         """The next steps batches: x (steps, batch, n^2), y (steps, batch, n^2), float32."""
         count = steps * self.batch_size
         if self.data is None:
-            a, a_inv = sample_pairs(self.box, count, generator=self.generator, rule=self.rule)
+            a, a_inv = sample_pairs(self.region, count, generator=self.generator, rule=self.rule)
             x, y = self.scaling.encode(a).float(), self.scaling.encode_target(a_inv).float()
         else:
             size = self.data[0].shape[0]
@@ -231,8 +225,10 @@ class BatchStream:
         return x.view(steps, self.batch_size, -1), y.view(steps, self.batch_size, -1)
 
     def state(self) -> dict:
+        """What restore() needs to continue the stream: the generator's state and the rest of the current order."""
         return {"generator": self.generator.get_state(), "order": self.order.cpu().clone()}
 
     def restore(self, state: dict) -> None:
+        """Continue from a state() of a stream with the same seed and data."""
         self.generator.set_state(state["generator"])
         self.order = state["order"].to(self.device).clone()

@@ -9,31 +9,35 @@ from pathlib import Path
 from neuralinv.common.errors import InputError
 from neuralinv.common.files import write_json
 from neuralinv.common.machine import describe
-from neuralinv.nets import checkpoint
+from neuralinv.nets.checkpoint import save_network
+from neuralinv.training.config import MatrixData, TrainConfig
 from neuralinv.training.evaluation import evaluate
-from neuralinv.training.train import TrainConfig, TrainResult, evaluation_pairs, train_group
+from neuralinv.training.loop import train_group
+from neuralinv.training.pairs import evaluation_pairs
+from neuralinv.training.result import TrainResult
 
 RUN_FILE = "run.json"
 STATE_FILE = "train-state.safetensors"  # present only while a run is unfinished
 
 
 def checkpoint_name(seed: int) -> str:
+    """The file name of a seed's checkpoint in a run directory."""
     return f"seed-{seed}.safetensors"
 
 
 def summarize_result(result: TrainResult) -> dict:
     """run.json's content for a finished training result."""
     config = result.config
-    box = result.networks[0].box
+    region = result.networks[0].region
     # One test set for the networks and the linear approximation (Taylor-1), as run.json promises: the held-out
     # matrices of a --matrices run, else seeded samples of the region (kept by the rejection rule, if any).
     stats: dict = {}
     test_a, _ = evaluation_pairs(config, stats=stats)
-    rows = evaluate({str(s): net for s, net in zip(config.seeds, result.networks)}, box, matrices=test_a)
+    rows = evaluate({str(s): net for s, net in zip(config.seeds, result.networks)}, region, matrices=test_a)
     maes = [rows[str(s)]["mae"] for s in config.seeds]
     return {
         "config": config.to_json(),
-        "data": data_summary(config, box, len(test_a), stats),
+        "data": data_summary(config, region, len(test_a), stats),
         "per_seed": {str(s): rows[str(s)] for s in config.seeds},
         "test_mae": {str(s): m for s, m in zip(config.seeds, maes)},
         "mae_mean": statistics.fmean(maes),
@@ -49,21 +53,22 @@ def summarize_result(result: TrainResult) -> dict:
     }
 
 
-def data_summary(config: TrainConfig, box, test_count: int, stats: dict) -> dict:
+def data_summary(config: TrainConfig, region, test_count: int, stats: dict) -> dict:
     """run.json's "data": where the training and test matrices came from and how many there were."""
     data = {
         "source": config.source,
-        "region": box.describe(),
+        "region": region.describe(),
         "train_count": config.train_size,
         "test_count": test_count,
     }
-    if config.matrices is not None:
+    source = config.data
+    if isinstance(source, MatrixData):
         data.update(
-            matrices=config.matrices,
-            sha256=config.matrices_sha256,
-            shape=list(config.matrices_shape),
-            holdout=config.holdout,
-            split_seed=config.split_seed,
+            matrices=source.path,
+            sha256=source.sha256,
+            shape=list(source.shape),
+            holdout=source.holdout,
+            split_seed=source.split_seed,
             test_set="the held-out matrices of the file",
         )
     if config.rule is not None:
@@ -75,6 +80,7 @@ def data_summary(config: TrainConfig, box, test_count: int, stats: dict) -> dict
 
 
 def read_run(out: str | Path) -> dict:
+    """run.json of the run directory out; a one-line InputError when there is none."""
     path = Path(out) / RUN_FILE
     if not path.is_file():
         raise InputError(f"run: no {RUN_FILE} in {str(out)!r}")
@@ -100,7 +106,9 @@ def run_training(
     """
     out = Path(out)
     if not resume and (out / STATE_FILE).is_file():
-        raise InputError(f"{str(out)!r} holds an interrupted run: add --resume to continue it, or choose another --out")
+        raise InputError(
+            f"out: {str(out)!r} holds an interrupted run: continue it with resume=True, or choose another directory"
+        )
     return run_group([config], [out], state_path=out / STATE_FILE, progress=progress, save_every_s=save_every_s)[0]
 
 
@@ -123,12 +131,20 @@ def run_group(
         return done
     todo = [(c, o) for c, o, d in zip(configs, outs, done) if d is None]
     state_path = Path(state_path)
-    state_path.parent.mkdir(parents=True, exist_ok=True)
+    make_directory(state_path.parent)  # before training: a bad --out fails at once
     results = train_group([c for c, _ in todo], progress=progress, state_path=state_path, save_every_s=save_every_s)
     for (config, out), result in zip(todo, results):
-        out.mkdir(parents=True, exist_ok=True)
+        make_directory(out)
         for seed, net in zip(config.seeds, result.networks):
-            checkpoint.save(net, out / checkpoint_name(seed))
+            save_network(net, out / checkpoint_name(seed))
         write_json(out / RUN_FILE, summarize_result(result))
     state_path.unlink(missing_ok=True)
     return [finished(o, c) for c, o in zip(configs, outs)]
+
+
+def make_directory(path: Path) -> None:
+    """mkdir -p path; a one-line InputError naming it when it cannot be made (no such parent, not allowed, a file)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"out: cannot create the directory {str(path)!r} ({err.strerror or err})") from None
