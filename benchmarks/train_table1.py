@@ -26,7 +26,9 @@ def main() -> None:
     parser.add_argument("--results", default=str(Path(__file__).parent / "results" / "train_table1.json"))
     args = parser.parse_args()
     out = Path(args.out)
-    groups = [(name, configs) for name, configs in training_groups({"table1"}, "paper", "cpu") if configs[0].box.n <= 3]
+    groups = [
+        (name, configs) for name, configs in training_groups({"table1"}, "paper", "cpu") if configs[0].region.n <= 3
+    ]
     report = {"machine": describe(), "groups": {}, "cells": {}}
     start = time.perf_counter()
     for name, configs in groups:

@@ -9,7 +9,7 @@ from neuralinv.linalg.classical import taylor_inverse
 from neuralinv.nets import mlp as models
 from neuralinv.nets.construction import linear_network
 from neuralinv.paper.presets import get_dataset
-from neuralinv.training.data import test_set as sample_test_set
+from neuralinv.training.data import sample_test_set
 
 EPS32 = float(torch.finfo(torch.float32).eps)
 
@@ -31,7 +31,7 @@ def test_fast_network_matches_network_call(dataset, model, rows):
     """FastNetwork equals Network.forward_reference to float32 rounding on both plans (float64 small, float32 large)."""
     net = networks.random_network(dataset, model, seed=3)
     fast = models.FastNetwork(net)
-    a, _ = sample_test_set(net.box, rows, seed=7)
+    a, _ = sample_test_set(net.region, rows, seed=7)
     assert fast.plan_name(rows) == ("float64" if rows <= fast.SMALL_ROWS else "float32")
     assert_matches_plain(fast(a), net.forward_reference(a), net)
 
@@ -41,7 +41,7 @@ def test_fast_network_large_net_uses_float32_for_small_batches():
     net = networks.random_network("16x16", "2fc", seed=1)
     fast = models.FastNetwork(net)
     assert fast.folded is None and fast.plan_name(1) == "float32"
-    a, _ = sample_test_set(net.box, 70, seed=2)
+    a, _ = sample_test_set(net.region, 70, seed=2)
     assert_matches_plain(fast(a), net.forward_reference(a), net)
     assert_matches_plain(fast(a[0]), net.forward_reference(a[0]), net)
 
@@ -50,7 +50,7 @@ def test_fast_network_batch_shapes_dtypes_and_fresh_outputs():
     """Any (..., n, n) batch works, float32 input too, and each call returns a new tensor (buffers never alias)."""
     net = networks.random_network("2x2-second", "3fc", seed=0)
     fast = models.FastNetwork(net)
-    a, _ = sample_test_set(net.box, 600, seed=5)
+    a, _ = sample_test_set(net.region, 600, seed=5)
     for batch in [a[0], a[:6].reshape(2, 3, 2, 2), a[:600].reshape(3, 200, 2, 2)]:
         assert_matches_plain(fast(batch), net.forward_reference(batch), net)
     assert_matches_plain(fast(a[:100].float()), net.forward_reference(a[:100].float()), net)

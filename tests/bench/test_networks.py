@@ -5,7 +5,7 @@ import json
 import torch
 
 from neuralinv.bench import networks
-from neuralinv.nets.checkpoint import save
+from neuralinv.nets.checkpoint import save_network
 
 
 def test_networks_from_runs(tmp_path):
@@ -14,7 +14,7 @@ def test_networks_from_runs(tmp_path):
     run.mkdir(parents=True)
     for seed in (1, 0):
         net = networks.random_network("2x2-first", "2fc", seed=seed)
-        save(net, run / f"seed-{seed}.safetensors")
+        save_network(net, run / f"seed-{seed}.safetensors")
     (run / "run.json").write_text(
         json.dumps(
             {

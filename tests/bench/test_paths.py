@@ -7,7 +7,7 @@ import torch
 from neuralinv.bench import paths
 from neuralinv.linalg.classical import METHODS, Classical, newton_schulz, taylor_inverse
 from neuralinv.paper.presets import get_dataset
-from neuralinv.training.data import test_set as sample_test_set
+from neuralinv.training.data import sample_test_set
 
 
 @pytest.mark.parametrize("dataset", ["2x2-first", "3x3", "16x16"])

@@ -119,7 +119,7 @@ def test_network_init_from_object_and_checkpoint(tmp_path):
     """The Eq. 11 net (= Taylor-1) as the initial guess, passed as a Network or as a checkpoint path."""
     box = get_dataset("3x3").region
     net = linear_network(box)
-    path = checkpoint.save(net, tmp_path / "eq11.safetensors")
+    path = checkpoint.save_network(net, tmp_path / "eq11.safetensors")
     a = sample("3x3", 500, dtype=torch.float64)
     for init in (net, str(path)):
         res = certified_inverse(a, tol=1e-10, init=init, method="fast")  # region defaults to the network's box
@@ -133,7 +133,7 @@ def test_bad_network_falls_back_with_valid_bounds():
     (Untrained with the paper's scaling it is A0^-1 + O(c), already good enough to be refined and certified.)
     """
     box = get_dataset("2x2-second").region
-    net = Network(init_layers([4, 32, 4], 0), box, Scaling.for_box(box, "raw"))
+    net = Network(init_layers([4, 32, 4], 0), box, Scaling.for_region(box, "raw"))
     a = sample("2x2-second", 100)
     res = certified_inverse(a, init=net, tol=1e-4, method="fast")
     assert res.fallback.all() and not res.outside.any()

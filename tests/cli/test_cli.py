@@ -106,7 +106,7 @@ def test_checkpoint_of_another_size(capsys, tmp_path):
     from neuralinv.paper.presets import get_dataset
 
     box = get_dataset("2x2-first").region
-    save_network(Network(init_layers([4, 8, 4], 0), box, Scaling.for_box(box)), tmp_path / "n.safetensors")
+    save_network(Network(init_layers([4, 8, 4], 0), box, Scaling.for_region(box)), tmp_path / "n.safetensors")
     code, _, err = run_cli(capsys, "evaluate", str(tmp_path / "n.safetensors"), "--dataset", "3x3")
     assert code == 2 and "2x2" in err and "3x3" in err and len(err.strip().splitlines()) == 1
 

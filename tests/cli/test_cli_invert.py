@@ -81,7 +81,7 @@ def test_invert_text_summary_and_outside(capsys, tmp_path):
 
 def test_invert_checkpoint(capsys, tmp_path):
     """--checkpoint: the network's box is the region and its output the initial guess."""
-    path = checkpoint.save(linear_network(get_dataset("2x2-first").region), tmp_path / "eq11.safetensors")
+    path = checkpoint.save_network(linear_network(get_dataset("2x2-first").region), tmp_path / "eq11.safetensors")
     np.save(tmp_path / "a.npy", sample("2x2-first", 50))
     code, out, _ = run_cli(
         capsys,
@@ -162,7 +162,7 @@ def test_bad_files_one_line_error(capsys, tmp_path):
 
 
 def test_init_with_checkpoint_rejected(capsys, tmp_path):
-    path = checkpoint.save(linear_network(get_dataset("2x2-first").region), tmp_path / "n.safetensors")
+    path = checkpoint.save_network(linear_network(get_dataset("2x2-first").region), tmp_path / "n.safetensors")
     np.save(tmp_path / "a.npy", sample("2x2-first", 3))
     code, _, err = run_cli(
         capsys, "invert", "--checkpoint", path, tmp_path / "a.npy", "--out", tmp_path / "x.npy", "--init", "taylor2"

@@ -32,7 +32,7 @@ def files(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("regions")
     box = load_region(PRESET)
     layers = [(w, b * 2) for w, b in init_layers([4, 8, 4], 0)]
-    save_network(Network(layers, box, Scaling.for_box(box, "paper")), tmp / "random.safetensors")
+    save_network(Network(layers, box, Scaling.for_region(box, "paper")), tmp / "random.safetensors")
     save_network(linear_network(box), tmp / "eq11.safetensors")
     box.save(tmp / "first.json")
     Ball(box.center, 0.01, norm="fro").save(tmp / "ball-small.json")  # bounding box = the preset's box

@@ -58,7 +58,7 @@ def test_hand_built_shares_and_maps():
 
 def _random_net(sizes, seed, dtype=torch.float32) -> Network:
     layers = [(w.to(dtype), (b * 2).to(dtype)) for w, b in init_layers(sizes, seed)]
-    return Network(layers, BOX, Scaling.for_box(BOX, "paper"))
+    return Network(layers, BOX, Scaling.for_region(BOX, "paper"))
 
 
 @pytest.mark.parametrize("sizes,seed", [([4, 8, 4], 0), ([4, 6, 5, 4], 1), ([4, 5, 4, 3, 4], 2)])
@@ -121,7 +121,7 @@ def test_empty_polytope_is_reported():
 def test_analyze_cli_outputs(tmp_path, capsys):
     """analyze prints the table, and with --out writes analysis.json, analysis.md and the figure."""
     ckpt = tmp_path / "net.safetensors"
-    checkpoint.save(_random_net([4, 8, 4], 0), ckpt)
+    checkpoint.save_network(_random_net([4, 8, 4], 0), ckpt)
     out = tmp_path / "an"
     assert main(["analyze", str(ckpt), "--samples", "5000", "--max-patterns", "6", "--out", str(out)]) == 0
     text = capsys.readouterr().out
@@ -147,7 +147,7 @@ def test_analyze_cli_outputs(tmp_path, capsys):
 def test_analyze_bad_input(tmp_path, capsys, argv, message):
     """Bad input gives exit code 2 and a one-line error."""
     ckpt = tmp_path / "net.safetensors"
-    checkpoint.save(_random_net([4, 8, 4], 0), ckpt)
+    checkpoint.save_network(_random_net([4, 8, 4], 0), ckpt)
     (tmp_path / "junk.safetensors").write_bytes(b"not a checkpoint")
     rc = main([a.format(tmp=tmp_path, ckpt=ckpt) for a in argv])
     err = capsys.readouterr().err
@@ -157,7 +157,7 @@ def test_analyze_bad_input(tmp_path, capsys, argv, message):
 def test_report_section(tmp_path):
     """report_section returns the Markdown section, JSON-able results and the figure it wrote into out_dir."""
     ckpt = tmp_path / "net.safetensors"
-    checkpoint.save(hand_built(), ckpt)
+    checkpoint.save_network(hand_built(), ckpt)
     section = report_section(ckpt, tmp_path / "report", samples=5000)
     assert section["markdown"].startswith("## What the network learned")
     assert "as the paper's Eq. 13" in section["markdown"] and "| 1 |" in section["markdown"]

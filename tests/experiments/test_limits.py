@@ -51,7 +51,7 @@ def hand_built_eq11(box: Box) -> Network:
         (torch.cat([m, -m]), torch.zeros(2 * d, dtype=torch.float64)),
         (torch.cat([eye, -eye], 1), torch.zeros(d, dtype=torch.float64)),
     ]
-    return Network(layers, box, Scaling.for_box(box, "paper"))
+    return Network(layers, box, Scaling.for_region(box, "paper"))
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def tiny_nets():
     torch.manual_seed(0)
     out = {}
     for name, box in (("singular", limits.SINGULAR_BOX), ("safe", get_dataset("2x2-first").region)):
-        config = TrainConfig.for_box(box, "2fc", steps=300, train_size=2000, seeds=(0,), lr=1e-3)
+        config = TrainConfig.on_region(box, "2fc", steps=300, train_size=2000, seeds=(0,), lr=1e-3)
         out[name] = train_ensemble(config, progress=False).networks[0]
     return out
 
@@ -71,7 +71,7 @@ def test_eq11_counterexample_is_verified(dataset, threshold):
     """On the Eq. 11 net, a counterexample is found in the widened box and confirmed in float64."""
     net = linear_network(get_dataset(dataset).region)
     result = limits.counterexample(net, threshold)
-    assert "widened" in result.region_note and result.region.radius > net.box.radius
+    assert "widened" in result.region_note and result.region.radius > net.region.radius
     assert result.region.certified_distance <= 0
     assert_verified(net, result, threshold)
 
@@ -197,7 +197,7 @@ def run_cli(capsys, *argv):
 @pytest.fixture(scope="module")
 def eq11_checkpoint(tmp_path_factory):
     path = tmp_path_factory.mktemp("limits") / "eq11.safetensors"
-    checkpoint.save(linear_network(get_dataset("2x2-first").region), path)
+    checkpoint.save_network(linear_network(get_dataset("2x2-first").region), path)
     return path
 
 
@@ -208,7 +208,7 @@ def test_cli_counterexample_json(capsys, eq11_checkpoint):
     assert code == 0 and data["found"] and "widened" in data["region_note"]
     x, box = np.array(data["x"]), Box.from_json(data["region"])
     assert box.contains(x)
-    assert independent_error(checkpoint.load(eq11_checkpoint), x) > 1e6
+    assert independent_error(checkpoint.load_network(eq11_checkpoint), x) > 1e6
 
 
 def test_cli_counterexample_certified_region(capsys, eq11_checkpoint):

@@ -94,7 +94,7 @@ def test_decade_bins_group_samples_by_decade():
 @pytest.fixture(scope="module")
 def eq11_checkpoint(tmp_path_factory):
     path = tmp_path_factory.mktemp("limits-units") / "eq11.safetensors"
-    checkpoint.save(linear_network(SAFE_BOX), path)
+    checkpoint.save_network(linear_network(SAFE_BOX), path)
     return path
 
 

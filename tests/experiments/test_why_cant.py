@@ -29,7 +29,7 @@ def run_cli(capsys, *argv):
 
 
 def tiny_config(box: Box, scaling: str) -> TrainConfig:
-    return TrainConfig.for_box(
+    return TrainConfig.on_region(
         box, "2fc", steps=50, train_size=1000, seeds=(0,), scaling=scaling, test_size=500, lr=1e-3
     )
 
@@ -60,13 +60,13 @@ def test_paper_scaling_is_refused_on_a_singular_centre(center):
     """The paper's scaling needs A0^-1: on a singular centre it is refused up front with a one-line reason and fix."""
     box = Box(center, 0.5)
     with pytest.raises(InputError) as err:
-        TrainConfig.for_box(box, "2fc", steps=10, train_size=1000, scaling="paper")
+        TrainConfig.on_region(box, "2fc", steps=10, train_size=1000, scaling="paper")
     message = str(err.value)
     assert "--scaling raw" in message and "sigma_min(A0) = " in message and "A0^-1" in message
     assert "\n" not in message
     with pytest.raises(InputError, match="--scaling raw"):
-        Scaling.for_box(box, "paper")
-    assert Scaling.for_box(box, "raw").name == "raw"
+        Scaling.for_region(box, "paper")
+    assert Scaling.for_region(box, "raw").name == "raw"
 
 
 def test_evaluate_skips_the_taylor_baselines_and_says_why(zero_run, capsys):
@@ -86,7 +86,7 @@ def test_evaluate_skips_the_taylor_baselines_and_says_why(zero_run, capsys):
 
 def test_evaluate_on_an_invertible_centre_skips_nothing(capsys, tmp_path):
     """A regular centre keeps every baseline, and the JSON says that nothing was skipped."""
-    checkpoint.save(linear_network(Box(np.diag([1.0, 2.0]), 0.1)), tmp_path / "eq11.safetensors")
+    checkpoint.save_network(linear_network(Box(np.diag([1.0, 2.0]), 0.1)), tmp_path / "eq11.safetensors")
     code, text, _ = run_cli(capsys, "evaluate", tmp_path / "eq11.safetensors", "--test-size", 200, "--json")
     data = json.loads(text)
     assert code == 0 and data["skipped_baselines"] == {} and TAYLOR <= set(data["metrics"])
@@ -103,7 +103,7 @@ def test_counterexample_on_the_zero_centre_is_verified_with_numpy(zero_run, caps
     x = np.array(data["x"])
     assert np.all(np.abs(x) <= 1.0)  # in the box
     assert np.linalg.svd(np.array(data["singular_matrix"]), compute_uv=False)[0] == 0  # it stepped off A0 = 0 itself
-    net = checkpoint.load(path)
+    net = checkpoint.load_network(path)
     fx = net(torch.from_numpy(x)[None]).double().numpy()[0]
     assert np.linalg.norm(np.linalg.inv(x) - fx) > threshold
     code, text, err = run_cli(capsys, "limits", "counterexample", path, "--threshold", threshold)

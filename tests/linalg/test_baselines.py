@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 import torch
 
-from neuralinv.linalg.classical import METHODS, Classical, exact_inverse, method_name, newton_schulz, taylor_inverse
+from neuralinv.linalg.classical import (
+    METHODS,
+    Classical,
+    closed_form_inverse,
+    method_name,
+    newton_schulz,
+    taylor_inverse,
+)
 from neuralinv.paper.presets import DATASETS
 from neuralinv.regions.shapes import Box
 
@@ -11,7 +18,7 @@ from neuralinv.regions.shapes import Box
 def test_exact_inverse_matches_numpy(n, rng):
     """Closed form (n <= 3) and LAPACK (n > 3) agree with float64 numpy.linalg.inv on a batch."""
     a = rng.standard_normal((5, 7, n, n)) + 3 * np.eye(n)
-    ours = exact_inverse(torch.from_numpy(a)).numpy()
+    ours = closed_form_inverse(torch.from_numpy(a)).numpy()
     np.testing.assert_allclose(ours, np.linalg.inv(a), rtol=1e-10, atol=1e-12)
 
 

@@ -66,7 +66,7 @@ def test_the_old_files_hold_what_their_commands_made():
     box = load_network(DATA / "v1-2fc-box.safetensors")
     preset = get_dataset("2x2-first").region
     assert box.region.to_json() == preset.to_json()
-    assert box.scaling == Scaling.for_box(preset, "paper")
+    assert box.scaling == Scaling.for_region(preset, "paper")
     assert box.info["seed"] == 0 and box.info["steps"] == 300
     fitted = load_network(DATA / "v1-3fc-fitted.safetensors")
     assert fitted.scaling.name == "data" and fitted.layer_sizes == [4, 32, 32, 4]
@@ -105,7 +105,7 @@ def test_round_trip_keeps_weights_region_scaling_and_info(tmp_path, dtype):
     """save_network then load_network: same tensors and dtype, same region (a ball here), scaling and info."""
     region = Ball(np.array([[2.0, 0.5], [0.3, 1.5]]), 0.4)
     layers = [(w.to(dtype), b.to(dtype)) for w, b in init_layers([4, 16, 16, 4], 7)]
-    net = Network(layers, region, Scaling.for_box(region, "paper"), {"seed": 7, "note": "x"})
+    net = Network(layers, region, Scaling.for_region(region, "paper"), {"seed": 7, "note": "x"})
     path = save_network(net, tmp_path / "n.safetensors")
     back = load_network(path, n=2)
     assert back.region.to_json() == region.to_json() and back.scaling == net.scaling and back.info == net.info

@@ -14,7 +14,7 @@ from neuralinv.common.errors import InputError
 from neuralinv.nets.mlp import FastNetwork, Network, get_model, init_layers
 from neuralinv.nets.scaling import Scaling
 from neuralinv.paper.presets import get_dataset
-from neuralinv.training.data import test_set as sample_test_set
+from neuralinv.training.data import sample_test_set
 
 EPS32 = float(torch.finfo(torch.float32).eps)
 BATCHES = (1, 7, 64, 65, 1000)  # 64 is the last batch on the float64 plan of a small net, 65 the first on float32
@@ -22,7 +22,7 @@ BATCHES = (1, 7, 64, 65, 1000)  # 64 is the last batch on the float64 plan of a 
 
 def make_network(dataset: str, model: str = "2fc", seed: int = 0) -> Network:
     box = get_dataset(dataset).region
-    return Network(init_layers(get_model(model).layer_sizes(box.n), seed), box, Scaling.for_box(box))
+    return Network(init_layers(get_model(model).layer_sizes(box.n), seed), box, Scaling.for_region(box))
 
 
 def assert_close_to_reference(out, ref, net):

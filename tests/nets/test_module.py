@@ -16,7 +16,7 @@ DATA = Path(__file__).parent / "data"
 
 def make(seed: int = 0, model: str = "3fc") -> Network:
     box = get_dataset("2x2-second").region
-    return Network(init_layers(get_model(model).layer_sizes(box.n), seed), box, Scaling.for_box(box))
+    return Network(init_layers(get_model(model).layer_sizes(box.n), seed), box, Scaling.for_region(box))
 
 
 def test_parameters_are_the_layers_and_start_frozen():

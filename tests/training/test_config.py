@@ -20,7 +20,7 @@ def round_trip(config: TrainConfig) -> TrainConfig:
 def test_preset_with_a_rule():
     config = TrainConfig.resolve("2x2-first", "2fc", steps=100, rule=AcceptRule(min_abs_det=0.5))
     assert config.data == PresetData(AcceptRule(0.5, None)) and config.source == "preset"
-    assert config.region == config.box and config.region.n == 2
+    assert config.region.n == 2 and not hasattr(config, "box")
     data = config.to_json()
     assert list(data)[-3:] == ["center", "radius", "min_abs_det"] and data["min_abs_det"] == 0.5
     assert round_trip(config) == config
@@ -33,7 +33,6 @@ def test_region_of_ones_own():
     assert config.epoch_steps == 10  # 200 steps compressed into 20 schedule epochs
     assert config.to_json()["region"] == REGION.to_json() and "min_abs_det" not in config.to_json()
     assert round_trip(config) == config
-    assert TrainConfig.for_box.__func__ is TrainConfig.on_region.__func__  # the old name
     explicit = TrainConfig.on_region(REGION, "2fc", steps=200, train_size=1280)
     assert explicit.epoch_steps == 10  # one pass over the fixed set: 1280 / 128 batches
 

@@ -47,7 +47,7 @@ def test_schedule_matches_pytorch():
 def test_batch_stream_is_a_permutation_stream():
     """Over one epoch a fixed set's stream visits every sample exactly once."""
     region = get_dataset("2x2-first").region
-    scaling = Scaling.for_box(region)
+    scaling = Scaling.for_region(region)
     x = torch.arange(640, dtype=torch.float32)[:, None].expand(640, 4).contiguous()
     stream = BatchStream(seed=3, batch_size=64, region=region, scaling=scaling, data=(x, x))
     xb, _ = stream.next(10)

@@ -18,7 +18,7 @@ def random_network(dataset: str, model: str, *, seed: int = 0) -> Network:
     """An untrained network of the preset's shape: timing does not depend on the weights' values."""
     box = get_dataset(dataset).region
     layers = init_layers(get_model(model).layer_sizes(box.n), seed)
-    return Network(layers, box, Scaling.for_box(box), {"dataset": dataset, "model": model, "trained": False})
+    return Network(layers, box, Scaling.for_region(box), {"dataset": dataset, "model": model, "trained": False})
 
 
 def networks_from_runs(paths) -> dict[tuple[str, str], Network]:
@@ -38,7 +38,7 @@ def networks_from_runs(paths) -> dict[tuple[str, str], Network]:
             if key[0] not in TABLE1_DATASETS or not run.get("checkpoints"):
                 continue
             seed = min(run["checkpoints"], key=int)
-            found[key] = checkpoint.load(run_file.parent / run["checkpoints"][seed])
+            found[key] = checkpoint.load_network(run_file.parent / run["checkpoints"][seed])
     return found
 
 

@@ -11,14 +11,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from neuralinv.linalg.classical import Classical, exact_inverse
+from neuralinv.linalg.classical import Classical, closed_form_inverse
 
 
 def classical_paths(box, device="cpu") -> dict[str, tuple[str, Callable]]:
     """{name: (kind, fn)}: exact paths (kind "exact") and the classical approximations (kind "classical") on box."""
     paths = {}
     if box.n <= 3:
-        paths["exact closed form"] = ("exact", exact_inverse)
+        paths["exact closed form"] = ("exact", closed_form_inverse)
     if torch.device(device).type == "cpu":
         paths["numpy.linalg.inv"] = ("exact", lambda a: torch.from_numpy(np.linalg.inv(a.numpy())))
     paths["torch.linalg.inv"] = ("exact", torch.linalg.inv)

@@ -30,7 +30,7 @@ from neuralinv.bench.roofline import (
 from neuralinv.nets.mlp import FastNetwork, Network, mlp_forward
 from neuralinv.paper import numbers as paper
 from neuralinv.paper.presets import TABLE1_DATASETS, TABLE1_MODELS, get_dataset
-from neuralinv.training.data import test_set
+from neuralinv.training.data import sample_test_set
 
 PAPER_MACHINE = paper.TABLE3_MACHINE
 
@@ -135,7 +135,7 @@ def table3(
     rows = []
     for ds in datasets:
         box = get_dataset(ds).region
-        a_cpu, _ = test_set(box, settings.total)
+        a_cpu, _ = sample_test_set(box, settings.total)
         reference = torch.from_numpy(np.linalg.inv(a_cpu.numpy()))
         data = DataSetInputs(ds, box.n, a_cpu.to(device), reference, settings, device)
         for name, (kind, fn) in classical_paths(box, device).items():

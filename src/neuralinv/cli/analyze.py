@@ -61,7 +61,7 @@ def run(args) -> int:
     for flag, value in (("--samples", args.samples), ("--max-patterns", args.max_patterns), ("--top", args.top)):
         if value <= 0:
             raise InputError(f"{flag}: expected a positive integer, got {value}")
-    net = checkpoint.load(args.checkpoint)
+    net = checkpoint.load_network(args.checkpoint)
     region = _region(args, net)
     result = analysis.analyze(
         net, region=region, samples=args.samples, seed=args.seed, max_patterns=args.max_patterns, bound=not args.no_lp
@@ -86,7 +86,7 @@ def run(args) -> int:
 def _region(args, net):
     """The region of --region (of the checkpoint's size), else the checkpoint's own."""
     if args.region is None:
-        return net.box
+        return net.region
     region = parse_region(args.region)
     if region.n != net.n:
         raise InputError(

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from neuralinv.cli.options import add_json, add_region, parse_region
+from neuralinv.cli.options import add_json, add_region, as_flags, parse_region
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.common.errors import InputError
+from neuralinv.common.files import read_matrices
 from neuralinv.nets import checkpoint
 from neuralinv.paper.presets import get_dataset
-from neuralinv.training.data import TEST_SEED, AcceptRule, load_matrices, matrix_pairs, test_set
+from neuralinv.training.data import TEST_SEED, AcceptRule, matrix_pairs, sample_test_set
 from neuralinv.training.evaluation import evaluate, skipped_baselines
 from neuralinv.training.runs import RUN_FILE, read_run
 from neuralinv.training.train import TrainConfig, evaluation_pairs
@@ -61,25 +62,34 @@ def load_networks(path: Path, n: int | None = None) -> dict:
     """The networks of a run directory ("seed S": one per seed) or of one checkpoint file (by its stem)."""
     if path.is_dir():
         run = read_run(path)
-        return {f"seed {s}": checkpoint.load(path / name, n=n) for s, name in run["checkpoints"].items()}
+        return {f"seed {s}": checkpoint.load_network(path / name, n=n) for s, name in run["checkpoints"].items()}
     if path.is_file():
-        return {path.stem: checkpoint.load(path, n=n)}
+        return {path.stem: checkpoint.load_network(path, n=n)}
     raise InputError(f"path: {str(path)!r} is neither a run directory (with {RUN_FILE}) nor a checkpoint file")
 
 
 def run(args) -> int:
-    """`evaluate`: the metrics of the network(s) and the baselines on the chosen test matrices."""
+    """`evaluate`: the metrics of the network(s) and the baselines on the chosen test matrices; library errors in
+    the command line's words (min_abs_det: ... as --min-abs-det: ...)."""
+    try:
+        return run_evaluation(args)
+    except InputError as err:
+        raise InputError(as_flags(str(err))) from None
+
+
+def run_evaluation(args) -> int:
+    """run, with the library's errors as they are."""
     if args.test_size <= 0:
         raise InputError(f"--test-size: expected a positive integer, got {args.test_size}")
     path = Path(args.path)
     given = args.region or args.dataset
     region = (get_dataset(args.dataset).region if args.dataset else parse_region(args.region)) if given else None
     networks = load_networks(path, n=region.n if region else None)
-    regions = {json.dumps(net.box.to_json(), sort_keys=True) for net in networks.values()}
+    regions = {json.dumps(net.region.to_json(), sort_keys=True) for net in networks.values()}
     if len(regions) > 1:
         raise InputError(f"{args.path}: checkpoints are for different regions")
     first = next(iter(networks.values()))
-    box = first.box  # the baselines expand around the centre of the network's own region
+    box = first.region  # the baselines expand around the centre of the network's own region
     matrices, source, where = evaluation_matrices(args, path, region, first)
     rows = evaluate(networks, box, matrices=matrices)
     skipped = skipped_baselines(box)
@@ -112,7 +122,7 @@ def evaluation_matrices(args, path: Path, region, first) -> tuple:
     if args.matrices is not None:
         if flags_rule is not None:
             raise InputError("--min-abs-det/--min-sigma: apply to sampled matrices, not to --matrices")
-        a = load_matrices(args.matrices, n=first.n)
+        a = read_matrices(args.matrices, name="--matrices", n=first.n)
         matrices, _ = matrix_pairs(a)  # refuses singular matrices (no exact inverse to compare with)
         return matrices, {"matrices": str(args.matrices), "count": len(a)}, f"{len(a)} matrices from {args.matrices}"
     if region is None and path.is_dir() and flags_rule is None and read_run(path)["config"].get("matrices") is not None:
@@ -120,11 +130,11 @@ def evaluation_matrices(args, path: Path, region, first) -> tuple:
         matrices, _ = evaluation_pairs(config)  # the held-out matrices, as in run.json
         source = {"matrices": config.matrices, "count": len(matrices), "held_out": True}
         return matrices, source, f"the {len(matrices)} held-out matrices of {config.matrices}"
-    sampled = region or first.box
+    sampled = region or first.region
     rule = flags_rule
     if rule is None and region is None:  # the checkpoint's own region: its training's rejection rule
         rule = AcceptRule.from_json(first.info.get("accept"))
-    matrices, _ = test_set(sampled, args.test_size, args.seed, rule=rule)
+    matrices, _ = sample_test_set(sampled, args.test_size, args.seed, rule=rule)
     source = {
         "region": sampled.to_json(),
         "test_size": args.test_size,

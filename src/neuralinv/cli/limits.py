@@ -158,10 +158,10 @@ def resolve_region(args, net) -> tuple[Region, str]:
         box = parse_region(args.region)
         note = f"--region {args.region}"
     elif args.radius is not None:
-        box = Box(net.box.center, args.radius)
+        box = Box(net.region.center, args.radius)
         note = f"the checkpoint's centre with --radius {args.radius:g}"
     else:
-        return limits.widen_to_singular(net.box)
+        return limits.widen_to_singular(net.region)
     limits.check_region(net, box)
     return box, note
 
@@ -174,7 +174,7 @@ def matrix_text(a: np.ndarray) -> str:
 def run_counterexample(args) -> int:
     """`limits counterexample`: search, then print the result (or its JSON); save x with --save-x."""
     limits.check_threshold(args.threshold)
-    net = checkpoint.load(args.checkpoint)
+    net = checkpoint.load_network(args.checkpoint)
     region, note = resolve_region(args, net)
     result = limits.counterexample(net, args.threshold, region=region, norm=args.norm)
     result.region_note = note
@@ -226,7 +226,7 @@ def load_all(paths: list[str]) -> dict:
         name = Path(path).stem
         while name in nets:
             name += "'"
-        nets[name] = checkpoint.load(path)
+        nets[name] = checkpoint.load_network(path)
     sizes = {net.n for net in nets.values()}
     if len(sizes) > 1:
         raise InputError(f"checkpoints: all must be for the same matrix size, got sizes {sorted(sizes)}")
@@ -282,7 +282,7 @@ def run_moments(args) -> int:
         raise InputError(f"--max-samples: expected at least 1000, got {args.max_samples}")
     if args.orders is not None and any(k <= 0 for k in args.orders):
         raise InputError(f"--orders: expected positive integers, got {args.orders}")
-    net = checkpoint.load(args.checkpoint)
+    net = checkpoint.load_network(args.checkpoint)
     region, note = resolve_region(args, net)
     result = limits.moment_growth(
         net, region, orders=tuple(args.orders) if args.orders else None, max_samples=args.max_samples, seed=args.seed

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from neuralinv.common.errors import InputError
@@ -70,3 +71,40 @@ def add_ray(parser, *, address_help: str, unit: str) -> None:
         metavar="G",
         help=f"GPUs per {unit}; above 0 they train on CUDA (default 0)",
     )
+
+
+# The library's parameters as the flags that set them: its errors name parameters, the
+# commands' name flags (as_flags).
+FLAGS = {
+    "budget": "--budget",
+    "device": "--device",
+    "holdout": "--holdout",
+    "matrices": "--matrices",
+    "min_abs_det": "--min-abs-det",
+    "min_sigma": "--min-sigma",
+    "out": "--out",
+    "resume": "--resume",
+    "scaling": "--scaling",
+    "seeds": "--seeds",
+    "split_seed": "--split-seed",
+    "state_path": "--out",
+    "steps": "--steps",
+    "test_size": "--test-size",
+    "train_size": "--train-size",
+}
+
+
+def as_flags(message: str) -> str:
+    """A library error in the command line's words: a leading "parameter:" and each parameter=value become flags
+    (resume=True becomes --resume, device=cpu becomes --device cpu)."""
+    head, sep, rest = message.partition(": ")
+    if sep and head in FLAGS:
+        message = FLAGS[head] + sep + rest
+
+    def flag(match: re.Match) -> str:
+        name, value = match.group(1), match.group(2)
+        if name not in FLAGS:
+            return match.group(0)
+        return FLAGS[name] if value == "True" else f"{FLAGS[name]} {value}"
+
+    return re.sub(r"\b([a-z_]+)=([^\s,;)]+)", flag, message)

@@ -196,7 +196,7 @@ def run(args) -> int:
 def run_fit(args) -> int:
     """`neuralinv region fit`: fit, write the region file, measure the fast path on a sub-sample, print; exit 0."""
     from neuralinv.bench.certified import assess
-    from neuralinv.training.data import load_matrices
+    from neuralinv.common.files import read_matrices
 
     if args.old_centres is not None:
         raise InputError("--centres is now spelled --centers: use --centers K")
@@ -204,7 +204,7 @@ def run_fit(args) -> int:
         raise InputError(f"--tol: expected a number in (0, 1), got {args.tol}")
     if args.sub_sample <= 0:
         raise InputError(f"--sub-sample: expected a positive integer, got {args.sub_sample}")
-    a = load_matrices(args.matrices, name=args.matrices)
+    a = read_matrices(args.matrices, name=args.matrices)
     equilibrate = {"auto": "auto", "yes": True, "no": False}[args.equilibrate]
     region = fit_region(
         a,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from neuralinv.cli.options import add_json, add_quiet, add_region, parse_region
+from neuralinv.cli.options import add_json, add_quiet, add_region, as_flags, parse_region
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.common.errors import InputError
 from neuralinv.nets.mlp import MODELS
@@ -23,24 +22,6 @@ DESCRIPTION = (
     "kept by --min-abs-det/--min-sigma), or matrices of one's own (--matrices, a seeded --holdout share held out as "
     "the test set; the region bound into the checkpoints is fitted to the training share unless --region is given)."
 )
-# The library's parameters as the flags that set them: its errors name parameters, this command's name flags.
-FLAGS = {
-    "budget": "--budget",
-    "device": "--device",
-    "holdout": "--holdout",
-    "matrices": "--matrices",
-    "min_abs_det": "--min-abs-det",
-    "min_sigma": "--min-sigma",
-    "out": "--out",
-    "resume": "--resume",
-    "scaling": "--scaling",
-    "seeds": "--seeds",
-    "split_seed": "--split-seed",
-    "state_path": "--out",
-    "steps": "--steps",
-    "test_size": "--test-size",
-    "train_size": "--train-size",
-}
 
 
 def register(sub) -> None:
@@ -144,22 +125,6 @@ def add_size_flags(p) -> None:
     p.add_argument(
         "--split-seed", type=int, metavar="S", help="with --matrices: seed of the train/test split (default 0)"
     )
-
-
-def as_flags(message: str) -> str:
-    """A library error in this command's words: a leading "parameter:" and each parameter=value become flags
-    (resume=True becomes --resume, device=cpu becomes --device cpu)."""
-    head, sep, rest = message.partition(": ")
-    if sep and head in FLAGS:
-        message = FLAGS[head] + sep + rest
-
-    def flag(match: re.Match) -> str:
-        name, value = match.group(1), match.group(2)
-        if name not in FLAGS:
-            return match.group(0)
-        return FLAGS[name] if value == "True" else f"{FLAGS[name]} {value}"
-
-    return re.sub(r"\b([a-z_]+)=([^\s,;)]+)", flag, message)
 
 
 def check_data_flags(args) -> tuple[str | None, str | None]:

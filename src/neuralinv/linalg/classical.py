@@ -26,7 +26,7 @@ def method_name(name: str) -> str:
     return canonical
 
 
-def exact_inverse(a: torch.Tensor) -> torch.Tensor:
+def closed_form_inverse(a: torch.Tensor) -> torch.Tensor:
     """A^-1 for a (..., n, n): closed form (adjugate / det) for n <= 3, batched LAPACK otherwise."""
     n = a.shape[-1]
     if n == 1:

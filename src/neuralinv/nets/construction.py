@@ -55,7 +55,7 @@ def linear_network(box: Box) -> Network:
     return Network(
         layers,
         box,
-        Scaling.for_box(box, "paper"),
+        Scaling.for_region(box, "paper"),
         info={"model": "eq11", "construction": "Eq. 11: y = ReLU(Mx) - ReLU(-Mx), M = -kron(B, B^T)"},
     )
 
@@ -116,7 +116,7 @@ def network_from_weights(layers, box: Box, *, scaling: str = "paper", info: dict
     tensors = [
         (torch.from_numpy(np.array(w, dtype=dtype)), torch.from_numpy(np.array(b, dtype=dtype))) for w, b in layers
     ]
-    return Network(tensors, box, Scaling.for_box(box, scaling), dict(info or {}))
+    return Network(tensors, box, Scaling.for_region(box, scaling), dict(info or {}))
 
 
 def import_weights(path: str | Path, box: Box, *, scaling: str = "paper") -> Network:

@@ -47,7 +47,7 @@ class Scaling:
     target_scale: float
 
     @classmethod
-    def for_box(
+    def for_region(
         cls, region: Region, name: str = "paper", *, data: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> "Scaling":
         """The scaling name on region; "data" needs data, the training pairs (A, A^-1) (see from_data). "paper"

@@ -21,7 +21,7 @@ from neuralinv.nets import checkpoint
 from neuralinv.nets.mlp import get_model
 from neuralinv.paper import numbers as paper
 from neuralinv.paper.presets import TABLE1_DATASETS, TABLE1_MODELS, get_dataset
-from neuralinv.training.data import test_set
+from neuralinv.training.data import sample_test_set
 from neuralinv.training.evaluation import baseline_predictions
 from neuralinv.training.metrics import summarize
 from neuralinv.training.runs import checkpoint_name, finished, run_group
@@ -59,7 +59,7 @@ def training_groups(
     groups: dict[tuple, list[TrainConfig]] = {}
     for dataset, model in cells:
         config = cell_config(dataset, model, budget, device, steps)
-        key = (config.box.n, model, config.steps, config.epoch_steps)
+        key = (config.region.n, model, config.steps, config.epoch_steps)
         groups.setdefault(key, []).append(config)
     return [(f"{n}x{n}-{model}", configs) for (n, model, _, _), configs in groups.items()]
 
@@ -136,7 +136,7 @@ def table2(runs: dict) -> list[dict]:
     box = get_dataset("2x2-first").region
     first = runs.get(("2x2-first", "2fc")) or runs.get(("2x2-first", "2fc-small"))
     test_size = first["config"]["test_size"] if first else 10_000
-    a, _ = test_set(box, test_size)
+    a, _ = sample_test_set(box, test_size)
     a_inv = torch.from_numpy(np.linalg.inv(a.numpy()))
     classical = {k: summarize(x, a_inv)["mae"] for k, x in baseline_predictions(box, a, a_inv).items()}
     rows = [
@@ -325,7 +325,9 @@ def time_table3(runs: dict, out: Path, budget: str, device: str, progress: bool)
     networks = {}
     for (dataset, model), run in runs.items():
         if dataset in TABLE1_DATASETS and model in TABLE1_MODELS:
-            networks[(dataset, model)] = checkpoint.load(out / "runs" / f"{dataset}-{model}" / checkpoint_name(0))
+            networks[(dataset, model)] = checkpoint.load_network(
+                out / "runs" / f"{dataset}-{model}" / checkpoint_name(0)
+            )
     settings = Settings.quick() if light(budget) == "quick" else Settings()
     say = (lambda msg: print(f"  {msg}", flush=True)) if progress else None
     return table3(device, settings=settings, networks=networks, progress=say)

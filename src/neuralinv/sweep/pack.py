@@ -19,7 +19,7 @@ from neuralinv.common.timing import time_fn
 from neuralinv.linalg.classical import Classical
 from neuralinv.paper.numbers import TABLE3_MATRICES
 from neuralinv.sweep.spec import Trial, Unit
-from neuralinv.training.data import test_set
+from neuralinv.training.data import sample_test_set
 from neuralinv.training.train import CUSTOM_SCHEDULE_EPOCHS, TrainConfig, train_group
 
 PER = TABLE3_MATRICES  # timings are seconds per this many matrices, as in the paper's Table 3
@@ -36,7 +36,7 @@ FAULT_ENV = "NEURALINV_SWEEP_FAULT"
 
 def config_for(trial: Trial, seeds: tuple[int, ...], device: str = "cpu") -> TrainConfig:
     """The training configuration of a trial at these seeds, its schedule's restarts scaled to its step count."""
-    return TrainConfig.for_box(
+    return TrainConfig.on_region(
         trial.box,
         trial.model,
         steps=trial.steps,
@@ -124,7 +124,7 @@ def _run_pack(units: list[Unit], device: str, node: str) -> list[dict]:
 
     rows, timed = [], None
     for trial, result in zip(trials.values(), results):
-        a, a_inv = test_set(trial.box, trial.test_size)
+        a, a_inv = sample_test_set(trial.box, trial.test_size)
         classical = Classical(trial.box)
         errors = {k: float((fn(a) - a_inv).abs().mean()) for k, fn in methods(classical).items()}
         if timed is None:  # one shape per pack: time its methods once, on 10,000 matrices of the first box

@@ -207,8 +207,6 @@ class TrainConfig:
         config.validate()
         return config
 
-    for_box = on_region  # the old name, used by neuralinv.sweep.pack and neuralinv.experiments.limits
-
     @classmethod
     def for_region(
         cls,
@@ -298,11 +296,6 @@ class TrainConfig:
         return self.data.region(self.dataset)
 
     @property
-    def box(self) -> Region:
-        """The old name of region, used by neuralinv.reproduce and benchmarks/train_table1.py."""
-        return self.region
-
-    @property
     def rule(self) -> AcceptRule | None:
         """The rejection rule for sampled matrices, or None."""
         return self.data.rule
@@ -346,7 +339,7 @@ class TrainConfig:
 
 
 def source_to_json(source: DataSource) -> dict:
-    """The data source's keys of the flat JSON form: always center and radius (null since for_box writes a region,
+    """The data source's keys of the flat JSON form: always center and radius (null since on_region writes a region,
     kept so that configurations written before compare equal), then those of the source that are set."""
     data: dict = {"center": None, "radius": None}
     if not isinstance(source, PresetData):

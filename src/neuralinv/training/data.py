@@ -11,8 +11,7 @@ import numpy as np
 import torch
 
 from neuralinv.common.errors import InputError
-from neuralinv.common.files import read_matrices
-from neuralinv.linalg.classical import exact_inverse
+from neuralinv.linalg.classical import closed_form_inverse
 from neuralinv.nets.scaling import Scaling
 from neuralinv.regions.shapes import Region
 
@@ -112,7 +111,7 @@ def sample_pairs(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """count samples A of the region (kept by rule, if any) and their exact inverses, both float64 (count, n, n)."""
     a = sample_matrices(region, count, generator=generator, rule=rule, stats=stats)
-    return a, exact_inverse(a)
+    return a, closed_form_inverse(a)
 
 
 def sample_test_set(
@@ -125,9 +124,6 @@ def sample_test_set(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The seeded test set: size samples (A, A^-1) of the region, float64, drawn from a generator seeded with seed."""
     return sample_pairs(region, size, generator=torch.Generator().manual_seed(seed), rule=rule, stats=stats)
-
-
-test_set = sample_test_set  # the old name, imported by neuralinv, bench, sweep, reproduce and cli.evaluate
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -143,13 +139,6 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def load_matrices(
-    path: str | Path, *, n: int | None = None, name: str = "--matrices", minimum: int | None = None
-) -> np.ndarray:
-    """The old reader, kept for cli.evaluate and cli.region: common.files.read_matrices (m, n, n) as float64."""
-    return read_matrices(path, name=name, n=n, minimum=minimum)
 
 
 def split_matrices(count: int, holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -81,7 +81,7 @@ def make_streams(config: TrainConfig) -> tuple[Region, Scaling, list[BatchStream
         measured = sample_pairs(
             region, SCALING_SAMPLE, generator=torch.Generator().manual_seed(config.data_seed), rule=config.rule
         )
-    scaling = Scaling.for_box(region, config.scaling, data=measured)
+    scaling = Scaling.for_region(region, config.scaling, data=measured)
     data = None
     if pairs is not None:  # float32 inputs and targets, one copy on the device, shared by the streams
         data = (

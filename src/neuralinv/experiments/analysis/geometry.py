@@ -24,7 +24,7 @@ class Geometry:
     def __init__(self, net: Network, region: Region | None = None):
         self.torch_layers = [(w.detach().cpu().double(), b.detach().cpu().double()) for w, b in net.layers]
         self.layers = [(w.numpy(), b.numpy()) for w, b in self.torch_layers]
-        self.region = net.box if region is None else region
+        self.region = net.region if region is None else region
         self.domain: Box = self.region.bounding_box()
         self.n = net.n
         self.c = self.domain.half_widths.ravel()  # (n^2,) per-entry half-widths of the LP domain

@@ -42,7 +42,7 @@ def _sample_chunks(net: Network, samples: int, seed: int, chunk: int, region: Re
 
     A seed gives one fixed stream, so the two passes of analyze see the same matrices.
     """
-    region = net.box if region is None else region
+    region = net.region if region is None else region
     g = torch.Generator().manual_seed(seed)
     center = torch.tensor(region.center.ravel())
     offset = torch.tensor(net.scaling.input_offset, dtype=torch.float64)
@@ -69,7 +69,7 @@ def analyze(
     the first finds the patterns, the second the sampled max |net - Taylor-1| per entry of the analysed ones.
     """
     t0 = time.perf_counter()
-    region = net.box if region is None else load_region(region)
+    region = net.region if region is None else load_region(region)
     if region.n != net.n:
         raise InputError(
             f"region: a {region.n}x{region.n} {region.shape}, but the network is for {net.n}x{net.n} matrices"

@@ -19,7 +19,7 @@ def report_section(checkpoint_path, out_dir, samples: int = DEFAULT_SAMPLES) -> 
     """
     from neuralinv.nets import checkpoint
 
-    net = checkpoint.load(checkpoint_path)
+    net = checkpoint.load_network(checkpoint_path)
     result = analyze(net, samples=samples)
     out_dir = Path(out_dir)
     figure = plot(result, out_dir / FIGURE_NAME)

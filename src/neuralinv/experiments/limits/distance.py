@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from neuralinv.experiments.limits.model_error import Model, check_norm, check_region, error_norm, errors_on, fit_slope
-from neuralinv.linalg.classical import exact_inverse
+from neuralinv.linalg.classical import closed_form_inverse
 from neuralinv.regions.shapes import Region, sigma_min
 
 
@@ -38,7 +38,7 @@ def error_vs_distance(
     sig = sigma_min(a)
     keep = sig > 0
     a, sig = a[keep], sig[keep]
-    inv_norm = error_norm(exact_inverse(torch.from_numpy(a)).numpy(), norm)
+    inv_norm = error_norm(closed_form_inverse(torch.from_numpy(a)).numpy(), norm)
     errors = {name: errors_on(model, a, norm=norm) for name, model in models.items()}
     close = sig <= np.quantile(sig, near)
     summary = {

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from neuralinv.common.errors import InputError
-from neuralinv.linalg.classical import exact_inverse
+from neuralinv.linalg.classical import closed_form_inverse
 from neuralinv.nets.mlp import Network
 from neuralinv.regions.shapes import Region, positive_number
 
@@ -47,13 +47,13 @@ def error_norm(diff: np.ndarray, norm: str = "fro") -> np.ndarray:
 def errors_on(model: Model, a: np.ndarray, *, norm: str = "fro", chunk: int = 200_000) -> np.ndarray:
     """||A^-1 - F(A)|| for each matrix of a (N, n, n) -> (N,), in chunks to bound memory.
 
-    The inverse is linalg.classical.exact_inverse in float64 (closed form for n <= 3), accurate to about
+    The inverse is linalg.classical.closed_form_inverse in float64 (closed form for n <= 3), accurate to about
     eps * cond(A).
     """
     out = np.empty(a.shape[0])
     for i in range(0, a.shape[0], chunk):
         block = a[i : i + chunk]
-        exact = exact_inverse(torch.from_numpy(np.ascontiguousarray(block))).numpy()
+        exact = closed_form_inverse(torch.from_numpy(np.ascontiguousarray(block))).numpy()
         out[i : i + chunk] = error_norm(exact - apply_model(model, block), norm)
     return out
 

@@ -46,7 +46,7 @@ def train_nets(box: Box, settings: dict, *, progress: bool, models=("2fc", "3fc"
 
     nets, info = {}, {}
     for model in models:
-        config = TrainConfig.for_box(
+        config = TrainConfig.on_region(
             box,
             model,
             steps=settings["steps"],
