@@ -20,7 +20,7 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--budget",
-        choices=BUDGETS,
+        choices=list(BUDGETS),
         default="quick",
         help="quick: every table and figure in about 5 minutes on 2 CPU cores, reduced step counts; "
         "fast: a tenth of the paper's steps with lr 1e-2 (the recipe of docs/recipe, which reaches "

@@ -80,7 +80,7 @@ def add_schedule_flags(p) -> None:
     )
     steps.add_argument(
         "--budget",
-        choices=BUDGETS,
+        choices=list(BUDGETS),
         default="quick",
         help="quick: a short run (20,000 steps off the presets); fast: a tenth of the paper's steps "
         "(20,000 off the presets) with lr 1e-2, the recipe of docs/recipe; paper: the paper's "

@@ -20,12 +20,13 @@ from neuralinv.common.machine import describe
 from neuralinv.nets import checkpoint
 from neuralinv.nets.mlp import get_model
 from neuralinv.paper import numbers as paper
+from neuralinv.paper.budgets import get_budget
 from neuralinv.paper.presets import TABLE1_DATASETS, TABLE1_MODELS, get_dataset
 from neuralinv.training.data import sample_test_set
 from neuralinv.training.evaluation import baseline_predictions
 from neuralinv.training.metrics import summarize
 from neuralinv.training.runs import checkpoint_name, finished, run_group
-from neuralinv.training.train import BUDGETS, TrainConfig
+from neuralinv.training.train import TrainConfig
 
 PARTS = ("table1", "table2", "table3", "figures", "analysis", "limits")
 
@@ -183,7 +184,7 @@ def table2(runs: dict) -> list[dict]:
 
 def light(budget: str) -> str:
     """The settings of the parts that do not train Table 1 (timing, why can't): "fast" runs them as "quick" does."""
-    return "quick" if budget == "fast" else budget
+    return get_budget(budget).light
 
 
 def cached(path: Path, compute):
@@ -212,8 +213,7 @@ class _Steps:
 
 def _check_request(budget: str, only: list[str] | None, device: str, address: str | None) -> set[str]:
     """The parts to run, after checking the budget, the part names, the device and the cluster's address."""
-    if budget not in BUDGETS:
-        raise InputError(f"budget: expected one of {', '.join(BUDGETS)}, got {budget!r}")
+    get_budget(budget)
     parts = set(only or PARTS)
     unknown = parts - set(PARTS)
     if unknown:

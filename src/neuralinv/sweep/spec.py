@@ -69,13 +69,12 @@ RANDOM_INT_MARGIN = 2.0  # ... with sigma_min(A0) >= 2 n c
 def budget_steps(budget: str, n: int) -> int:
     """train's budgets for a box of size n: the paper trains 2x2 for 156,250 steps and larger sizes for 200,000;
     "fast" (the recipe search's, docs/recipe) takes a tenth of that, "quick" 20,000."""
+    from neuralinv.paper.budgets import BUDGETS, get_budget
     from neuralinv.paper.presets import get_dataset
-    from neuralinv.training.train import BUDGETS, CUSTOM_STEPS, FAST_STEP_FRACTION
 
-    if budget not in BUDGETS:
-        raise InputError(f"sweep.budget: expected one of {', '.join(BUDGETS)}, got {budget!r}")
-    paper = get_dataset("2x2-first").paper_steps if n == 2 else CUSTOM_STEPS["paper"]
-    return {"paper": paper, "fast": paper // FAST_STEP_FRACTION}.get(budget, CUSTOM_STEPS[budget])
+    chosen = get_budget(budget, parameter="sweep.budget")
+    paper = get_dataset("2x2-first").paper_steps if n == 2 else BUDGETS["paper"].custom_steps
+    return chosen.steps(paper, chosen.custom_steps)
 
 
 def random_int_center(n: int) -> tuple[np.ndarray, int]:

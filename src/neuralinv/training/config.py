@@ -21,22 +21,20 @@ from neuralinv.common.errors import InputError
 from neuralinv.common.files import read_matrices
 from neuralinv.nets.mlp import get_model
 from neuralinv.nets.scaling import check_scaling
+from neuralinv.paper.budgets import BUDGETS, get_budget
 from neuralinv.paper.presets import BATCH, get_dataset
 from neuralinv.regions.files import load_region, region_from_json
 from neuralinv.regions.shapes import Box, Region
 from neuralinv.training.data import MIN_MATRICES, AcceptRule, file_sha256, matrix_pairs, split_matrices
 
-BUDGETS = ("quick", "fast", "paper")
-# "fast": the recipe search's finding (docs/recipe): the paper's recipe with Adam lr 1e-2 instead of 5e-5, at a tenth
-# of its steps, the warm-restart schedule compressed into 20 epochs; it reached Table 1's MAE on all six 2x2 and 3x3
-# cells. 16x16 was not searched.
-FAST_LR = 1e-2
-FAST_STEP_FRACTION = 10
+# The budgets are one table (neuralinv.paper.budgets); these names are its training columns.
+FAST_LR = BUDGETS["fast"].lr
+FAST_STEP_FRACTION = BUDGETS["fast"].paper_step_divisor
 
 # Step counts for a region or matrices of one's own (no paper count to follow): "paper" takes the paper's count for
 # 3x3 and 16x16 with an epoch of one pass over the fixed set; "quick" (and an explicit step count) compress the
 # schedule into CUSTOM_SCHEDULE_EPOCHS epochs, as a short preset run covers the schedule of the paper's 2x2 runs.
-CUSTOM_STEPS = {"quick": 20_000, "fast": 20_000, "paper": 200_000}
+CUSTOM_STEPS = {name: budget.custom_steps for name, budget in BUDGETS.items()}
 CUSTOM_SCHEDULE_EPOCHS = 20
 
 
@@ -95,8 +93,7 @@ def check_steps(steps: int | None) -> None:
 
 def check_budget(budget: str) -> None:
     """A one-line InputError unless budget is one of BUDGETS."""
-    if budget not in BUDGETS:
-        raise InputError(f"budget: expected one of {', '.join(BUDGETS)}, got {budget!r}")
+    get_budget(budget)
 
 
 def region_steps(steps: int | None, budget: str, train_size: int | None) -> tuple[int, float]:
@@ -153,9 +150,7 @@ class TrainConfig:
         get_model(model)
         check_budget(budget)
         if steps is None:
-            steps = {"paper": preset.paper_steps, "fast": preset.paper_steps // FAST_STEP_FRACTION}.get(
-                budget, preset.quick_steps
-            )
+            steps = get_budget(budget).steps(preset.paper_steps, preset.quick_steps)
         check_steps(steps)
         epoch_steps = preset.paper_epoch_steps * steps / preset.paper_steps
         recipe = {}

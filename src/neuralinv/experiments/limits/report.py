@@ -11,15 +11,15 @@ from pathlib import Path
 
 import torch
 
-from neuralinv.common.errors import InputError
 from neuralinv.experiments.limits.counterexamples import counterexample
 from neuralinv.experiments.limits.distance import error_vs_distance
 from neuralinv.experiments.limits.model_error import Model
 from neuralinv.experiments.limits.moments import moment_growth
 from neuralinv.experiments.limits.plots import plot_error_vs_distance, plot_moments, plot_tail
 from neuralinv.experiments.limits.section import section_markdown
-from neuralinv.experiments.limits.settings import BUDGET_SETTINGS, FIGURES, SAFE_BOX, SINGULAR_BOX, THRESHOLD
+from neuralinv.experiments.limits.settings import FIGURES, SAFE_BOX, SINGULAR_BOX, THRESHOLD
 from neuralinv.linalg.classical import taylor_inverse
+from neuralinv.paper.budgets import get_budget
 from neuralinv.regions.shapes import Box
 
 # The tail index of every net is estimated again on at most this many fresh samples.
@@ -84,9 +84,7 @@ def report_section(out_dir: str | Path, *, budget: str = "quick", progress: bool
     Returns {"markdown": the "Why can't" section (figures referenced by file name, relative to out_dir),
     "results": every number as JSON-able data, "figures": [paths of the PNGs written]}.
     """
-    if budget not in BUDGET_SETTINGS:
-        raise InputError(f"budget: expected one of {', '.join(BUDGET_SETTINGS)}, got {budget!r}")
-    settings = BUDGET_SETTINGS[budget]
+    settings = get_budget(budget).limits
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

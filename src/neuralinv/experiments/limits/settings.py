@@ -1,13 +1,13 @@
 """The settings of the "Why can't" report: its two boxes, its budgets and its figures' file names.
 
-BUDGET_SETTINGS is the limits report's own budget table (quick and paper; no "fast"), next to the training budgets
-of neuralinv.training.train.BUDGETS; the two are kept apart on purpose until they are merged into one table.
+BUDGET_SETTINGS is the "why can't" column of the one budget table, neuralinv.paper.budgets.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from neuralinv.paper.budgets import BUDGETS
 from neuralinv.paper.presets import DATASETS
 from neuralinv.regions.shapes import Box
 
@@ -21,26 +21,7 @@ SAFE_BOX = DATASETS["2x2-first"].region
 # The error every counterexample of the report must exceed.
 THRESHOLD = 1e6
 
-# The paper's recipe except the learning rate: at lr 5e-5 a short run barely moves a net whose targets reach 10^3
-# and more in scaled units, so it ends near the constant A0^-1; at 1e-3 it fits the bulk of the box (2-6% median
-# relative error), which makes the failure near the singular set the only failure left to see.
-BUDGET_SETTINGS = {
-    "quick": {
-        "steps": 2000,
-        "train_size": 20_000,
-        "seeds": (0,),
-        "lr": 1e-3,
-        "scatter": 20_000,
-        "moment_samples": 1_000_000,
-    },
-    "paper": {
-        "steps": 20_000,
-        "train_size": 100_000,
-        "seeds": (0, 1, 2),
-        "lr": 1e-3,
-        "scatter": 100_000,
-        "moment_samples": 1_000_000,
-    },
-}
+# The report's settings per budget: the budgets' table's "why can't" column ("fast" runs as "quick").
+BUDGET_SETTINGS = {name: budget.limits for name, budget in BUDGETS.items()}
 
 FIGURES = ("limits_error_vs_distance.png", "limits_moments.png", "limits_tail.png")
