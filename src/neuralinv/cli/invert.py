@@ -18,6 +18,7 @@ QUANTILES = {"min": 0.0, "median": 0.5, "p90": 0.9, "p99": 0.99, "max": 1.0}
 
 
 def register(sub) -> None:
+    """Add the invert command and its flags to the subparsers sub."""
     p = sub.add_parser(
         "invert",
         help="certified fast inverses of matrices from a region, never slower than the exact path",
@@ -76,11 +77,13 @@ def register(sub) -> None:
 
 
 def save_array(path: str, arr: np.ndarray) -> None:
+    """Write arr as .npy atomically (a reader never sees half a file)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.save(f, arr)
 
 
 def summarize(res, a: np.ndarray, seconds: float) -> dict:
+    """The JSON summary of a CertifiedInverse: counts, bounds, steps, the route and the time taken."""
     count = int(res.bound.size)
     finite = res.bound[np.isfinite(res.bound)]
     steps = np.bincount(res.steps[~res.fallback].ravel()) if count else np.zeros(0, int)
@@ -143,6 +146,7 @@ def print_text(info: dict, args, n: int) -> None:
 
 
 def run(args) -> int:
+    """`neuralinv invert`: certified inverses of a file of matrices, written with their bounds; exit 0."""
     if not (np.isfinite(args.tol) and 0 < args.tol < 1):
         raise InputError(f"--tol: expected a number in (0, 1), got {args.tol}")
     if args.max_steps is not None and args.max_steps < 0:
