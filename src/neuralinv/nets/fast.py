@@ -7,14 +7,11 @@ it is built on a network's first call and kept on the network until its weights 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import torch
 
 from neuralinv.common.errors import InputError
-
-if TYPE_CHECKING:
-    from neuralinv.nets.mlp import Network
 
 
 class FastNetwork:
@@ -50,13 +47,14 @@ class FastNetwork:
     BUFFER_BYTES = 256 * 2**20  # the most one batch size's buffers may take; larger batches run in chunks
     DTYPES = (torch.float32, torch.float64)  # input dtypes taken as they are; others are converted to float64
 
-    def __init__(self, net: Network, *, device=None):
+    def __init__(self, net: torch.nn.Module, *, device=None):
+        """net: the Network (neuralinv.nets.mlp) whose layers, scaling and size this evaluates."""
         # Built outside inference mode (whatever the caller's mode): buffers made inside it would be inference
         # tensors, which a later call outside it could not write into.
         with torch.inference_mode(False), torch.no_grad():
             self._build(net, device)
 
-    def _build(self, net: Network, device) -> None:
+    def _build(self, net: torch.nn.Module, device) -> None:
         device = torch.device(device) if device is not None else net.layers[0][0].device
         s = net.scaling
         self.n, self.d = net.n, net.n**2

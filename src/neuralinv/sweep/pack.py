@@ -18,18 +18,11 @@ import torch
 from neuralinv.common.timing import time_fn
 from neuralinv.linalg.classical import Classical
 from neuralinv.paper.numbers import TABLE3_MATRICES
-from neuralinv.sweep.spec import Trial, Unit
+from neuralinv.sweep.spec import SCHEDULES, Trial, Unit
 from neuralinv.training.data import sample_test_set
 from neuralinv.training.train import CUSTOM_SCHEDULE_EPOCHS, TrainConfig, train_group
 
 PER = TABLE3_MATRICES  # timings are seconds per this many matrices, as in the paper's Table 3
-# A sweep's steps cover CUSTOM_SCHEDULE_EPOCHS schedule epochs, as the paper's 2x2 runs do; "paper" keeps
-# TrainConfig's warm restarts, "cosine" is one decay over the run, "constant" never decays.
-SCHEDULES = {
-    "paper": {},
-    "cosine": {"t_0": CUSTOM_SCHEDULE_EPOCHS, "t_mult": 1},
-    "constant": {"t_0": 10**9, "t_mult": 1},
-}
 # Testing hook: a trial whose id starts with this raises inside its worker (the failure path, end to end).
 FAULT_ENV = "NEURALINV_SWEEP_FAULT"
 

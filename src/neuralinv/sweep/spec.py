@@ -45,6 +45,7 @@ from neuralinv.common.errors import InputError
 from neuralinv.nets.mlp import ModelPreset, get_model
 from neuralinv.regions.files import load_region
 from neuralinv.regions.shapes import Box, Region, sigma_min
+from neuralinv.training.config import CUSTOM_SCHEDULE_EPOCHS
 
 SWEEP_KEYS = {"seeds", "steps", "budget", "train_size", "test_size", "samples", "search_seed", "pack", "name"}
 GRID_KEYS = {
@@ -59,6 +60,13 @@ GRID_KEYS = {
     "schedule",
     "batch_size",
     "steps",
+}
+# A sweep's steps cover CUSTOM_SCHEDULE_EPOCHS schedule epochs, as the paper's 2x2 runs do; "paper" keeps
+# TrainConfig's warm restarts, "cosine" is one decay over the run, "constant" never decays.
+SCHEDULES = {
+    "paper": {},
+    "cosine": {"t_0": CUSTOM_SCHEDULE_EPOCHS, "t_mult": 1},
+    "constant": {"t_0": 10**9, "t_mult": 1},
 }
 DEFAULT_PACK = 24
 MAX_N = 64
@@ -358,8 +366,6 @@ def _grid_axes(grid: dict, random: dict) -> _Axes:
     radii = [_positive_float(f"grid.{radius_key}", v) for v in _axis(grid, radius_key)]
     models = _model_axis(grid)
     lrs = [_positive_float("grid.lr", v) for v in _axis(grid, "lr", [5e-5])]
-    from neuralinv.sweep.pack import SCHEDULES  # the schedules' settings live with the packs that train them
-
     schedules = _axis(grid, "schedule", ["paper"])
     for s in schedules:
         if s not in SCHEDULES:
