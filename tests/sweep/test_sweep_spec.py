@@ -98,6 +98,7 @@ def test_singular_centre_is_refused(tmp_path):
         parse_spec(data, base=tmp_path)
 
 
+@pytest.mark.integration  # a subprocess
 def test_cli_rejects_a_bad_spec_before_any_work(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[sweep]\nseeds = [0]\nsteps = 10\n[grid]\nn = [2]\nrelative_radius = [1.0]\nmodel = ["2fc"]\n')
@@ -149,6 +150,7 @@ def test_fast_budget_is_the_recipe_the_search_found():
         assert getattr(fast, field) == getattr(searched, field), field
 
 
+@pytest.mark.integration  # a subprocess
 @pytest.mark.parametrize("command", [["sweep", "run", str(TINY)], ["reproduce", "--only", "table1"]])
 def test_unreachable_address_is_a_one_line_error(tmp_path, command):
     """Nothing listens on port 1: a one-line error at once (Ray itself would retry for minutes), nothing written."""
