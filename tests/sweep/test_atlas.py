@@ -7,6 +7,7 @@ import pytest
 
 from neuralinv.common.errors import InputError
 from neuralinv.sweep import atlas
+from neuralinv.sweep.columns import current_column
 from reporting.images import assert_drawn
 
 MODELS = {"2fc": 1, "3fc": 2}  # name -> hidden layers
@@ -78,11 +79,26 @@ def synthetic(rng, *, ns=(2, 3), radii=(0.1, 0.5, 1.0), steps=(1000,), seeds=(0,
 
 
 def write_csv(path, rows, columns=None):
+    """rows (keyed by today's columns or the old ns1_* names) as a results.csv with today's columns."""
     columns = columns or atlas.COLUMNS
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         w.writeheader()
+        w.writerows({current_column(k): v for k, v in row.items()} for row in rows)
+
+
+def test_old_column_names_read_as_todays(tmp_path):
+    """A results.csv of an older version (ns1_mae, ns1_seconds_per_10k) reads as one with today's names."""
+    rows = synthetic(np.random.default_rng(5), seeds=(0,))
+    write_csv(tmp_path / "new.csv", rows)
+    old = [c.replace("taylor1+ns1_", "ns1_") for c in atlas.COLUMNS]
+    assert "ns1_mae" in old and "taylor1+ns1_mae" not in old
+    with open(tmp_path / "old.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=old, extrasaction="ignore")
+        w.writeheader()
         w.writerows(rows)
+    assert atlas.read(tmp_path / "old.csv") == atlas.read(tmp_path / "new.csv")
+    assert atlas.read(tmp_path / "new.csv")[0]["taylor1+ns1_mae"] == rows[0]["ns1_mae"]
 
 
 def constructed(tid, n, rr, model, *, net, t1, t2, ns1, exact=1.0):
@@ -160,7 +176,11 @@ def test_wins_table(sweep):
     found = atlas.wins(atlas.trials(atlas.read(out / "results.csv")))
     assert [w["trial"].trial_id for w in found] == ["win"]
     w = found[0]
-    assert w["against"]["taylor1"]["wins"] and not w["against"]["taylor2"]["wins"] and not w["against"]["ns1"]["wins"]
+    assert (
+        w["against"]["taylor1"]["wins"]
+        and not w["against"]["taylor2"]["wins"]
+        and not w["against"]["taylor1+ns1"]["wins"]
+    )
     assert w["against"]["taylor1"]["mae_ratio"] == pytest.approx(0.25)
     assert w["against"]["taylor1"]["time_ratio"] == pytest.approx(2 / 3)
     assert w["best_within"] is None  # every classical method is slower than this net
@@ -187,7 +207,7 @@ def test_win_needs_lower_mae_and_no_more_time(tmp_path):
     assert set(found) == {"equal-time", "less-accurate"}
     assert [m for m, c in found["equal-time"]["against"].items() if c["wins"]] == ["taylor1"]
     assert [m for m, c in found["less-accurate"]["against"].items() if c["wins"]] == ["taylor2"]
-    assert found["equal-time"]["best_within"] == ("ns1", pytest.approx(1e-7), pytest.approx(0.001))
+    assert found["equal-time"]["best_within"] == ("taylor1+ns1", pytest.approx(1e-7), pytest.approx(0.001))
     md = atlas.build(tmp_path).markdown()
     assert (
         "of 3 successful trials, a network beats Taylor-1 in 1 trial (2fc: n = 2 at relative radius 0.1); "
@@ -260,9 +280,9 @@ def test_bad_input(tmp_path):
     write_csv(
         tmp_path / "results.csv",
         synthetic(np.random.default_rng(5), seeds=(0,)),
-        columns=[c for c in atlas.COLUMNS if c not in ("ns1_mae", "node")],
+        columns=[c for c in atlas.COLUMNS if c not in ("taylor1+ns1_mae", "node")],
     )
-    with pytest.raises(InputError, match="missing column\\(s\\) ns1_mae, node") as err:
+    with pytest.raises(InputError, match="missing column\\(s\\) taylor1\\+ns1_mae, node") as err:
         atlas.write(tmp_path)
     assert "\n" not in str(err.value)
     rows = synthetic(np.random.default_rng(5), seeds=(0,))

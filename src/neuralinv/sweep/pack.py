@@ -151,7 +151,7 @@ def _run_pack(units: list[Unit], device: str, node: str) -> list[dict]:
 def methods(classical: Classical) -> dict:
     """The classical approximations a network has to beat, with everything that depends on the centre precomputed
     (as Table 3 times them): the linear approximation, second-order Taylor, and one Newton-Schulz step after it."""
-    return {"taylor1": classical.taylor1, "taylor2": classical.taylor2, "ns1": classical.taylor1_ns1}
+    return classical.methods()
 
 
 def time_methods(net, a: torch.Tensor, classical: Classical) -> dict:

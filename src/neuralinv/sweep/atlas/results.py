@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 from neuralinv.common.errors import InputError
-from neuralinv.sweep.columns import COLUMNS, FLOATS, INTEGERS
+from neuralinv.sweep.columns import COLUMNS, FLOATS, INTEGERS, current_column
 
 RESULTS = "results.csv"
 
@@ -27,6 +27,7 @@ def _number(text: str, column: str, line: int, path: Path, kind=float):
 
 
 def _parse_row(raw: dict, line: int, path: Path) -> dict:
+    raw = {current_column(c): v for c, v in raw.items()}
     row = {c: (raw.get(c) or "").strip() for c in COLUMNS}
     for c in INTEGERS:
         row[c] = _number(row[c], c, line, path, int)
@@ -47,7 +48,7 @@ def read(path: str | Path) -> list[dict]:
         raise InputError(f"sweep report: no {path.name} at {str(path)!r} (run the sweep first)")
     with path.open(newline="") as f:
         reader = csv.DictReader(f)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        missing = [c for c in COLUMNS if c not in {current_column(f) for f in reader.fieldnames or []}]
         if missing:
             raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
         rows = [_parse_row(raw, line, path) for line, raw in enumerate(reader, start=2)]

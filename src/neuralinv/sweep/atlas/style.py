@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from neuralinv.linalg.classical import TAYLOR1_NS1
 from neuralinv.reporting.plotting import pyplot
 from neuralinv.sweep.atlas.trials import finite
 
@@ -20,10 +21,10 @@ DPI = 110
 CLASSICAL_LONG = {
     "taylor1": "Taylor-1 (the linear approximation)",
     "taylor2": "Taylor-2 (second-order Taylor)",
-    "ns1": "NS1 (Taylor-1, then one Newton-Schulz step)",
+    TAYLOR1_NS1: "NS1 (Taylor-1, then one Newton-Schulz step)",
 }
-METHOD_COLORS = {"taylor1": "#1f77b4", "taylor2": "#ff7f0e", "ns1": "#2ca02c", "exact": "0.25"}
-METHOD_MARKERS = {"taylor1": "s", "taylor2": "^", "ns1": "D"}
+METHOD_COLORS = {"taylor1": "#1f77b4", "taylor2": "#ff7f0e", TAYLOR1_NS1: "#2ca02c", "exact": "0.25"}
+METHOD_MARKERS = {"taylor1": "s", "taylor2": "^", TAYLOR1_NS1: "D"}
 MODEL_COLORS = ["#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
 MODEL_MARKERS = ["o", "v", "P", "X", "*", "h", "<"]
 

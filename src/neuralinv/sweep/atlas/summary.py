@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 
+from neuralinv.linalg.classical import TAYLOR1_NS1
 from neuralinv.reporting.document import link
 from neuralinv.reporting.formats import measured, plain, times
 from neuralinv.sweep.atlas.compare import best_per_cell, error_groups, wins
@@ -110,7 +111,7 @@ def _wins_point(ts: list[Trial], axis: Axis) -> str:
         keys = list(dict.fromkeys(k for k in keys if k[1] is not None))
         where = f" ({cells_text(keys, axis)})" if keys else ""
         parts.append(f"{CLASSICAL[m]} in {plural(len(w), 'trial')}{where}")
-    t2ns = [x for x in found if x["against"]["taylor2"]["wins"] or x["against"]["ns1"]["wins"]]
+    t2ns = [x for x in found if x["against"]["taylor2"]["wins"] or x["against"][TAYLOR1_NS1]["wins"]]
     return (
         head
         + f"of {plural(sum(1 for t in ts if t.ok), 'successful trial')}, a network beats "

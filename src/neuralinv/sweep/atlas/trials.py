@@ -8,12 +8,13 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from neuralinv.linalg.classical import TAYLOR1_NS1
 from neuralinv.reporting.formats import setting
 from neuralinv.sweep.columns import COLUMNS, METRICS
 
 NAN = float("nan")
 # The classical approximations with a measured MAE, in order of cost; exact (torch.linalg.inv) has a time only.
-CLASSICAL = {"taylor1": "Taylor-1", "taylor2": "Taylor-2", "ns1": "NS1"}
+CLASSICAL = {"taylor1": "Taylor-1", "taylor2": "Taylor-2", TAYLOR1_NS1: "NS1"}
 # Training settings besides n, radius and model that may differ between trials; the tables name those that do.
 SETTINGS = [
     ("center", "centre"),
