@@ -15,6 +15,7 @@ from neuralinv.nets.construction import linear_network
 from neuralinv.nets.mlp import Network
 from neuralinv.nets.scaling import Scaling
 from neuralinv.paper.presets import get_dataset
+from neuralinv.regions.files import region_from_json
 from neuralinv.regions.shapes import Box
 from neuralinv.training.train import TrainConfig, train_ensemble
 
@@ -206,7 +207,7 @@ def test_cli_counterexample_json(capsys, eq11_checkpoint):
     code, out, _ = run_cli(capsys, "limits", "counterexample", str(eq11_checkpoint), "--threshold", "1e6", "--json")
     data = json.loads(out)
     assert code == 0 and data["found"] and "widened" in data["region_note"]
-    x, box = np.array(data["x"]), Box.from_json(data["region"])
+    x, box = np.array(data["x"]), region_from_json(data["region"])
     assert box.contains(x)
     assert independent_error(checkpoint.load_network(eq11_checkpoint), x) > 1e6
 

@@ -15,6 +15,7 @@ from neuralinv.nets import checkpoint
 from neuralinv.nets.construction import linear_network
 from neuralinv.paper.presets import get_dataset
 from neuralinv.regions.composite import Union
+from neuralinv.regions.files import region_from_json
 from neuralinv.regions.shapes import Ball, Box
 
 SAFE_BOX = get_dataset("2x2-first").region
@@ -116,7 +117,7 @@ def test_cli_region_as_inline_json(capsys, eq11_checkpoint, tmp_path, inline):
         data = json.loads(capsys.readouterr().out)
         assert code == 0 and data["found"]
         results.append(data)
-    assert Box.from_json(results[0]["region"]).contains(np.array(results[0]["x"]))
+    assert region_from_json(results[0]["region"]).contains(np.array(results[0]["x"]))
     assert results[0]["region"] == results[1]["region"] == SINGULAR_BOX.to_json()
     assert results[0]["x"] == results[1]["x"]
     code = main(["limits", "error-vs-distance", str(eq11_checkpoint), "--samples", "500", "--json", "--region", inline])

@@ -9,10 +9,12 @@ from neuralinv.common.errors import InputError
 from neuralinv.regions.shapes import Box, Region, _frozen, matrix_norm
 
 
-def _load(spec) -> Region:
-    from neuralinv.regions.files import load_region  # files knows every shape, so it imports this module
-
-    return load_region(spec)
+def _region(spec, what: str) -> Region:
+    """spec itself when it is a Region; a one-line InputError naming what otherwise (load_region makes one of a
+    name, a file or JSON)."""
+    if not isinstance(spec, Region):
+        raise InputError(f"{what}: expected a Region (neuralinv.load_region makes one), got {type(spec).__name__}")
+    return spec
 
 
 class Union(Region):
@@ -26,7 +28,7 @@ class Union(Region):
     shape = "union"
 
     def __init__(self, members, *, weights=None, info: dict | None = None):
-        self.members = [m if isinstance(m, Region) else _load(m) for m in members]
+        self.members = [_region(m, "union") for m in members]
         if not self.members:
             raise InputError("union: give at least one member region")
         sizes = {m.n for m in self.members}
@@ -133,7 +135,7 @@ class Equilibrated(Region):
     shape = "equilibrated"
 
     def __init__(self, inner: Region, scale, *, info: dict | None = None):
-        self.inner = inner if isinstance(inner, Region) else _load(inner)
+        self.inner = _region(inner, "equilibrated")
         if isinstance(self.inner, Equilibrated):
             raise InputError("equilibrated: the inner region is equilibrated already")
         d = np.asarray(scale, dtype=np.float64)

@@ -234,13 +234,6 @@ class Region:
     def _info_json(self) -> dict:
         return {"info": self.info} if self.info else {}
 
-    @staticmethod
-    def from_json(data: dict) -> "Region":
-        """The region a region file's JSON describes (neuralinv.regions.files.region_from_json)."""
-        from neuralinv.regions.files import region_from_json  # files knows every shape, so it imports this module
-
-        return region_from_json(data)
-
 
 def symmetric_size(e, norm: str, *, whiten: np.ndarray | None = None) -> np.ndarray:
     """||E|| (...) of symmetric perturbations e (..., n, n): "spectral" (max |lambda|), "fro", or "relative" (the
