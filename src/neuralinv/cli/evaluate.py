@@ -6,14 +6,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import torch
+
 from neuralinv.cli.options import add_json, add_region, as_flags, parse_region
 from neuralinv.cli.output import print_json, print_table
 from neuralinv.common.errors import InputError
 from neuralinv.common.files import read_matrices
 from neuralinv.nets import checkpoint
 from neuralinv.paper.presets import get_dataset
+from neuralinv.reporting.formats import sci, share
 from neuralinv.training.data import TEST_SEED, AcceptRule, matrix_pairs, sample_test_set
 from neuralinv.training.evaluation import evaluate, skipped_baselines
+from neuralinv.training.metrics import field_metrics
 from neuralinv.training.runs import RUN_FILE, read_run
 from neuralinv.training.train import TrainConfig, evaluation_pairs
 
@@ -29,7 +34,9 @@ def register(sub) -> None:
         "seeded sample of the checkpoint's region (kept by its training's rejection rule, if any), of "
         "another region (--region, --dataset), or one's own (--matrices); a run directory trained on "
         "--matrices is evaluated on its held-out matrices. The Taylor baselines expand around A0^-1, "
-        "so when the centre is singular they are left out (and the output says so).",
+        "so when the centre is singular they are left out (and the output says so). For the network(s) also the "
+        "field's scores: LAWT's accuracy (the share of matrices with sum |AP - I| / n below 5%, 2%, 1%, 0.5%), "
+        "the same tolerances on the relative error, its quantiles, and the MAE in decade bins of sigma_min.",
     )
     p.add_argument("path", metavar="DIR|CHECKPOINT", help="a run directory (with run.json) or a .safetensors file")
     p.add_argument("--test-size", type=int, default=10_000, metavar="N", help="test matrices (default 10000)")
@@ -93,6 +100,7 @@ def run_evaluation(args) -> int:
     matrices, source, where = evaluation_matrices(args, path, region, first)
     rows = evaluate(networks, box, matrices=matrices)
     skipped = skipped_baselines(box)
+    field = network_field_metrics(networks, matrices)
     if args.json:
         print_json(
             {
@@ -101,6 +109,7 @@ def run_evaluation(args) -> int:
                 "source": source,
                 "metrics": rows,
                 "skipped_baselines": skipped,
+                "field_metrics": field,
             }
         )
         return 0
@@ -112,7 +121,40 @@ def run_evaluation(args) -> int:
     if skipped:
         reasons = sorted(set(skipped.values()))
         print(f"left out {', '.join(skipped)} (they expand around A0^-1): {'; '.join(reasons)}")
+    for name, metrics in field.items():
+        print(field_line(name, metrics))
     return 0
+
+
+def network_field_metrics(networks: dict, matrices) -> dict:
+    """{name: training.metrics.field_metrics} of each network on the test matrices, against float64 LAPACK
+    inverses (the reference of evaluate's rows)."""
+    a = torch.as_tensor(matrices, dtype=torch.float64)
+    a_inv = torch.from_numpy(np.linalg.inv(a.numpy()))
+    with torch.no_grad():
+        return {name: field_metrics(a, net(a), a_inv) for name, net in networks.items()}
+
+
+def field_line(name: str, metrics: dict) -> str:
+    """One network's field metrics in one line: LAWT accuracy (sum |AP - I| / n below each tolerance), the same
+    tolerances on the relative error, its quantiles, and the MAE (and count) per non-empty bin of sigma_min."""
+
+    def shares(d: dict) -> str:
+        return " ".join(share(v) for v in d.values())
+
+    tols = "/".join(f"{100 * float(t):g}%" for t in metrics["lawt_accuracy"])
+    quantiles = " ".join(f"q{100 * float(q):g} {sci(v, 2)}" for q, v in metrics["relative_error_quantiles"].items())
+    bins = metrics["mae_by_sigma_min"]
+    by_sigma = ", ".join(
+        f"[{sci(lo, 1)}, {sci(hi, 1)}) {sci(m, 2)} ({c})"
+        for lo, hi, c, m in zip(bins["edges"], bins["edges"][1:], bins["counts"], bins["mae"])
+        if c
+    )
+    return (
+        f"{name}: within {tols}: residual (LAWT) {shares(metrics['lawt_accuracy'])}, "
+        f"relative {shares(metrics['relative_accuracy'])}; relative error {quantiles}; "
+        f"MAE by sigma_min {by_sigma}"
+    )
 
 
 def evaluation_matrices(args, path: Path, region, first) -> tuple:
