@@ -15,7 +15,8 @@ from neuralinv.certified.plan import Plan, as_torch, fro
 from neuralinv.linalg.rounding import SAFE, gamma
 from neuralinv.linalg.rounding import unit_roundoff as _u
 from neuralinv.regions.composite import Equilibrated, Union
-from neuralinv.regions.shapes import Box, Region, Symmetric, sigma_min, singular_to_precision
+from neuralinv.regions.shapes import Box, Region, Symmetric
+from neuralinv.regions.singular import sigma_min, singular_to_precision
 
 # plans(centre, radius, w, r, device): the Plan around a centre (a CertifiedInverter keeps them)
 Plans = Callable[[np.ndarray, float, torch.dtype, torch.dtype, object], Plan]

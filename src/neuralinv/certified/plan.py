@@ -13,7 +13,7 @@ import torch
 from neuralinv.common.errors import InputError
 from neuralinv.linalg.rounding import SAFE, U64, fro_bound, gamma
 from neuralinv.linalg.rounding import unit_roundoff as _u
-from neuralinv.regions.shapes import singular_to_precision
+from neuralinv.regions.singular import singular_to_precision
 
 # The fused forms (in-place step, I + D folded into the final product) add about 1.3 gamma_{n+2} to the rounding floor;
 # they are used when tol is at least this many gamma_{n+2} (7e-5 for float32 at n = 16), i.e. cost <= 2% of tol.
