@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from neuralinv.common.errors import InputError
-from neuralinv.nets.architectures import MatrixModel, build, build_model, check_spec, spec_to_json
+from neuralinv.nets.architectures import MatrixModel, build, build_model, check_spec, mlp_spec, spec_to_json
 from neuralinv.nets.mlp import get_model, init_layers, mlp_forward
 from neuralinv.nets.scaling import Scaling
 from neuralinv.paper.presets import get_dataset
@@ -57,7 +57,10 @@ def test_mlp_equals_mlp_forward_and_starts_as_the_preset_network():
     """The 3fc preset as a spec: init_layers's weights for the seed, and exactly mlp_forward's outputs."""
     n = 3
     sizes = get_model("3fc").layer_sizes(n)
-    module = build({"arch": "mlp", "depth": 2, "width": 8 * n * n}, n, seed=5)
+    assert mlp_spec(get_model("3fc"), n) == {"arch": "mlp", "depth": 2, "width": 72, "ns_steps": 0}
+    assert mlp_spec(get_model("2fc-small"), 2)["width"] == 8
+    assert mlp_spec(get_model("fc-d3-h64"), 2) == {"arch": "mlp", "depth": 3, "width": 64, "ns_steps": 0}
+    module = build(mlp_spec(get_model("3fc"), n), n, seed=5)
     layers = init_layers(sizes, 5)
     assert [tuple(layer.weight.shape) for layer in module.layers] == [tuple(w.shape) for w, _ in layers]
     assert all(torch.equal(m.weight, w) and torch.equal(m.bias, b) for m, (w, b) in zip(module.layers, layers))
@@ -205,3 +208,11 @@ def test_spec_json_round_trip_rebuilds_the_same_module(name):
 def test_defaults_are_filled_in():
     assert check_spec({"arch": "resnet"}) == {"arch": "resnet", "blocks": 7, "width": 128, "inner": 256, "ns_steps": 0}
     assert check_spec({"arch": "transformer"})["tokens"] == "entries"
+    assert check_spec({"arch": "transformer", "d_model": 64})["ff"] == 256
+    assert check_spec({"arch": "transformer", "d_model": 64, "ff": 100})["ff"] == 100
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_empty_batch(name):
+    model = build_model(SMALL[name], scaling_3x3())
+    assert model(torch.zeros(0, 3, 3)).shape == (0, 3, 3)

@@ -23,7 +23,7 @@ import json
 import torch
 
 from neuralinv.common.errors import InputError
-from neuralinv.nets.mlp import init_layers
+from neuralinv.nets.mlp import ModelPreset, init_layers
 from neuralinv.nets.scaling import Scaling
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "build",
     "build_model",
     "check_spec",
+    "mlp_spec",
     "newton_schulz",
     "spec_to_json",
 ]
@@ -42,7 +43,8 @@ __all__ = [
 TOKENS = ("entries", "rows")
 
 # Defaults per architecture: the sizes of the issue-17 probes (MLP 3 x 512; ResNet 7 blocks, 128 wide, 256 inside;
-# transformer d_model 128, 4 layers, 4 heads, entries as tokens). "ns_steps" is common to all.
+# transformer d_model 128, 4 layers, 4 heads, entries as tokens). "ns_steps" is common to all. The transformer's
+# feed-forward width ff defaults to 4 d_model (the 512 here is that for the default d_model).
 ARCHS: dict[str, dict] = {
     "mlp": {"depth": 3, "width": 512},
     "resnet": {"blocks": 7, "width": 128, "inner": 256},
@@ -73,6 +75,8 @@ def check_spec(spec: dict) -> dict:
     if unknown:
         raise InputError(f"arch {arch}: unknown key {unknown[0]!r}; expected {', '.join(['arch', *defaults])}")
     out = {"arch": arch, **defaults, **{k: v for k, v in spec.items() if k != "arch"}}
+    if arch == "transformer" and "ff" not in spec and isinstance(out["d_model"], int):
+        out["ff"] = 4 * out["d_model"]
     for key in ARCHS[arch]:
         if key != "tokens":
             _positive(arch, key, out[key])
@@ -182,6 +186,13 @@ class Transformer(torch.nn.Module):
         return y.reshape(*lead, x.shape[-1])
 
 
+def mlp_spec(preset: ModelPreset, n: int) -> dict:
+    """The mlp spec of one of today's presets (2fc, 3fc, 2fc-small, fc-dD-...) on n x n matrices: its depth, and its
+    width in units (a per-entry width times n^2)."""
+    width = preset.width or preset.width_per_entry * n * n
+    return check_spec({"arch": "mlp", "depth": preset.depth, "width": width})
+
+
 def build(spec: dict, n: int, seed: int = 0) -> torch.nn.Module:
     """The base module of spec for n x n matrices, mapping encoded x (..., n^2) to (..., n^2), in float32.
 
@@ -225,10 +236,11 @@ class MatrixModel(torch.nn.Module):
         self.base, self.scaling, self.ns_steps = base, scaling, ns_steps
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
-        """a (..., n, n) -> (..., n, n) float64, on the base's device."""
-        p = next(self.base.parameters())
-        a = a.to(device=p.device, dtype=torch.float64)
-        x = self.scaling.decode(self.base(self.scaling.encode(a).to(p.dtype)))
+        """a (..., n, n) -> (..., n, n) float64, on the base's device (a parameterless base: float32 on a's)."""
+        p = next(self.base.parameters(), None)
+        device, dtype = (p.device, p.dtype) if p is not None else (a.device, torch.float32)
+        a = a.to(device=device, dtype=torch.float64)
+        x = self.scaling.decode(self.base(self.scaling.encode(a).to(dtype)))
         return newton_schulz(a, x, self.ns_steps)
 
 
