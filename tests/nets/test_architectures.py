@@ -42,6 +42,20 @@ def test_forward_shapes(name, n, batch):
 
 
 @pytest.mark.parametrize("name", SMALL)
+@pytest.mark.parametrize("dataset", ["2x2-first", "3x3"])
+@pytest.mark.parametrize("batch", [(5,), (2, 3)])
+def test_matrix_model_shapes(name, dataset, batch):
+    """Matrices in (any float dtype), float64 inverses out, for the base alone and with the head."""
+    region = get_dataset(dataset).region
+    a = region.sample(6, generator=torch.Generator().manual_seed(0))[: batch[-1]].expand(*batch, region.n, region.n)
+    for steps in (0, 2):
+        model = build_model({**SMALL[name], "ns_steps": steps}, Scaling.for_region(region))
+        for dtype in (torch.float32, torch.float64):
+            y = model(a.to(dtype))
+            assert y.shape == a.shape and y.dtype == torch.float64 and torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("name", SMALL)
 def test_same_seed_same_parameters_and_global_rng_untouched(name):
     torch.manual_seed(123)
     expected_next = torch.rand(3)

@@ -53,9 +53,11 @@ ARCHS: dict[str, dict] = {
 COMMON = {"ns_steps": 0}
 
 
-def _positive(arch: str, key: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(f"arch {arch}: {key} must be a positive integer, got {value!r}")
+def _integer(where: str, key: str, value, minimum: int = 1) -> int:
+    # bool is an int subclass, and True is no size; floats (2.0) are refused rather than truncated.
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise InputError(f"{where}: {key} must be {what}, got {value!r}")
     return value
 
 
@@ -79,10 +81,8 @@ def check_spec(spec: dict) -> dict:
         out["ff"] = 4 * out["d_model"]
     for key in ARCHS[arch]:
         if key != "tokens":
-            _positive(arch, key, out[key])
-    steps = out["ns_steps"]
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise InputError(f"arch {arch}: ns_steps must be an integer >= 0, got {steps!r}")
+            _integer(f"arch {arch}", key, out[key])
+    _integer(f"arch {arch}", "ns_steps", out["ns_steps"], minimum=0)
     if arch == "transformer":
         if out["tokens"] not in TOKENS:
             raise InputError(f"arch transformer: tokens must be one of {', '.join(TOKENS)}, got {out['tokens']!r}")
@@ -201,7 +201,7 @@ def build(spec: dict, n: int, seed: int = 0) -> torch.nn.Module:
     ns_steps is not part of the base: build_model / MatrixModel apply it.
     """
     spec = check_spec(spec)
-    _positive("spec", "n", n)
+    _integer("arch spec", "n", n)
     sizes = {k: spec[k] for k in ARCHS[spec["arch"]]}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -231,8 +231,7 @@ class MatrixModel(torch.nn.Module):
 
     def __init__(self, base: torch.nn.Module, scaling: Scaling, ns_steps: int = 0):
         super().__init__()
-        if isinstance(ns_steps, bool) or not isinstance(ns_steps, int) or ns_steps < 0:
-            raise InputError(f"ns_steps must be an integer >= 0, got {ns_steps!r}")
+        _integer("Newton-Schulz head", "ns_steps", ns_steps, minimum=0)
         self.base, self.scaling, self.ns_steps = base, scaling, ns_steps
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
