@@ -230,3 +230,46 @@ def test_defaults_are_filled_in():
 def test_empty_batch(name):
     model = build_model(SMALL[name], scaling_3x3())
     assert model(torch.zeros(0, 3, 3)).shape == (0, 3, 3)
+
+
+def reference_transformer(module, x):
+    """The pre-norm encoder written out op by op from the module's weights: h += MHA(LN1(h)); h += FF(LN2(h))."""
+    f = torch.nn.functional
+    count = module.position.shape[0]
+    tokens = x.reshape(-1, count, x.shape[-1] // count)  # entries: one value each; rows: row t is token t
+    h = tokens @ module.embed.weight.T + module.embed.bias + module.position
+    for layer in module.encoder.layers:
+        attn, heads = layer.self_attn, layer.self_attn.num_heads
+        z = f.layer_norm(h, h.shape[-1:], layer.norm1.weight, layer.norm1.bias, layer.norm1.eps)
+        q, k, v = (z @ attn.in_proj_weight.T + attn.in_proj_bias).chunk(3, dim=-1)
+        split = lambda t: t.unflatten(-1, (heads, -1)).transpose(1, 2)  # noqa: E731
+        q, k, v = split(q), split(k), split(v)
+        weights = torch.softmax(q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5, dim=-1)
+        h = h + (weights @ v).transpose(1, 2).flatten(-2) @ attn.out_proj.weight.T + attn.out_proj.bias
+        z = f.layer_norm(h, h.shape[-1:], layer.norm2.weight, layer.norm2.bias, layer.norm2.eps)
+        h = (
+            h
+            + torch.relu(z @ layer.linear1.weight.T + layer.linear1.bias) @ layer.linear2.weight.T
+            + layer.linear2.bias
+        )
+    h = f.layer_norm(h, h.shape[-1:], module.norm.weight, module.norm.bias, module.norm.eps)
+    return (h @ module.readout.weight.T + module.readout.bias).reshape(x.shape)
+
+
+@pytest.mark.parametrize("name", ["entries", "rows"])
+def test_transformer_equals_a_written_out_pre_norm_encoder(name):
+    module = perturb(build(SMALL[name], 3, seed=6)).double()
+    x = inputs((7, 9)).double()
+    assert torch.allclose(module(x), reference_transformer(module, x), rtol=0, atol=1e-12)
+    with torch.no_grad():  # eval mode, no grad: torch may take its fused inference path; same function
+        assert torch.allclose(module.eval()(x), reference_transformer(module, x), rtol=0, atol=1e-12)
+
+
+def test_resnet_equals_written_out_blocks():
+    module = perturb(build({"arch": "resnet", "blocks": 3, "width": 8, "inner": 12}, 2, seed=6)).double()
+    x = inputs((7, 4)).double()
+    h = x @ module.input.weight.T + module.input.bias
+    for block in module.blocks:
+        inner = torch.relu(torch.relu(h) @ block.expand.weight.T + block.expand.bias)
+        h = h + inner @ block.project.weight.T + block.project.bias
+    assert torch.allclose(module(x), h @ module.output.weight.T + module.output.bias, rtol=0, atol=1e-12)
