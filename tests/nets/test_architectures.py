@@ -6,7 +6,15 @@ import pytest
 import torch
 
 from neuralinv.common.errors import InputError
-from neuralinv.nets.architectures import MatrixModel, build, build_model, check_spec, mlp_spec, spec_to_json
+from neuralinv.nets.architectures import (
+    MatrixModel,
+    build,
+    build_model,
+    check_spec,
+    mlp_spec,
+    not_piecewise_linear,
+    spec_to_json,
+)
 from neuralinv.nets.mlp import get_model, init_layers, mlp_forward
 from neuralinv.nets.scaling import Scaling
 from neuralinv.paper.presets import get_dataset
@@ -273,3 +281,10 @@ def test_resnet_equals_written_out_blocks():
         inner = torch.relu(torch.relu(h) @ block.expand.weight.T + block.expand.bias)
         h = h + inner @ block.project.weight.T + block.project.bias
     assert torch.allclose(module(x), h @ module.output.weight.T + module.output.bias, rtol=0, atol=1e-12)
+
+
+def test_piecewise_linear_or_the_reason_why_not():
+    assert not_piecewise_linear({"arch": "mlp"}) is None
+    assert not_piecewise_linear({"arch": "resnet"}) is None
+    assert "softmax" in not_piecewise_linear({"arch": "transformer"})
+    assert "Newton-Schulz" in not_piecewise_linear({"arch": "resnet", "ns_steps": 1})

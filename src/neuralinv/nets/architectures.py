@@ -37,6 +37,7 @@ __all__ = [
     "check_spec",
     "mlp_spec",
     "newton_schulz",
+    "not_piecewise_linear",
     "spec_to_json",
 ]
 
@@ -234,6 +235,9 @@ class MatrixModel(torch.nn.Module):
         _integer("Newton-Schulz head", "ns_steps", ns_steps, minimum=0)
         self.base, self.scaling, self.ns_steps = base, scaling, ns_steps
 
+    def extra_repr(self) -> str:
+        return f"{self.scaling.name} scaling, {self.ns_steps} Newton-Schulz steps"
+
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         """a (..., n, n) -> (..., n, n) float64, on the base's device (a parameterless base: float32 on a's)."""
         p = next(self.base.parameters(), None)
@@ -241,6 +245,17 @@ class MatrixModel(torch.nn.Module):
         a = a.to(device=device, dtype=torch.float64)
         x = self.scaling.decode(self.base(self.scaling.encode(a).to(dtype)))
         return newton_schulz(a, x, self.ns_steps)
+
+
+def not_piecewise_linear(spec: dict) -> str | None:
+    """None where spec's model (base and head) is piecewise linear in A, so activation patterns and LP bounds
+    apply (mlp, resnet, no Newton-Schulz steps); otherwise the one-line reason why not."""
+    spec = check_spec(spec)
+    if spec["arch"] == "transformer":
+        return "transformer: softmax attention and layer norm are not piecewise linear"
+    if spec["ns_steps"]:
+        return f"{spec['arch']} with ns_steps {spec['ns_steps']}: the Newton-Schulz head 2X - XAX is quadratic in X"
+    return None
 
 
 def build_model(spec: dict, scaling: Scaling, seed: int = 0) -> MatrixModel:
