@@ -1,2 +1,2 @@
-"""Networks: the paper's ReLU MLPs as torch modules, their fast inference path, scaling, checkpoints, and the Eq. 11
-construction."""
+"""Networks: the paper's ReLU MLPs as torch modules, their fast inference path, scaling, checkpoints, the Eq. 11
+construction, and the architectures built from a declarative spec (mlp, resnet, transformer, Newton-Schulz head)."""
