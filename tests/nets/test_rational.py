@@ -160,3 +160,16 @@ def test_bad_arguments_get_one_line_errors():
         RationalHead(2, scale=0.0)
     with pytest.raises(InputError, match="center must be 2 x 2"):
         RationalHead(2, center=torch.zeros(3, 3))
+
+
+def test_perturbed_coefficients_lose_the_bound_near_singular():
+    # The bound is the exact coefficients' alone: moving q's constant term by 1e-6 moves q's zero set off the
+    # singular set, and the relative error grows like 1e-6 / sigma_min until it saturates near 1, as a polynomial's.
+    head = RationalHead.cramer(2)
+    with torch.no_grad():
+        head.denominator[0] += 1e-6
+    errors = {}
+    for smin in (1e-2, 1e-8):
+        a = near_singular(2, smin, 8, seed=7)
+        errors[smin] = relative(head(a), torch.stack([exact_inverse(m) for m in a]))
+    assert errors[1e-2] < 1e-3 and errors[1e-8] > 0.5
