@@ -10,6 +10,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from neuralinv.common.errors import InputError
+from neuralinv.nets.architectures import build, build_model
 from neuralinv.nets.checkpoint import load_network, save_network
 from neuralinv.nets.mlp import Network, init_layers
 from neuralinv.nets.model import ArchNetwork
@@ -72,6 +73,27 @@ def test_float64_round_trip(tmp_path):
         assert torch.equal(net(a), loaded(a))
 
 
+def test_wrapping_a_built_base_shares_it(tmp_path):
+    """A base trained elsewhere (a MatrixModel's, from build_model) is saved with its spec and loads equal."""
+    region = get_dataset("2x2-first").region
+    model = perturb(build_model({**SMALL["resnet"], "ns_steps": 1}, Scaling.for_region(region)))
+    net = ArchNetwork({**SMALL["resnet"], "ns_steps": 1}, region, model.scaling, base=model.base)
+    assert net.base is model.base
+    a = matrices(net)
+    loaded = load_network(save_network(net, tmp_path / "w.safetensors"))
+    with torch.no_grad():
+        assert torch.equal(loaded(a), model(a))
+
+
+def test_mismatched_base_or_scaling_is_refused():
+    region = get_dataset("2x2-first").region
+    scaling = Scaling.for_region(region)
+    with pytest.raises(InputError, match="base built for spec"):
+        ArchNetwork(SMALL["mlp"], region, scaling, base=build(SMALL["resnet"], 2))
+    with pytest.raises(InputError, match="needs a scaling for 4 entries"):
+        ArchNetwork(SMALL["mlp"], region, Scaling.for_region(get_dataset("3x3").region))
+
+
 def test_wrong_size_is_refused(tmp_path):
     path = save_network(arch_network("mlp", 0), tmp_path / "m.safetensors")
     with pytest.raises(InputError, match="expected 2x2"):
@@ -107,6 +129,16 @@ def test_bad_spec_is_refused(tmp_path):
     net = arch_network("entries", 0)
     path = rewrite(save_network(net, tmp_path / "t.safetensors"), spec={**net.spec, "heads": 3})
     one_line_error(path, "heads 3 does not divide d_model 16")
+
+
+def test_ns_steps_disagreeing_with_the_spec_is_refused(tmp_path):
+    path = rewrite(save_network(arch_network("mlp", 1), tmp_path / "m.safetensors"), ns_steps=2)
+    one_line_error(path, "ns_steps 2 differs from the spec's 1")
+
+
+def test_missing_spec_is_refused(tmp_path):
+    path = rewrite(save_network(arch_network("mlp", 0), tmp_path / "m.safetensors"), spec=None)
+    one_line_error(path, "metadata lacks key 'spec'")
 
 
 def test_missing_tensor_is_refused(tmp_path):

@@ -132,7 +132,9 @@ def _load_arch(path: Path, meta: dict, tensors: dict) -> ArchNetwork:
         net = ArchNetwork(spec, region_from_json(meta["region"]), Scaling.from_json(meta["scaling"]), meta["info"])
     except InputError as err:
         raise InputError(f"{where}: {err}") from None
-    except (KeyError, TypeError, AttributeError) as err:
+    except KeyError as err:
+        raise InputError(f"{where}: metadata lacks key {err.args[0]!r}") from None
+    except (TypeError, AttributeError, ValueError) as err:
         raise InputError(f"{where}: bad metadata ({type(err).__name__}: {err})") from None
     dtype = getattr(torch, str(meta.get("dtype", "float32")), None)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
