@@ -92,8 +92,8 @@ def read_metadata(path: str | Path) -> dict:
     if meta.get("format") != FORMAT or meta.get("format_version") not in (FORMAT_VERSION, ARCH_FORMAT_VERSION):
         raise InputError(
             f"checkpoint: {str(path)!r} has format {meta.get('format')!r} version "
-            f"{meta.get('format_version')!r}; this neuralinv reads {FORMAT!r} versions {FORMAT_VERSION} and "
-            f"{ARCH_FORMAT_VERSION}"
+            f"{meta.get('format_version')!r}; this neuralinv reads {FORMAT!r} version {FORMAT_VERSION} (MLPs) "
+            f"and version {ARCH_FORMAT_VERSION} (any architecture)"
         )
     if meta["format_version"] == FORMAT_VERSION and meta.get("activation") != "relu":
         raise InputError(f"checkpoint: activation {meta.get('activation')!r} is not supported (only 'relu')")
