@@ -5,6 +5,7 @@ The public API, by task:
 - certified inverses: certified_inverse (a thin wrapper) or CertifiedInverter (an object that keeps its calibration,
   decisions and buffers), both returning CertifiedInverse;
 - networks: Network (a torch.nn.Module), load_network / save_network, get_model, Scaling, linear_network (Eq. 11);
+  ArchNetwork (any architecture of neuralinv.nets.architectures) and RationalHead (P(A) / q(A), after Cramer);
 - training: TrainConfig, train_ensemble -> TrainResult (the networks, losses and timings), sample_test_set;
 - the paper: DATASETS, get_dataset; classical methods: closed_form_inverse, taylor_inverse, newton_schulz.
 """
@@ -17,6 +18,8 @@ from neuralinv.linalg.classical import closed_form_inverse, newton_schulz, taylo
 from neuralinv.nets.checkpoint import load_network, save_network
 from neuralinv.nets.construction import linear_network
 from neuralinv.nets.mlp import MODELS, Network, get_model
+from neuralinv.nets.model import ArchNetwork
+from neuralinv.nets.rational import RationalHead
 from neuralinv.nets.scaling import Scaling
 from neuralinv.paper.presets import DATASETS, get_dataset
 from neuralinv.regions.composite import Equilibrated, Union
@@ -32,6 +35,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AcceptRule",
+    "ArchNetwork",
     "Ball",
     "Box",
     "CertifiedInverse",
@@ -41,6 +45,7 @@ __all__ = [
     "InputError",
     "MODELS",
     "Network",
+    "RationalHead",
     "Region",
     "Scaling",
     "Symmetric",
