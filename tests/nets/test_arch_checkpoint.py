@@ -9,6 +9,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from nets.arch_cases import SMALL, perturb
 from neuralinv.common.errors import InputError
 from neuralinv.nets.architectures import build, build_model
 from neuralinv.nets.checkpoint import load_network, save_network
@@ -16,22 +17,6 @@ from neuralinv.nets.mlp import Network, init_layers
 from neuralinv.nets.model import ArchNetwork
 from neuralinv.nets.scaling import Scaling
 from neuralinv.paper.presets import get_dataset
-
-SMALL = {
-    "mlp": {"arch": "mlp", "depth": 2, "width": 16},
-    "resnet": {"arch": "resnet", "blocks": 2, "width": 16, "inner": 24},
-    "entries": {"arch": "transformer", "tokens": "entries", "d_model": 16, "layers": 2, "heads": 2, "ff": 32},
-    "rows": {"arch": "transformer", "tokens": "rows", "d_model": 16, "layers": 2, "heads": 4, "ff": 32},
-}
-
-
-def perturb(module, seed=1):
-    """Every parameter moved off its initial value (zero-initialised branches included), seeded."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.add_(torch.randn(p.shape, generator=g) * 0.1)
-    return module
 
 
 def arch_network(name, ns_steps, dataset="3x3"):

@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+from nets.arch_cases import SMALL, perturb
 from neuralinv.common.errors import InputError
 from neuralinv.nets.architectures import (
     MatrixModel,
@@ -19,25 +20,9 @@ from neuralinv.nets.mlp import get_model, init_layers, mlp_forward
 from neuralinv.nets.scaling import Scaling
 from neuralinv.paper.presets import get_dataset
 
-SMALL = {
-    "mlp": {"arch": "mlp", "depth": 2, "width": 16},
-    "resnet": {"arch": "resnet", "blocks": 2, "width": 16, "inner": 24},
-    "entries": {"arch": "transformer", "tokens": "entries", "d_model": 16, "layers": 2, "heads": 2, "ff": 32},
-    "rows": {"arch": "transformer", "tokens": "rows", "d_model": 16, "layers": 2, "heads": 4, "ff": 32},
-}
-
 
 def inputs(shape, seed=0):
     return torch.rand(shape, generator=torch.Generator().manual_seed(seed)) * 2 - 1
-
-
-def perturb(module, seed=1):
-    """Every parameter moved off its initial value (zero-initialised branches included), seeded."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.add_(torch.randn(p.shape, generator=g) * 0.1)
-    return module
 
 
 @pytest.mark.parametrize("name", SMALL)
