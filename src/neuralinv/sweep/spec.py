@@ -43,6 +43,8 @@ except ModuleNotFoundError:  # Python 3.10
 
 from neuralinv.common.errors import InputError
 from neuralinv.nets.mlp import ModelPreset, get_model
+from neuralinv.paper.budgets import BUDGETS, get_budget
+from neuralinv.paper.presets import get_dataset
 from neuralinv.regions.files import load_region
 from neuralinv.regions.shapes import Box, Region, sigma_min
 from neuralinv.training.config import CUSTOM_SCHEDULE_EPOCHS
@@ -77,9 +79,6 @@ RANDOM_INT_MARGIN = 2.0  # ... with sigma_min(A0) >= 2 n c
 def budget_steps(budget: str, n: int) -> int:
     """train's budgets for a box of size n: the paper trains 2x2 for 156,250 steps and larger sizes for 200,000;
     "fast" (the recipe search's, docs/recipe) takes a tenth of that, "quick" 20,000."""
-    from neuralinv.paper.budgets import BUDGETS, get_budget
-    from neuralinv.paper.presets import get_dataset
-
     chosen = get_budget(budget, parameter="sweep.budget")
     paper = get_dataset("2x2-first").paper_steps if n == 2 else BUDGETS["paper"].custom_steps
     return chosen.steps(paper, chosen.custom_steps)
